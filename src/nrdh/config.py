@@ -1,0 +1,125 @@
+"""Typed, validated parameters: params.yaml sections load into frozen dataclasses.
+
+Unknown keys, wrong types and out-of-range values are rejected with an NRDHError that
+names the key, so a typo in params.yaml never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from nrdh.errors import NRDHError
+
+T = TypeVar("T")
+
+
+def load_params(path: str | Path) -> dict[str, Any]:
+    """Read a params YAML file into a dict, with a clear error for a missing or invalid file."""
+    path = Path(path)
+    if not path.is_file():
+        raise NRDHError(f"{path}: params file not found")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise NRDHError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise NRDHError(
+            f"{path}: expected a mapping of sections at top level, got {type(data).__name__}"
+        )
+    return data
+
+
+def section(params: dict[str, Any], key: str, where: str = "params.yaml") -> dict[str, Any]:
+    """Return a top-level section of the params, or raise naming the missing key."""
+    if key not in params:
+        raise NRDHError(f"{where}: missing section '{key}'")
+    value = params[key]
+    if not isinstance(value, dict):
+        raise NRDHError(f"{where}: section '{key}' must be a mapping, got {type(value).__name__}")
+    return value
+
+
+def _check_type(value: Any, annotation: Any, key: str) -> Any:
+    """Check (and lightly coerce int -> float) one value against a type annotation."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        for arm in typing.get_args(annotation):
+            try:
+                return _check_type(value, arm, key)
+            except NRDHError:
+                continue
+        raise NRDHError(f"{key}: expected {annotation}, got {value!r}")
+    if origin is typing.Literal:
+        allowed = typing.get_args(annotation)
+        if value not in allowed:
+            raise NRDHError(f"{key}: expected one of {list(allowed)}, got {value!r}")
+        return value
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise NRDHError(f"{key}: expected a list, got {value!r}")
+        (arm, *_) = typing.get_args(annotation) or (Any,)
+        return tuple(_check_type(v, arm, f"{key}[{i}]") for i, v in enumerate(value))
+    if annotation is Any:
+        return value
+    if annotation is type(None):
+        if value is not None:
+            raise NRDHError(f"{key}: expected null, got {value!r}")
+        return value
+    if annotation is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise NRDHError(f"{key}: expected a number, got {value!r}")
+        return float(value)
+    if annotation is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise NRDHError(f"{key}: expected an integer, got {value!r}")
+        return value
+    if annotation is bool:
+        if not isinstance(value, bool):
+            raise NRDHError(f"{key}: expected true or false, got {value!r}")
+        return value
+    if annotation is str:
+        if not isinstance(value, str):
+            raise NRDHError(f"{key}: expected a string, got {value!r}")
+        return value
+    if dataclasses.is_dataclass(annotation):
+        return from_mapping(annotation, value, key)
+    raise TypeError(f"unsupported annotation {annotation!r} for {key}")
+
+
+def from_mapping(cls: type[T], data: Any, where: str) -> T:
+    """Build the frozen dataclass `cls` from `data`, rejecting unknown keys and bad types.
+
+    `where` is the dotted key path used in messages (for example ``gcn``).
+    """
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise NRDHError(f"{where}: expected a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise NRDHError(f"{where}: unknown key(s) {unknown}; expected keys are {sorted(names)}")
+    kwargs = {k: _check_type(v, hints[k], f"{where}.{k}") for k, v in data.items()}
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise NRDHError(f"{where}: {exc}") from None
+
+
+def check_range(where: str, value: float, lo: float | None = None, hi: float | None = None) -> None:
+    """Raise an NRDHError naming `where` when `value` lies outside [lo, hi]."""
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise NRDHError(f"{where}: {value!r} is out of range, expected [{lo}, {hi}]")
+
+
+def as_dict(cfg: Any) -> dict[str, Any]:
+    """A dataclass config as plain JSON types (tuples as lists), for provenance and checkpoints."""
+    return json.loads(json.dumps(dataclasses.asdict(cfg)))

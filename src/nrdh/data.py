@@ -1,0 +1,478 @@
+"""Image datasets with fixed query / database / train splits, as retrieval experiments need.
+
+Every source loads into one `ImageSet`: string ids, multi-hot labels (single-label data is
+one-hot), class names and sorted index arrays for the ``query``, ``database`` and ``train``
+splits. Splits are a pure function of the config and the seed, so every stage that loads a
+dataset sees the same split. Sources and protocols are documented in docs/DATASETS.md.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+from torch.utils.data import Dataset
+
+from nrdh.errors import NRDHError
+
+SPLITS = ("train", "database", "query")
+IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
+CIFAR10_FOLDER = "cifar-10-batches-py"
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """A published split protocol: split sizes and the label count it expects."""
+
+    n_query: int = 0  # total queries (class-balanced for cifar10)
+    n_train: int = 0  # total training images; 0 = train is the database
+    train_in_database: bool = True  # False: training images are left out of the database
+    num_classes: int = 0  # list presets: expected label columns; 0 = any
+
+
+# Sources for each preset are given in docs/DATASETS.md.
+PROTOCOLS: dict[str, Protocol] = {
+    "cifar10-1k": Protocol(n_query=1000, n_train=5000),
+    "cifar10-1k-54k": Protocol(n_query=1000, n_train=5000, train_in_database=False),
+    "cifar10-10k": Protocol(),  # the official split: test batch = queries, train = database
+    "flickr25k": Protocol(num_classes=24),
+    "coco": Protocol(num_classes=80),
+    "nuswide": Protocol(num_classes=21),
+}
+SOURCE_PROTOCOLS = {
+    "digits": ("",),
+    "digits_mosaic": ("",),
+    "cifar10": ("", "cifar10-1k", "cifar10-1k-54k", "cifar10-10k"),
+    "list": ("", "flickr25k", "coco", "nuswide"),
+    "folder": ("",),
+}
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    """One entry of params.yaml's ``datasets`` mapping (load with nrdh.config.from_mapping)."""
+
+    source: Literal["digits", "digits_mosaic", "cifar10", "list", "folder"]
+    # cifar10: folder holding cifar-10-batches-py; list: folder with {train,test,database}.txt;
+    # folder: the image-folder tree. Relative paths are relative to the working directory.
+    root: str = ""
+    # list: folder the image paths in the list files are relative to (default: root), since
+    # list files are often shared while images live elsewhere.
+    image_root: str = ""
+    # Named split protocol from the literature; "" = the source's own default split.
+    protocol: Literal[
+        "", "cifar10-1k", "cifar10-1k-54k", "cifar10-10k", "flickr25k", "coco", "nuswide"
+    ] = ""
+    query_per_class: int = 20  # digits / digits_mosaic: first k images of each class are queries
+    # cifar10 / folder (n_database also list): 0 = the protocol's value or, for n_database,
+    # all the remaining images; n_database > 0 subsamples the database (seeded) for quick
+    # runs. digits and digits_mosaic use query_per_class instead (mosaics: n_query too).
+    n_query: int = 0
+    n_train: int = 0
+    n_database: int = 0
+    n_images: int = 2000  # digits_mosaic: total mosaics (queries + database)
+    download: bool = False  # cifar10: fetch from the internet; off so runs never go online
+    topk: int = 0  # the dataset's default mAP cut-off, read by evaluation; 0 = mAP@all
+
+    def __post_init__(self) -> None:
+        """Reject values no source can use, naming the key."""
+        for key in ("query_per_class", "n_query", "n_train", "n_database", "n_images", "topk"):
+            if getattr(self, key) < 0:
+                raise NRDHError(f"dataset param '{key}': expected >= 0, got {getattr(self, key)}")
+        if self.protocol not in SOURCE_PROTOCOLS[self.source]:
+            raise NRDHError(
+                f"dataset param 'protocol': {self.protocol!r} does not apply to source "
+                f"{self.source!r}; expected one of {list(SOURCE_PROTOCOLS[self.source])}"
+            )
+        if self.source in ("cifar10", "list", "folder") and not self.root:
+            raise NRDHError(f"dataset param 'root': required for source {self.source!r}")
+        if self.source == "digits_mosaic" and self.n_images <= self.resolved_n_query():
+            raise NRDHError(
+                f"dataset param 'n_images': {self.n_images} leaves no database mosaics after "
+                f"{self.resolved_n_query()} queries"
+            )
+        if self.source == "folder" and self.n_query == 0:
+            raise NRDHError("dataset param 'n_query': required (> 0) for source 'folder'")
+
+    def resolved_n_query(self) -> int:
+        """Number of queries: n_query, else the protocol's, else the source default."""
+        if self.n_query:
+            return self.n_query
+        if self.protocol:
+            return PROTOCOLS[self.protocol].n_query
+        return self.n_images // 10 if self.source == "digits_mosaic" else 0
+
+
+class ImageSet:
+    """Images with ids, multi-hot labels and query / database / train index splits.
+
+    ``ImageSet[i]`` is a PIL image ("L" for digits, "RGB" otherwise). Small embedded sets
+    keep all pixels in ``pixels`` (uint8, (n, H, W) or (n, H, W, 3)); file-based sets keep
+    ``paths`` and decode on access. Use `view` to feed a DataLoader.
+    """
+
+    def __init__(
+        self,
+        ids: np.ndarray,
+        labels: np.ndarray,
+        class_names: list[str],
+        split: dict[str, np.ndarray],
+        pixels: np.ndarray | None = None,
+        paths: list[Path] | None = None,
+    ) -> None:
+        n = len(ids)
+        assert (pixels is None) != (paths is None), "give exactly one of pixels and paths"
+        assert labels.shape == (n, len(class_names)) and labels.dtype == np.uint8
+        assert set(split) == set(SPLITS)
+        self.ids = np.asarray(ids, dtype=str)
+        self.labels = labels
+        self.class_names = class_names
+        self.split = {k: np.asarray(np.sort(v), dtype=np.int64) for k, v in split.items()}
+        self.pixels = pixels
+        self.paths = paths
+        for name, idx in self.split.items():
+            assert idx.size == 0 or (idx[0] >= 0 and idx[-1] < n), f"split {name} out of range"
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, i: int) -> Image.Image:
+        if self.pixels is not None:
+            return Image.fromarray(self.pixels[i])
+        assert self.paths is not None
+        return _open_rgb(self.paths[i])
+
+    def view(
+        self, transform: Callable[[Image.Image], Any], indices: np.ndarray | None = None
+    ) -> TransformedView:
+        """A DataLoader-ready dataset of ``(transform(image), index)`` over `indices` (all)."""
+        idx = np.arange(len(self), dtype=np.int64) if indices is None else np.asarray(indices)
+        return TransformedView(self, transform, idx)
+
+
+class TransformedView(Dataset):
+    """Items ``(transform(images[indices[k]]), indices[k])``: the index lets training look
+    up per-image targets after shuffling."""
+
+    def __init__(
+        self, images: ImageSet, transform: Callable[[Image.Image], Any], indices: np.ndarray
+    ) -> None:
+        self.images = images
+        self.transform = transform
+        self.indices = indices
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, k: int) -> tuple[Any, int]:
+        i = int(self.indices[k])
+        return self.transform(self.images[i]), i
+
+
+def _open_rgb(path: Path) -> Image.Image:
+    """Decode an image file to RGB, naming the file when it cannot be read."""
+    try:
+        with Image.open(path) as img:
+            return img.convert("RGB")
+    except (OSError, UnidentifiedImageError, ValueError) as exc:
+        raise NRDHError(f"{path}: cannot read image ({exc})") from None
+
+
+def one_hot(y: np.ndarray, num_classes: int) -> np.ndarray:
+    """Class indices (n,) -> uint8 multi-hot rows (n, num_classes) with a single 1."""
+    out = np.zeros((len(y), num_classes), dtype=np.uint8)
+    out[np.arange(len(y)), y] = 1
+    return out
+
+
+def seeded_split(
+    y: np.ndarray,
+    n_query: int,
+    n_train: int,
+    n_database: int,
+    train_in_database: bool,
+    seed: int,
+    balanced: bool,
+) -> dict[str, np.ndarray]:
+    """Draw query / train / database index arrays from class indices `y` (n,).
+
+    Balanced: each class gives n_query / C queries and n_train / C training images (the
+    usual CIFAR-10 protocol). The database is everything left (plus the training images when
+    `train_in_database`), subsampled to n_database when > 0; n_train = 0 makes train the
+    database.
+    """
+    rng = np.random.default_rng(seed)
+    groups = [np.flatnonzero(y == c) for c in np.unique(y)] if balanced else [np.arange(len(y))]
+    nq, nt = n_query // len(groups), n_train // len(groups)
+    if balanced and (nq * len(groups) != n_query or nt * len(groups) != n_train):
+        raise NRDHError(
+            f"dataset params 'n_query'={n_query} and 'n_train'={n_train}: class-balanced "
+            f"sampling needs multiples of the {len(groups)} classes"
+        )
+    query, train, rest = [], [], []
+    for g in groups:
+        if len(g) <= nq + nt:
+            raise NRDHError(
+                f"dataset params: a class has {len(g)} images, too few for {nq} queries and "
+                f"{nt} training images per class"
+            )
+        perm = rng.permutation(g)
+        query.append(perm[:nq])
+        train.append(perm[nq : nq + nt])
+        rest.append(perm[nq + nt :])
+    database = subsample(
+        np.concatenate(rest + (train if train_in_database else [])), n_database, rng
+    )
+    tr = np.concatenate(train) if n_train else database
+    return {
+        "train": np.sort(tr),
+        "database": np.sort(database),
+        "query": np.sort(np.concatenate(query)),
+    }
+
+
+def subsample(indices: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """A sorted random subset of `n` of `indices` (all of them when n = 0), for quick runs."""
+    if not n:
+        return indices
+    if n > len(indices):
+        raise NRDHError(f"dataset param 'n_database': {n} exceeds the {len(indices)} images left")
+    return np.sort(rng.choice(indices, n, replace=False))
+
+
+def _digits(query_per_class: int) -> ImageSet:
+    """scikit-learn's 1,797 8x8 digits; the first `query_per_class` of each class are queries."""
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    pixels = np.rint(bunch.images * (255.0 / 16.0)).astype(np.uint8)  # 0..16 -> 0..255
+    y = bunch.target.astype(np.int64)
+    rank = np.zeros(len(y), dtype=np.int64)  # position of each image within its class
+    for c in range(10):
+        rank[y == c] = np.arange(np.count_nonzero(y == c))
+    query = np.flatnonzero(rank < query_per_class)
+    database = np.flatnonzero(rank >= query_per_class)
+    return ImageSet(
+        ids=np.array([f"digits/{i:05d}" for i in range(len(y))]),
+        labels=one_hot(y, 10),
+        class_names=[str(c) for c in range(10)],
+        split={"train": database, "database": database, "query": query},
+        pixels=pixels,
+    )
+
+
+def mosaic(tiles: np.ndarray) -> np.ndarray:
+    """Four (h, w) tiles -> one (2h, 2w) image: tiles 0, 1 on top, 2, 3 below."""
+    assert tiles.shape[0] == 4
+    return np.block([[tiles[0], tiles[1]], [tiles[2], tiles[3]]])
+
+
+def _digits_mosaic(cfg: DatasetConfig, seed: int) -> ImageSet:
+    """2x2 mosaics of digits, labelled with the digits they show (multi-label).
+
+    Each mosaic takes 4 distinct digits drawn (seeded) from one pool: query mosaics from the
+    digits query split only, database mosaics from the digits database only, so no digit
+    image appears on both sides. Mosaics 0..nq-1 are the queries; train = database.
+    """
+    digits = _digits(cfg.query_per_class)
+    y = digits.labels.argmax(axis=1)
+    nq = cfg.resolved_n_query()
+    rng = np.random.default_rng(seed)
+    pools = [(digits.split["query"], nq), (digits.split["database"], cfg.n_images - nq)]
+    src = np.array(
+        [rng.choice(pool, 4, replace=False) for pool, count in pools for _ in range(count)]
+    )  # (n, 4) digit indices
+    assert digits.pixels is not None
+    pixels = np.stack([mosaic(digits.pixels[s]) for s in src])  # (n, 16, 16)
+    labels = np.zeros((cfg.n_images, 10), dtype=np.uint8)
+    np.put_along_axis(labels, y[src], 1, axis=1)
+    database = np.arange(nq, cfg.n_images)
+    return ImageSet(
+        ids=np.array([f"digits_mosaic/{i:05d}" for i in range(cfg.n_images)]),
+        labels=labels,
+        class_names=digits.class_names,
+        split={"train": database, "database": database, "query": np.arange(nq)},
+        pixels=pixels,
+    )
+
+
+def _unpickle(path: Path) -> dict:
+    """Read one CIFAR-10 python batch file."""
+    if not path.is_file():
+        raise NRDHError(
+            f"{path}: missing; put the extracted CIFAR-10 python version ({CIFAR10_FOLDER}/ "
+            f"with data_batch_1..5, test_batch, batches.meta) under {path.parent.parent}, or "
+            "set download: true"
+        )
+    try:
+        with open(path, "rb") as fh:
+            return pickle.load(fh, encoding="latin1")
+    except (OSError, pickle.UnpicklingError, EOFError) as exc:
+        raise NRDHError(f"{path}: not a readable CIFAR-10 batch ({exc})") from None
+
+
+def _cifar10(cfg: DatasetConfig, seed: int) -> ImageSet:
+    """CIFAR-10 (60,000 32x32 RGB): train batches then the test batch, split by protocol."""
+    root = Path(cfg.root)
+    if cfg.download:
+        from torchvision.datasets import CIFAR10
+
+        CIFAR10(str(root), train=True, download=True)
+    folder = root / CIFAR10_FOLDER
+    names = [f"data_batch_{k}" for k in range(1, 6)] + ["test_batch"]
+    batches = [_unpickle(folder / name) for name in names]
+    meta = _unpickle(folder / "batches.meta")
+    data = np.concatenate([np.asarray(b["data"], dtype=np.uint8) for b in batches])
+    pixels = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1).copy()  # (n, 32, 32, 3)
+    y = np.concatenate([np.asarray(b["labels"], dtype=np.int64) for b in batches])
+    ids = np.array(
+        [
+            f"cifar10/{name}/{j:05d}"
+            for name, b in zip(names, batches, strict=True)
+            for j in range(len(b["labels"]))
+        ]
+    )
+    n_train_official = sum(len(b["labels"]) for b in batches[:5])
+    if cfg.protocol in ("", "cifar10-10k") and not cfg.n_query:
+        database = subsample(
+            np.arange(n_train_official), cfg.n_database, np.random.default_rng(seed)
+        )
+        split = {
+            "train": database,
+            "database": database,
+            "query": np.arange(n_train_official, len(y)),
+        }
+    else:
+        proto = PROTOCOLS.get(cfg.protocol, Protocol())
+        split = seeded_split(
+            y,
+            cfg.resolved_n_query(),
+            cfg.n_train or proto.n_train,
+            cfg.n_database,
+            proto.train_in_database,
+            seed,
+            balanced=True,
+        )
+    return ImageSet(ids, one_hot(y, 10), list(meta["label_names"]), split, pixels=pixels)
+
+
+def _read_list(path: Path, num_classes: int) -> list[tuple[str, np.ndarray, int]]:
+    """Parse a list file into (relative path, labels, line number) rows, checking each line."""
+    if not path.is_file():
+        raise NRDHError(f"{path}: list file not found")
+    rows = []
+    for lineno, line in enumerate(path.read_text().splitlines(), start=1):
+        fields = line.split()
+        if not fields:
+            continue
+        labels = fields[1:]
+        if num_classes and len(labels) != num_classes:
+            raise NRDHError(
+                f"{path}:{lineno}: {len(labels)} labels, expected {num_classes} "
+                "(format: 'relative/path.jpg 0 1 0 ...')"
+            )
+        bad = [v for v in labels if v not in ("0", "1")]
+        if bad or not labels:
+            raise NRDHError(f"{path}:{lineno}: labels must be 0 or 1, got {bad or 'none'}")
+        rows.append((fields[0], np.array(labels, dtype=np.uint8), lineno))
+        num_classes = len(labels)
+    if not rows:
+        raise NRDHError(f"{path}: empty split (no image lines)")
+    return rows
+
+
+def _list(cfg: DatasetConfig, seed: int) -> ImageSet:
+    """DeepHash-pytorch list files: test.txt (queries), database.txt, train.txt.
+
+    An image listed in several files is one item belonging to several splits; its labels
+    must agree. class names come from an optional classes.txt (one per line).
+    """
+    root = Path(cfg.root)
+    image_root = Path(cfg.image_root or cfg.root)
+    num_classes = PROTOCOLS[cfg.protocol].num_classes if cfg.protocol else 0
+    index: dict[str, int] = {}
+    labels: list[np.ndarray] = []
+    origin: list[str] = []
+    split: dict[str, list[int]] = {}
+    for name, file in (("query", "test.txt"), ("database", "database.txt"), ("train", "train.txt")):
+        path = root / file
+        split[name] = []
+        for rel, lab, lineno in _read_list(path, num_classes):
+            num_classes = len(lab)
+            if rel not in index:
+                index[rel] = len(labels)
+                labels.append(lab)
+                origin.append(f"{path}:{lineno}")
+            elif not np.array_equal(labels[index[rel]], lab):
+                raise NRDHError(
+                    f"{path}:{lineno}: labels of {rel} differ from {origin[index[rel]]}"
+                )
+            split[name].append(index[rel])
+    rels = list(index)
+    paths = [image_root / r for r in rels]
+    for p, where in zip(paths, origin, strict=True):
+        if not os.path.isfile(p):
+            raise NRDHError(f"{p}: image not found (listed at {where}); check image_root")
+    class_names = [str(c) for c in range(num_classes)]
+    class_file = root / "classes.txt"
+    if class_file.is_file():
+        class_names = [c.strip() for c in class_file.read_text().splitlines() if c.strip()]
+        if len(class_names) != num_classes:
+            raise NRDHError(
+                f"{class_file}: {len(class_names)} class names, expected {num_classes} "
+                "(one per label column)"
+            )
+    lab_arr = np.stack(labels)
+    out = {k: np.array(v, dtype=np.int64) for k, v in split.items()}
+    out["database"] = subsample(out["database"], cfg.n_database, np.random.default_rng(seed))
+    return ImageSet(np.array(rels), lab_arr, class_names, out, paths=paths)
+
+
+def _folder(cfg: DatasetConfig, seed: int) -> ImageSet:
+    """An image-folder tree, one class per subfolder, with a seeded random split."""
+    root = Path(cfg.root)
+    if not root.is_dir():
+        raise NRDHError(f"{root}: image folder not found (expected one subfolder per class)")
+    class_names = sorted(d.name for d in root.iterdir() if d.is_dir())
+    rels, y = [], []
+    for c, name in enumerate(class_names):
+        files = sorted(
+            p
+            for p in (root / name).rglob("*")
+            if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+        )
+        rels += [p.relative_to(root).as_posix() for p in files]
+        y += [c] * len(files)
+    if not rels:
+        raise NRDHError(
+            f"{root}: no images found in class subfolders ({', '.join(IMAGE_SUFFIXES)})"
+        )
+    split = seeded_split(
+        np.array(y), cfg.n_query, cfg.n_train, cfg.n_database, True, seed, balanced=False
+    )
+    return ImageSet(
+        np.array(rels),
+        one_hot(np.array(y), len(class_names)),
+        class_names,
+        split,
+        paths=[root / r for r in rels],
+    )
+
+
+def load_dataset(cfg: DatasetConfig, seed: int) -> ImageSet:
+    """Load the dataset `cfg` describes, with its query / database / train split for `seed`."""
+    if cfg.source == "digits":
+        return _digits(cfg.query_per_class)
+    if cfg.source == "digits_mosaic":
+        return _digits_mosaic(cfg, seed)
+    if cfg.source == "cifar10":
+        return _cifar10(cfg, seed)
+    if cfg.source == "list":
+        return _list(cfg, seed)
+    return _folder(cfg, seed)

@@ -1,0 +1,330 @@
+"""Image features for hashing: standardised raw pixels or a pretrained CNN's pooled output.
+
+NRDH builds its graphs on ResNet-101 features (last pooling layer, z = 2048); the pixel
+backbone gives a fast, download-free stand-in for small data. `extract_features` streams
+features into an HDF5 artifact whose schema is given in its docstring.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+import h5py
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from nrdh.data import SPLITS, ImageSet
+from nrdh.errors import NRDHError
+from nrdh.io import create_h5, open_h5, require
+
+log = logging.getLogger(__name__)
+
+STD_FLOOR = 1e-6  # constant pixels (digit borders) would otherwise divide by zero
+H5_CHUNK_BYTES = 1 << 20  # HDF5 chunk of about 1 MiB: fast row-range reads, small cache
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """The ``features`` section of params.yaml (load with nrdh.config.from_mapping)."""
+
+    backbone: Literal["pixels", "resnet18", "resnet50", "resnet101", "vgg16"] = "pixels"
+    # torchvision weights enum name (IMAGENET1K_V2, DEFAULT), "none" (random init, seed 0),
+    # or a path to a local .pth state dict; ignored by "pixels".
+    weights: str = "DEFAULT"
+    batch_size: int = 256  # images per forward pass; memory, not results, depends on it
+    num_workers: int = 0  # DataLoader decoding processes; 0 decodes in the main process
+    device: str = "auto"  # "auto" = cuda when available, else cpu; or "cpu", "cuda:0", ...
+    chunk_size: int = 4096  # rows buffered per HDF5 write: memory stays flat as n grows
+    download: bool = False  # fetch missing weights; off so offline runs fail at once
+
+    def __post_init__(self) -> None:
+        """Reject out-of-range values, naming the key."""
+        for key, lo in (("batch_size", 1), ("num_workers", 0), ("chunk_size", 1)):
+            if getattr(self, key) < lo:
+                raise NRDHError(f"features.{key}: expected >= {lo}, got {getattr(self, key)}")
+        if self.device != "auto" and self.device.split(":")[0] not in ("cpu", "cuda"):
+            raise NRDHError(f"features.device: expected auto, cpu or cuda[:N], got {self.device!r}")
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' -> cuda when available, else cpu; otherwise the named device."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+class PixelStandardiser(nn.Module):
+    """Flattened pixels standardised per pixel: (x - mean) / std, with train-split statistics.
+
+    Centring makes cosine similarity between images meaningful (raw non-negative pixels
+    all point into one orthant).
+    """
+
+    mean: torch.Tensor
+    std: torch.Tensor
+
+    def __init__(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("mean", mean)  # (z,)
+        self.register_buffer("std", std)  # (z,)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x.flatten(1) - self.mean) / self.std  # (B, z)
+
+
+class PixelVector:
+    """PIL image -> flat float32 pixel tensor (row-major, channels last), checking its size."""
+
+    def __init__(self, size: tuple[int, int]) -> None:
+        self.size = size
+
+    def __call__(self, img: Image.Image) -> torch.Tensor:
+        if img.size != self.size:
+            raise NRDHError(
+                f"pixels backbone: an image has size {img.size}, expected {self.size}; all "
+                "images must share one size (use a CNN backbone for mixed sizes)"
+            )
+        return torch.from_numpy(np.asarray(img, dtype=np.float32).reshape(-1))
+
+
+class ToRGB:
+    """Convert any PIL image to RGB (CNNs expect 3 channels; digits are greyscale)."""
+
+    def __call__(self, img: Image.Image) -> Image.Image:
+        return img.convert("RGB")
+
+
+def fit_pixels(images: ImageSet, batch_size: int = 1024) -> PixelStandardiser:
+    """Per-pixel mean and population std over the TRAIN split (std floored at STD_FLOOR)."""
+    first = images[int(images.split["train"][0])]
+    z = len(first.getbands()) * first.size[0] * first.size[1]
+    loader = DataLoader(
+        images.view(PixelVector(first.size), images.split["train"]), batch_size=batch_size
+    )
+    total = torch.zeros(z, dtype=torch.float64)
+    total_sq = torch.zeros(z, dtype=torch.float64)
+    n = 0
+    for x, _ in loader:
+        x64 = x.double()  # float64 sums: no cancellation in E[x^2] - E[x]^2 for 0..255 values
+        total += x64.sum(0)
+        total_sq += (x64 * x64).sum(0)
+        n += len(x)
+    mean = total / n
+    std = (total_sq / n - mean * mean).clamp_min(0).sqrt().clamp_min(STD_FLOOR)
+    return PixelStandardiser(mean.float(), std.float())
+
+
+def _weights_file(url: str) -> Path:
+    """Where torch.hub caches `url` (honours TORCH_HOME)."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(url).path).name
+
+
+def _load_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """Read a state dict from `path`, naming the file on failure."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad weights file
+        raise NRDHError(f"{path}: not a readable PyTorch state dict ({exc})") from None
+    if not isinstance(state, dict):
+        raise NRDHError(f"{path}: expected a state dict (mapping of tensors)")
+    return state
+
+
+def _resolve_weights(cfg: FeatureConfig) -> tuple[Path | None, Any]:
+    """(weights file or None for random init, the torchvision weights entry for preprocessing)."""
+    from torchvision.models import get_model_weights
+
+    enum = get_model_weights(cfg.backbone)
+    if cfg.weights == "none":
+        return None, enum.DEFAULT
+    if cfg.weights.endswith((".pth", ".pt")) or "/" in cfg.weights:
+        path = Path(cfg.weights)
+        if not path.is_file():
+            raise NRDHError(f"features.weights: {path} not found (expected a .pth state dict)")
+        return path, enum.DEFAULT
+    names = [w.name for w in enum]
+    if cfg.weights != "DEFAULT" and cfg.weights not in names:
+        raise NRDHError(
+            f"features.weights: {cfg.weights!r} is not a {cfg.backbone} weights name; expected "
+            f"one of {[*names, 'DEFAULT', 'none']} or a .pth path"
+        )
+    entry = enum.DEFAULT if cfg.weights == "DEFAULT" else enum[cfg.weights]
+    path = _weights_file(entry.url)
+    if not path.is_file():
+        if not cfg.download:
+            raise NRDHError(
+                f"{path.name}: pretrained weights not found in {path.parent}; download "
+                f"{entry.url} into that folder (TORCH_HOME sets it), or set "
+                "features.download: true"
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.hub.download_url_to_file(entry.url, str(path))
+    return path, entry
+
+
+def _cnn(cfg: FeatureConfig) -> tuple[nn.Module, Any, int]:
+    """A torchvision CNN cut at its feature layer, with its ImageNet preprocessing.
+
+    ResNets: fc replaced by Identity, so the output is the global average pool (512 for
+    resnet18, 2048 for resnet50/101). VGG16: the last classifier layer dropped, so the output
+    is fc7 after its ReLU (4096).
+    """
+    from torchvision.models import get_model
+    from torchvision.transforms import Compose
+
+    path, entry = _resolve_weights(cfg)
+    with torch.random.fork_rng(devices=[]):  # random init must not disturb the caller's RNG
+        torch.manual_seed(0)
+        model = get_model(cfg.backbone, weights=None)
+    if path is not None:
+        try:
+            model.load_state_dict(_load_state_dict(path))
+        except RuntimeError as exc:
+            raise NRDHError(f"{path}: does not fit {cfg.backbone} ({exc})") from None
+    if cfg.backbone.startswith("resnet"):
+        z = model.fc.in_features
+        model.fc = nn.Identity()
+    else:
+        z = model.classifier[-1].in_features
+        model.classifier = model.classifier[:-1]
+    return model.eval(), Compose([ToRGB(), entry.transforms()]), z
+
+
+def build_backbone(
+    cfg: FeatureConfig, images: ImageSet | None = None
+) -> tuple[nn.Module, Any, int]:
+    """(model mapping a (B, ...) batch to (B, z) features, PIL transform, z).
+
+    The pixel backbone needs `images` to fit its statistics on the train split.
+    """
+    if cfg.backbone != "pixels":
+        return _cnn(cfg)
+    if images is None:
+        raise ValueError("the pixels backbone needs the ImageSet to fit its statistics")
+    model = fit_pixels(images)
+    return model, PixelVector(images[0].size), int(model.mean.numel())
+
+
+def extract_features(
+    dataset: ImageSet, cfg: FeatureConfig, out_path: str | Path, prov: dict
+) -> None:
+    """Run the backbone over every image and stream the features into an HDF5 artifact.
+
+    Schema of the file (kind "features"):
+      features  float32 (n, z), chunked   one row per image, in dataset order
+      labels    uint8 (n, C)              multi-hot labels (single-label data one-hot)
+      ids       UTF-8 strings (n,)        image ids (file paths relative to the data root)
+      train, database, query  int64       sorted row indices of each split
+      attrs: backbone, weights, z, n, num_classes, class_names (JSON list),
+             plus schema_version, kind, provenance from nrdh.io.create_h5.
+    The same inputs give a byte-identical file on the same device (float32, deterministic
+    kernels, no timestamps).
+    """
+    device = resolve_device(cfg.device)
+    model, transform, z = build_backbone(cfg, dataset)
+    model = model.to(device).eval()
+    n = len(dataset)
+    loader = DataLoader(
+        dataset.view(transform),
+        batch_size=cfg.batch_size,
+        shuffle=False,
+        num_workers=cfg.num_workers,
+        pin_memory=device.type == "cuda",
+    )
+    with create_h5(out_path, kind="features", prov=prov) as f:
+        rows = max(1, min(n, H5_CHUNK_BYTES // (4 * z)))
+        feats = f.create_dataset(
+            "features", shape=(n, z), dtype=np.float32, chunks=(rows, z), track_times=False
+        )
+        buf: list[np.ndarray] = []
+        done = 0
+        start = time.perf_counter()
+        with (
+            torch.no_grad(),
+            torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True),
+        ):
+            for x, _ in tqdm(loader, desc=f"features ({cfg.backbone})", unit="batch"):
+                buf.append(model(x.to(device, non_blocking=True)).float().cpu().numpy())
+                if sum(map(len, buf)) >= cfg.chunk_size:
+                    done = _flush(feats, done, buf)
+        _flush(feats, done, buf)
+        seconds = time.perf_counter() - start
+        log.info(
+            "features: %d images in %.1f s (%.0f images/s, %s on %s)",
+            n,
+            seconds,
+            n / max(seconds, 1e-9),
+            cfg.backbone,
+            device,
+        )
+        f.create_dataset("labels", data=dataset.labels, track_times=False)
+        f.create_dataset(
+            "ids", data=dataset.ids.astype(object), dtype=h5py.string_dtype(), track_times=False
+        )
+        for name in SPLITS:
+            f.create_dataset(name, data=dataset.split[name], track_times=False)
+        f.attrs["backbone"] = cfg.backbone
+        f.attrs["weights"] = "" if cfg.backbone == "pixels" else cfg.weights
+        f.attrs["z"] = z
+        f.attrs["n"] = n
+        f.attrs["num_classes"] = dataset.labels.shape[1]
+        f.attrs["class_names"] = json.dumps(dataset.class_names)
+
+
+def _flush(feats: h5py.Dataset, done: int, buf: list[np.ndarray]) -> int:
+    """Write the buffered feature blocks at row `done`, empty the buffer, return the new end."""
+    if not buf:
+        return done
+    block = np.concatenate(buf)
+    feats[done : done + len(block)] = block
+    buf.clear()
+    return done + len(block)
+
+
+@dataclass(frozen=True)
+class Features:
+    """The arrays of a features.h5 artifact (see `extract_features` for the schema)."""
+
+    features: np.ndarray  # (n, z) float32
+    labels: np.ndarray  # (n, C) uint8
+    ids: np.ndarray  # (n,) str
+    split: dict[str, np.ndarray]  # "train" / "database" / "query" -> sorted int64 indices
+    attrs: dict[str, Any]  # backbone, weights, z, n, num_classes, class_names, provenance
+
+
+def read_features(path: str | Path) -> Features:
+    """Load and validate a features artifact; NaN/Inf features are rejected by row."""
+    with open_h5(path, "features") as f:
+        x = require(f, "features", np.float32, 2)[...]
+        labels = require(f, "labels", np.uint8, 2)[...]
+        ids = require(f, "ids", ndim=1).asstr()[...].astype(str)
+        split = {name: require(f, name, np.int64, 1)[...] for name in SPLITS}
+        keys = ("backbone", "weights", "z", "n", "num_classes", "class_names", "provenance")
+        missing = [k for k in keys if k not in f.attrs]
+        if missing:
+            raise NRDHError(f"{path}: missing attr(s) {missing}; re-run the features stage")
+        attrs: dict[str, Any] = {k: str(f.attrs[k]) for k in ("backbone", "weights")}
+        attrs |= {k: int(f.attrs[k]) for k in ("z", "n", "num_classes")}
+        attrs |= {k: json.loads(f.attrs[k]) for k in ("class_names", "provenance")}
+    n = len(x)
+    if len(labels) != n or len(ids) != n:
+        raise NRDHError(
+            f"{path}: features has {n} rows but labels {len(labels)} and ids {len(ids)}"
+        )
+    for name, idx in split.items():
+        if idx.size and (idx.min() < 0 or idx.max() >= n):
+            raise NRDHError(f"{path}: split '{name}' has indices outside [0, {n})")
+    finite = np.isfinite(x).all(axis=1)
+    if not finite.all():
+        raise NRDHError(f"{path}: features row {int(np.argmin(finite))} is NaN or Inf")
+    return Features(x, labels, ids, split, attrs)

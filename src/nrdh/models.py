@@ -1,0 +1,124 @@
+"""Models from parts, no I/O: the GCN autoencoder (Table 1) and the hash network (Table 2)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+
+class GraphConv(nn.Module):
+    """One graph convolution, Eq. 5: X^{l+1} = f(U' X^l W^l), without bias as in the paper.
+
+    Input x (B, M, in), adjacency a (B, M, M); output (B, M, out).
+    """
+
+    def __init__(self, in_dim: int, out_dim: int, activation: bool) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(in_dim, out_dim))
+        nn.init.xavier_uniform_(self.weight)
+        self.activation = activation
+
+    def forward(self, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        h = torch.bmm(a, x @ self.weight)  # (B, M, out)
+        return torch.relu(h) if self.activation else h
+
+
+class GCNAutoencoder(nn.Module):
+    """Table 1 encoder z -> 64 (ReLU) -> 64 (ReLU) -> g, and a mirrored decoder g -> ... -> z.
+
+    The decoder uses the same U' in every layer and mirrors the encoder's activations
+    (ReLU after all but the last layer): our reading where the paper is silent.
+    """
+
+    def __init__(self, in_dim: int, bits: int, hidden: Sequence[int] = (64, 64)) -> None:
+        super().__init__()
+        dims = [in_dim, *hidden, bits]
+        last = len(dims) - 2
+        self.encoder = nn.ModuleList(
+            GraphConv(d_in, d_out, i < last) for i, (d_in, d_out) in enumerate(zip(dims, dims[1:]))
+        )
+        rdims = dims[::-1]
+        self.decoder = nn.ModuleList(
+            GraphConv(d_in, d_out, i < last)
+            for i, (d_in, d_out) in enumerate(zip(rdims, rdims[1:]))
+        )
+
+    def encode(self, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """Node representations g(x): (B, M, z) -> (B, M, g)."""
+        for layer in self.encoder:
+            x = layer(x, a)
+        return x
+
+    def forward(self, x: torch.Tensor, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return (g(x) (B, M, g), reconstruction (B, M, z))."""
+        h = self.encode(x, a)
+        y = h
+        for layer in self.decoder:
+            y = layer(y, a)
+        return h, y
+
+    def weights(self) -> list[torch.Tensor]:
+        """Every W and W-hat, for the Eq. 7 regulariser."""
+        return [layer.weight for layer in (*self.encoder, *self.decoder)]
+
+
+class SmallCNN(nn.Module):
+    """A small conv net for tiny greyscale images (the embedded 8x8 digits): (B, C, H, W) -> (B, 128)."""
+
+    out_dim = 128
+
+    def __init__(self, in_channels: int = 1) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(in_channels, 32, 3, padding=1),
+            nn.BatchNorm2d(32),
+            nn.ReLU(),
+            nn.Conv2d(32, 64, 3, padding=1),
+            nn.BatchNorm2d(64),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(64, 128, 3, padding=1),
+            nn.BatchNorm2d(128),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+
+def hash_head(in_dim: int, bits: int, slope: float = 0.01) -> nn.Sequential:
+    """Table 2: Linear -> 256 (LeakyReLU + BN) -> 64 (LeakyReLU + BN) -> g (BN); fc(x) is its output."""
+    return nn.Sequential(
+        nn.Linear(in_dim, 256),
+        nn.LeakyReLU(slope),
+        nn.BatchNorm1d(256),
+        nn.Linear(256, 64),
+        nn.LeakyReLU(slope),
+        nn.BatchNorm1d(64),
+        nn.Linear(64, bits),
+        nn.BatchNorm1d(bits),
+    )
+
+
+def build_backbone(name: str, in_channels: int) -> nn.Module:
+    """A trunk built here (torchvision backbones come from nrdh.features.build_backbone)."""
+    if name != "small_cnn":
+        raise ValueError(f"unknown built-in backbone {name!r}")
+    return SmallCNN(in_channels)
+
+
+class HashNet(nn.Module):
+    """Hash function (Eqs. 9-14): backbone, Table 2 head; returns (fc(x), fch(x) = tanh(fc(x)))."""
+
+    def __init__(self, backbone: nn.Module, feat_dim: int, bits: int) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.head = hash_head(feat_dim, bits)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        fc = self.head(self.backbone(x))
+        return fc, torch.tanh(fc)

@@ -1,0 +1,1 @@
+"""Stage functions: one per stage in dvc.yaml, called by the thin scripts in stages/."""

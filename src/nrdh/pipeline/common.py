@@ -1,0 +1,107 @@
+"""What every stage shares: the base/evaluate/baselines params and the codes artifact.
+
+Kept free of torch so the evaluation stages start in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nrdh import codes, io
+from nrdh.config import from_mapping, section
+from nrdh.data import DatasetConfig
+from nrdh.errors import NRDHError
+
+
+@dataclass(frozen=True)
+class BaseConfig:
+    """Shared settings (params.yaml section ``base``)."""
+
+    seed: int = 0  # every random choice derives from it
+    datasets: tuple[str, ...] = ("digits",)  # the datasets the DAG runs on (DVC matrix)
+    bits: tuple[int, ...] = (16, 32, 64)  # code lengths (paper: 16, 32, 48, 64, 96, 128)
+    methods: tuple[str, ...] = ("nrdh",)  # methods evaluated: nrdh and any baselines
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    """Evaluation protocol (params.yaml section ``evaluate``)."""
+
+    topk: int = 1000  # mAP@K cut-off unless the dataset sets its own (datasets.<name>.topk)
+    radius: int = 2  # Hamming radius for precision/recall/F1 (the paper's PR at radius 2)
+    ks: tuple[int, ...] = (100, 500, 1000)  # precision@K / recall@K
+    ties: str = "index"  # "index" (stable, by database index) or "expected" (tie-aware)
+    empty_query: str = "zero"  # a query with no relevant item in the top K counts 0 ("skip")
+
+
+@dataclass(frozen=True)
+class BaselinesConfig:
+    """Classic hashing baselines (params.yaml section ``baselines``)."""
+
+    methods: tuple[str, ...] = ("lsh", "pcah", "itq", "sh")
+    itq_iterations: int = 50  # as published (Gong & Lazebnik 2011)
+
+
+def load_section(params: dict[str, Any], key: str, cls: type) -> Any:
+    """Load params section `key` into dataclass `cls`, with errors naming the key."""
+    return from_mapping(cls, section(params, key), key)
+
+
+def dataset_config(params: dict[str, Any], name: str) -> DatasetConfig:
+    """The DatasetConfig of dataset `name` from the ``datasets`` section."""
+    sets = section(params, "datasets")
+    if name not in sets:
+        raise NRDHError(f"params.yaml: datasets.{name} is not defined; defined: {sorted(sets)}")
+    return from_mapping(DatasetConfig, sets[name], f"datasets.{name}")
+
+
+def seed_of(params: dict[str, Any]) -> int:
+    return load_section(params, "base", BaseConfig).seed
+
+
+def write_codes(
+    out: Path,
+    method: str,
+    bits: int,
+    feats: Any,
+    bq: np.ndarray,
+    bb: np.ndarray,
+    prov: dict,
+    model_state: dict[str, np.ndarray] | None = None,
+) -> None:
+    """codes_<bits>.h5: bit-packed query and database codes with their labels and indices."""
+    with io.create_h5(out, "codes", prov) as f:
+        for split, b in (("query", bq), ("database", bb)):
+            g = f.create_group(split)
+            idx = feats.split[split]
+            g.create_dataset("codes", data=codes.pack_codes(b))
+            g.create_dataset("labels", data=feats.labels[idx])
+            g.create_dataset("index", data=idx)
+        f.attrs["bits"] = bits
+        f.attrs["method"] = method
+        for key, value in (model_state or {}).items():
+            f.create_dataset(f"model/{key}", data=value)
+
+
+def read_codes(path: Path) -> dict[str, Any]:
+    """Query and database codes and labels from codes_<bits>.h5, checked for consistency."""
+    with io.open_h5(path, "codes") as f:
+        out: dict[str, Any] = {"bits": int(f.attrs["bits"]), "method": str(f.attrs["method"])}
+        for split in ("query", "database"):
+            out[split] = {
+                "codes": io.require(f, f"{split}/codes", np.uint8, 2)[()],
+                "labels": io.require(f, f"{split}/labels", np.uint8, 2)[()],
+                "index": io.require(f, f"{split}/index", np.int64, 1)[()],
+            }
+    nbytes = -(-out["bits"] // 8)
+    for split in ("query", "database"):
+        if out[split]["codes"].shape[1] != nbytes:
+            raise NRDHError(
+                f"{path}: {split}/codes has {out[split]['codes'].shape[1]} bytes per code, "
+                f"expected {nbytes} for bits={out['bits']}"
+            )
+    return out

@@ -1,0 +1,99 @@
+"""Baselines, evaluation and the summary: numpy-only stages that start fast."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from nrdh import baselines, io, metrics, report
+from nrdh.artifacts import read_features
+from nrdh.config import as_dict
+from nrdh.errors import NRDHError
+from nrdh.pipeline.common import (
+    BaselinesConfig,
+    EvaluateConfig,
+    dataset_config,
+    load_section,
+    read_codes,
+    seed_of,
+    write_codes,
+)
+
+
+def baseline_codes_stage(
+    params: dict[str, Any], method: str, bits: int, features_path: Path, out: Path
+) -> None:
+    """Classic baselines (LSH, PCAH, ITQ, SH) fitted on the training features -> codes."""
+    seed = seed_of(params)
+    cfg = load_section(params, "baselines", BaselinesConfig)
+    feats = read_features(features_path)
+    options = {"iterations": cfg.itq_iterations} if method == "itq" else {}
+    model = baselines.fit_baseline(
+        method, feats.features[feats.split["train"]], bits, seed, **options
+    )
+    prov = io.provenance(
+        {"base.seed": seed, "baselines": as_dict(cfg), "method": method, "bits": bits},
+        {"features": features_path},
+    )
+    write_codes(
+        out,
+        method,
+        bits,
+        feats,
+        model.encode(feats.features[feats.split["query"]]),
+        model.encode(feats.features[feats.split["database"]]),
+        prov,
+        model.state(),
+    )
+
+
+def evaluate_stage(
+    params: dict[str, Any],
+    dataset: str,
+    bits: int,
+    codes_path: Path,
+    metrics_out: Path,
+    pr_out: Path,
+) -> None:
+    """Stage 7: retrieval metrics with their protocol -> eval_<bits>.json and pr_<bits>.json."""
+    cfg = load_section(params, "evaluate", EvaluateConfig)
+    ds_cfg = dataset_config(params, dataset)
+    c = read_codes(codes_path)
+    if c["bits"] != bits:
+        raise NRDHError(f"{codes_path}: attr bits={c['bits']}, but the stage asks for bits={bits}")
+    topk = ds_cfg.topk or cfg.topk
+    report = metrics.retrieval_report(
+        c["query"]["codes"],
+        c["database"]["codes"],
+        c["query"]["labels"],
+        c["database"]["labels"],
+        bits=bits,
+        topk=topk,
+        radius=cfg.radius,
+        ks=cfg.ks,
+        ties=cfg.ties,
+        empty_query=cfg.empty_query,
+    )
+    pr = report.pop("pr_curve")
+    report["protocol"].update(
+        {
+            "dataset": dataset,
+            "method": c["method"],
+            "split": {"query": len(c["query"]["index"]), "database": len(c["database"]["index"])},
+        }
+    )
+    report.update({"dataset": dataset, "method": c["method"], "bits": bits})
+    io.write_json(metrics_out, report)
+    io.write_json(pr_out, pr)
+    print(f"{dataset} {c['method']} {bits} bits: mAP@all {report['map_all']:.4f}")
+
+
+def summarize_stage(
+    eval_dir: Path, pr_dir: Path, loss_dir: Path, summary_out: Path, reports_dir: Path
+) -> None:
+    """Gather every eval_<bits>.json into one table and the paper-style figures."""
+    table = report.collect(eval_dir)
+    report.write_summary(table, summary_out, reports_dir)
+    report.plot_map_vs_bits(table, reports_dir)
+    report.plot_pr_curves(pr_dir, reports_dir)
+    report.plot_losses(loss_dir, reports_dir)

@@ -1,0 +1,148 @@
+"""Stage 2 (hash function learning): the hash network and NRDH codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from nrdh import codes, features, io, train
+from nrdh.config import as_dict, from_mapping
+from nrdh.data import ImageSet, load_dataset
+from nrdh.models import HashNet, SmallCNN, build_backbone
+from nrdh.pipeline.common import dataset_config, load_section, seed_of, write_codes
+
+
+class IndexedSubset(torch.utils.data.Dataset):
+    """Items `indices` of an ImageSet, yielding (transformed image, position in `indices`)."""
+
+    def __init__(self, images: ImageSet, indices: np.ndarray, transform: Any) -> None:
+        self.images, self.indices, self.transform = images, indices, transform
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, pos: int) -> tuple[torch.Tensor, int]:
+        return self.transform(self.images[int(self.indices[pos])]), pos
+
+
+def image_channels(images: ImageSet) -> int:
+    """1 for greyscale ("L") collections, 3 otherwise."""
+    return 1 if images[0].mode == "L" else 3
+
+
+def hasher_transforms(cfg: train.HasherConfig, eval_transform: Any | None) -> tuple[Any, Any]:
+    """(train, eval) image transforms of the hash network.
+
+    small_cnn: optional resize, tensor, normalise to [-1, 1]. resnet18: the weights' own
+    preprocessing (`eval_transform`). `augment` adds a padded random crop (small_cnn) or a
+    random horizontal flip (resnet18) to the training transform only.
+    """
+    from torchvision import transforms as T
+
+    if eval_transform is None:
+        size = [T.Resize(cfg.image_size)] if cfg.image_size else []
+        eval_transform = T.Compose([*size, T.ToTensor(), T.Normalize((0.5,), (0.5,))])
+        aug = [T.RandomCrop(cfg.image_size or 8, padding=max(1, (cfg.image_size or 8) // 8))]
+    else:
+        aug = [T.RandomHorizontalFlip()]
+    train_transform = T.Compose([*aug, eval_transform]) if cfg.augment else eval_transform
+    return train_transform, eval_transform
+
+
+def _hash_network(cfg: train.HasherConfig, bits: int, channels: int) -> tuple[HashNet, Any, Any]:
+    """Build (network, train transform, eval transform) for the configured backbone."""
+    if cfg.backbone == "small_cnn":
+        backbone, t_eval, feat_dim = build_backbone("small_cnn", channels), None, SmallCNN.out_dim
+    else:
+        fcfg = features.FeatureConfig(backbone=cfg.backbone, weights=cfg.weights)
+        backbone, t_eval, feat_dim = features.build_backbone(fcfg)
+    t_train, t_eval = hasher_transforms(cfg, t_eval)
+    return HashNet(backbone, feat_dim, bits), t_train, t_eval
+
+
+def train_hasher_stage(
+    params: dict[str, Any], dataset: str, reps_path: Path, out: Path, history_out: Path
+) -> None:
+    """Stage 5: the hash network fitted to node representations (Eq. 18) -> hasher_<bits>.pt."""
+    seed = seed_of(params)
+    cfg = load_section(params, "hasher", train.HasherConfig)
+    ds_cfg = dataset_config(params, dataset)
+    with io.open_h5(reps_path, "node_reps") as f:
+        train_idx = io.require(f, "train", np.int64, 1)[()]
+        reps = io.require(f, "reps", np.float32, 2)[()]
+    bits = reps.shape[1]
+    images = load_dataset(ds_cfg, seed)
+    torch.manual_seed(seed)
+    channels = image_channels(images)
+    model, t_train, _ = _hash_network(cfg, bits, channels)
+    prov = io.provenance(
+        {"base.seed": seed, "hasher": as_dict(cfg), f"datasets.{dataset}": as_dict(ds_cfg)},
+        {"node_reps": reps_path},
+    )
+    history = train.train_hasher(
+        model,
+        IndexedSubset(images, train_idx, t_train),
+        reps,
+        cfg,
+        seed,
+        out.with_name(out.name + ".ckpt"),
+        train.config_digest(prov),
+    )
+    io.save_torch(
+        {
+            "kind": "hasher",
+            "schema_version": io.SCHEMA_VERSION,
+            "bits": bits,
+            "channels": channels,
+            "dataset": dataset,
+            "config": as_dict(cfg),
+            "provenance": prov,
+            "state_dict": model.state_dict(),
+        },
+        out,
+    )
+    io.write_json(history_out, history)
+
+
+def load_hasher(path: Path) -> tuple[HashNet, Any, train.HasherConfig]:
+    """Rebuild a trained hash network and its eval transform from its checkpoint."""
+    ckpt = io.load_torch(path, "hasher")
+    cfg = from_mapping(train.HasherConfig, ckpt["config"], f"{path}:config")
+    model, _, t_eval = _hash_network(
+        train.HasherConfig(**{**as_dict(cfg), "weights": "none"}),
+        ckpt["bits"],
+        ckpt["channels"],
+    )
+    model.load_state_dict(ckpt["state_dict"])
+    return model.eval(), t_eval, cfg
+
+
+def compute_codes_stage(
+    params: dict[str, Any], dataset: str, features_path: Path, model_path: Path, out: Path
+) -> None:
+    """Stage 6: NRDH codes (Eq. 19: bit = 1 where fch >= 0) of queries and database."""
+    seed = seed_of(params)
+    ds_cfg = dataset_config(params, dataset)
+    feats = features.read_features(features_path)
+    model, t_eval, cfg = load_hasher(model_path)
+    images = load_dataset(ds_cfg, seed)
+    split_codes = {
+        split: codes.sign_to_bits(
+            train.hash_outputs(
+                model,
+                IndexedSubset(images, feats.split[split], t_eval),
+                cfg.batch_size * 4,
+                cfg.device,
+            )
+        )
+        for split in ("query", "database")
+    }
+    bits = model.head[-1].num_features
+    prov = io.provenance(
+        {"base.seed": seed, f"datasets.{dataset}": as_dict(ds_cfg)},
+        {"features": features_path, "hasher": model_path},
+    )
+    write_codes(out, "nrdh", bits, feats, split_codes["query"], split_codes["database"], prov)

@@ -1,0 +1,310 @@
+"""Training loops for the GCN autoencoder and the hash network, with resumable checkpoints.
+
+Every epoch draws its randomness from a generator seeded with (seed, epoch), so a run
+resumed from a checkpoint replays exactly the epochs an uninterrupted run would have, and
+the final weights are identical on CPU.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from nrdh.config import check_range
+from nrdh.errors import NRDHError
+from nrdh.io import save_torch
+from nrdh.losses import gcn_loss, hash_loss
+from nrdh.models import GCNAutoencoder, HashNet
+
+
+@dataclass(frozen=True)
+class GCNConfig:
+    """GCN autoencoder training (params.yaml section ``gcn``); Table 1 and Eqs. 5-8."""
+
+    hidden: tuple[int, ...] = (64, 64)  # Table 1 hidden widths
+    alpha: float = 0.999  # Eq. 8 reconstruction weight (paper)
+    beta: float = 0.001  # Eq. 8 regulariser weight (paper)
+    epochs: int = 100  # "until convergence": not given in the paper
+    lr: float = 1e-3  # Adam; the paper gives no optimiser
+    graphs_per_step: int = 64  # graphs stacked as one (B, M, M) tensor per optimiser step
+    recon_reduction: Literal["element", "node"] = "element"  # Eq. 6 averaging, see losses.py
+    # Table 7 ablation "without GCN": U' = identity, the autoencoder sees no graph.
+    identity_graph: bool = False
+    checkpoint_every: int = 10  # epochs between resumable checkpoints (0 = none)
+
+    def __post_init__(self) -> None:
+        check_range("gcn.alpha", self.alpha, 0.0, 1.0)
+        check_range("gcn.beta", self.beta, 0.0, 1.0)
+        for key in ("epochs", "graphs_per_step"):
+            if getattr(self, key) < 1:
+                raise NRDHError(f"gcn.{key}: {getattr(self, key)} is out of range, expected >= 1")
+        check_range("gcn.lr", self.lr, 0.0, None)
+        check_range("gcn.checkpoint_every", self.checkpoint_every, 0, None)
+
+
+@dataclass(frozen=True)
+class HasherConfig:
+    """Hash-function training (params.yaml section ``hasher``); Table 2 and Eqs. 9-18."""
+
+    backbone: Literal["small_cnn", "resnet18"] = "small_cnn"  # paper: resnet18 (fc reset)
+    weights: str = "DEFAULT"  # torchvision weights for resnet18 ("none" = random init)
+    mu: float = 0.8  # Eq. 18 (paper, Table 6)
+    omega: float = 0.2  # Eq. 18 (paper, Table 6)
+    bce_target: Literal["own", "node"] = "own"  # Eq. 16 b from fch ("own") or from g(x)
+    epochs: int = 30
+    lr: float = 1e-3
+    batch_size: int = 64
+    optimizer: Literal["adam", "sgd"] = "adam"
+    weight_decay: float = 0.0
+    image_size: int = 0  # resize images to this side (0 = native size; resnet18: weights' own)
+    augment: bool = False  # random crop + horizontal flip during training
+    num_workers: int = 0  # DataLoader decoding workers
+    device: str = "auto"  # "auto" = CUDA when present
+    checkpoint_every: int = 10  # epochs between resumable checkpoints (0 = none)
+
+    def __post_init__(self) -> None:
+        check_range("hasher.mu", self.mu, 0.0, 1.0)
+        check_range("hasher.omega", self.omega, 0.0, 1.0)
+        for key in ("epochs", "batch_size"):
+            if getattr(self, key) < 1:
+                raise NRDHError(
+                    f"hasher.{key}: {getattr(self, key)} is out of range, expected >= 1"
+                )
+        if self.batch_size < 2:
+            raise NRDHError("hasher.batch_size: BatchNorm needs batches of at least 2")
+        check_range("hasher.lr", self.lr, 0.0, None)
+        check_range("hasher.checkpoint_every", self.checkpoint_every, 0, None)
+
+
+def resolve_device(name: str) -> torch.device:
+    """ "auto" -> CUDA when available, else CPU; anything else as given."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def config_digest(obj: object) -> str:
+    """Stable digest of a JSON-able description, to tell a checkpoint of the same run."""
+    return hashlib.md5(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def fit(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    epochs: int,
+    run_epoch: Callable[[int], dict[str, float]],
+    checkpoint: Path | None,
+    every: int,
+    run_id: str,
+    desc: str,
+) -> list[dict[str, float]]:
+    """Run epochs with a progress bar, resuming from and saving `checkpoint` every `every` epochs.
+
+    `run_epoch(epoch)` trains one epoch and returns its mean losses. A checkpoint whose
+    run_id differs (other params or inputs) is ignored. The checkpoint is removed at the end.
+    """
+    history: list[dict[str, float]] = []
+    start = 0
+    if checkpoint is not None and checkpoint.is_file():
+        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        if state.get("run_id") == run_id:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            history, start = state["history"], state["epoch"]
+            tqdm.write(f"{desc}: resuming from {checkpoint} at epoch {start}")
+    bar = tqdm(range(start, epochs), desc=desc, initial=start, total=epochs, leave=False)
+    for epoch in bar:
+        stats = run_epoch(epoch)
+        history.append({"epoch": epoch + 1, **stats})
+        bar.set_postfix(loss=f"{stats['loss']:.4f}", refresh=False)
+        if checkpoint is not None and every and (epoch + 1) % every == 0 and epoch + 1 < epochs:
+            save_torch(
+                {
+                    "run_id": run_id,
+                    "epoch": epoch + 1,
+                    "history": history,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                },
+                checkpoint,
+            )
+    if checkpoint is not None:
+        checkpoint.unlink(missing_ok=True)
+    return history
+
+
+def epoch_generator(seed: int, epoch: int) -> torch.Generator:
+    """The generator that orders one epoch: a pure function of (seed, epoch)."""
+    return torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+
+
+def train_gcn(
+    x: np.ndarray,
+    nodes: np.ndarray,
+    valid: np.ndarray,
+    adj: np.ndarray,
+    bits: int,
+    cfg: GCNConfig,
+    seed: int,
+    checkpoint: Path | None = None,
+    run_id: str = "",
+) -> tuple[GCNAutoencoder, list[dict[str, float]]]:
+    """Train the GCN autoencoder on training features x (n, z) and stored graphs.
+
+    nodes (P, B, M) and valid (P, B, M) index x per partition; adj (P, B, M, M) is U'.
+    Epoch e uses partition e mod P, in a shuffled order of graphs; each optimiser step
+    takes `graphs_per_step` graphs as one batched tensor.
+    """
+    torch.manual_seed(seed)
+    model = GCNAutoencoder(x.shape[1], bits, cfg.hidden)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    xt = torch.from_numpy(x)
+    nodes_t, valid_t = torch.from_numpy(nodes), torch.from_numpy(valid)
+    adj_t = torch.from_numpy(adj)
+    eye = torch.eye(nodes.shape[-1])
+
+    def run_epoch(epoch: int) -> dict[str, float]:
+        part = epoch % nodes.shape[0]
+        order = torch.randperm(nodes.shape[1], generator=epoch_generator(seed, epoch))
+        totals = np.zeros(3)
+        steps = 0
+        for chunk in order.split(cfg.graphs_per_step):
+            idx = nodes_t[part, chunk]  # (S, M)
+            a = eye.expand(len(chunk), -1, -1) if cfg.identity_graph else adj_t[part, chunk]
+            xb = xt[idx]  # (S, M, z)
+            _, x_hat = model(xb, a)
+            loss, lr_, lw = gcn_loss(
+                xb,
+                x_hat,
+                model.weights(),
+                cfg.alpha,
+                cfg.beta,
+                valid_t[part, chunk],
+                cfg.recon_reduction,
+            )
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            totals += [loss.item(), lr_.item(), lw.item()]
+            steps += 1
+        loss_, recon, reg = totals / steps
+        return {"loss": loss_, "recon": recon, "reg": reg}
+
+    history = fit(
+        model, opt, cfg.epochs, run_epoch, checkpoint, cfg.checkpoint_every, run_id, "gcn"
+    )
+    return model, history
+
+
+@torch.no_grad()
+def node_representations(
+    model: GCNAutoencoder,
+    x: np.ndarray,
+    nodes: np.ndarray,
+    valid: np.ndarray,
+    adj: np.ndarray,
+    identity_graph: bool = False,
+    chunk: int = 1024,
+) -> np.ndarray:
+    """g(x) for every training node, from the first partition's graphs: (n, g) float32."""
+    model.eval()
+    n = x.shape[0]
+    bits = model.encoder[-1].weight.shape[1]
+    out = np.zeros((n, bits), dtype=np.float32)
+    xt = torch.from_numpy(x)
+    eye = torch.eye(nodes.shape[-1])
+    for s in range(0, nodes.shape[1], chunk):
+        idx = torch.from_numpy(nodes[0, s : s + chunk])
+        a = (
+            eye.expand(len(idx), -1, -1)
+            if identity_graph
+            else torch.from_numpy(adj[0, s : s + chunk])
+        )
+        h = model.encode(xt[idx], a).numpy()  # (S, M, g)
+        ok = valid[0, s : s + chunk]
+        out[nodes[0, s : s + chunk][ok]] = h[ok]
+    return out
+
+
+def make_optimizer(params, cfg: HasherConfig) -> torch.optim.Optimizer:
+    """Adam or SGD (momentum 0.9) with the configured learning rate and weight decay."""
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
+    return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def train_hasher(
+    model: HashNet,
+    images: torch.utils.data.Dataset,
+    targets: np.ndarray,
+    cfg: HasherConfig,
+    seed: int,
+    checkpoint: Path | None = None,
+    run_id: str = "",
+) -> list[dict[str, float]]:
+    """Fit the hash network to node representations (Eq. 18) on images[i] -> targets[i]."""
+    device = resolve_device(cfg.device)
+    model.to(device)
+    opt = make_optimizer(model.parameters(), cfg)
+    g_all = torch.from_numpy(targets)
+    if len(images) < 2:
+        raise NRDHError("hasher: the training split needs at least 2 images")
+
+    def run_epoch(epoch: int) -> dict[str, float]:
+        model.train()
+        loader = torch.utils.data.DataLoader(
+            images,
+            batch_size=cfg.batch_size,
+            shuffle=True,
+            drop_last=len(images) > cfg.batch_size,
+            generator=epoch_generator(seed, epoch),
+            num_workers=cfg.num_workers,
+            pin_memory=device.type == "cuda",
+        )
+        totals = np.zeros(3)
+        steps = 0
+        for xb, idx in loader:
+            xb = xb.to(device, non_blocking=True)
+            g = g_all[idx].to(device, non_blocking=True)
+            fc, fch = model(xb)
+            loss, l_fc, l_fch = hash_loss(fc, fch, g, cfg.mu, cfg.omega, cfg.bce_target)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            totals += [loss.item(), l_fc.item(), l_fch.item()]
+            steps += 1
+        loss_, mse, bce = totals / max(steps, 1)
+        return {"loss": loss_, "mse": mse, "bce": bce}
+
+    history = fit(
+        model, opt, cfg.epochs, run_epoch, checkpoint, cfg.checkpoint_every, run_id, "hasher"
+    )
+    model.cpu()
+    return history
+
+
+@torch.no_grad()
+def hash_outputs(
+    model: HashNet, images: torch.utils.data.Dataset, batch_size: int, device: str
+) -> np.ndarray:
+    """fch(x) for every item of `images`, in order: (n, bits) float32 (eval mode)."""
+    dev = resolve_device(device)
+    model.to(dev).eval()
+    loader = torch.utils.data.DataLoader(images, batch_size=batch_size, shuffle=False)
+    outs = [model(xb.to(dev))[1].cpu().numpy() for xb, _ in tqdm(loader, desc="codes", leave=False)]
+    model.cpu()
+    return np.concatenate(outs).astype(np.float32) if outs else np.zeros((0, 0), np.float32)
+
+
+def config_dict(cfg: object) -> dict:
+    """A dataclass config as a plain dict (tuples as lists) for checkpoints and provenance."""
+    return json.loads(json.dumps(asdict(cfg)))  # type: ignore[call-overload]

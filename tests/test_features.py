@@ -1,0 +1,126 @@
+"""Features: pixel standardisation by hand, HDF5 round trip, determinism, weights loading."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import torch
+from torchvision.models import resnet18
+
+from nrdh.config import from_mapping
+from nrdh.data import ImageSet, one_hot
+from nrdh.errors import NRDHError
+from nrdh.features import FeatureConfig, build_backbone, extract_features, read_features
+
+PROV = {"params": {"features": {"backbone": "pixels"}}, "inputs": {}}
+
+
+def toy(pixels: np.ndarray, train: list[int], query: list[int]) -> ImageSet:
+    """An in-memory ImageSet over `pixels` with classes cycling 0, 1, 2."""
+    n = len(pixels)
+    return ImageSet(
+        ids=np.array([f"toy/{i}" for i in range(n)]),
+        labels=one_hot(np.arange(n) % 3, 3),
+        class_names=["a", "b", "c"],
+        split={"train": np.array(train), "database": np.array(train), "query": np.array(query)},
+        pixels=pixels,
+    )
+
+
+def test_pixels_standardised_with_train_statistics_by_hand() -> None:
+    # Pixel 0 is 0, 2 on the train images -> mean 1, std 1; pixel 1 is constant 10 -> std
+    # floored; the query image (4, 10) is not part of the statistics.
+    images = toy(np.array([[[0, 10]], [[2, 10]], [[4, 10]]], dtype=np.uint8), [0, 1], [2])
+    model, transform, z = build_backbone(FeatureConfig(), images)
+    x = torch.stack([transform(images[i]) for i in range(3)])
+    assert z == 2
+    assert model(x).tolist() == [[-1.0, 0.0], [1.0, 0.0], [3.0, 0.0]]
+
+
+def test_extract_features_round_trip_chunked(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    images = toy(rng.integers(0, 256, (7, 3, 2, 3), dtype=np.uint8), [0, 1, 2, 3, 4], [5, 6])
+    streamed = FeatureConfig(batch_size=2, chunk_size=3)
+    extract_features(images, streamed, tmp_path / "a.h5", PROV)
+    extract_features(images, FeatureConfig(), tmp_path / "b.h5", PROV)
+    feats = read_features(tmp_path / "a.h5")
+    assert feats.features.shape == (7, 18) and feats.features.dtype == np.float32
+    assert np.array_equal(feats.labels, images.labels) and feats.labels.dtype == np.uint8
+    assert feats.ids.tolist() == [f"toy/{i}" for i in range(7)]
+    assert feats.split["query"].tolist() == [5, 6] and feats.split["train"].dtype == np.int64
+    assert feats.attrs["backbone"] == "pixels" and feats.attrs["z"] == 18
+    assert feats.attrs["n"] == 7 and feats.attrs["num_classes"] == 3
+    assert feats.attrs["class_names"] == ["a", "b", "c"] and feats.attrs["provenance"] == PROV
+    train = feats.features[:5].astype(np.float64)
+    assert np.allclose(train.mean(0), 0, atol=1e-5) and np.allclose(train.std(0), 1, atol=1e-5)
+    assert np.array_equal(read_features(tmp_path / "b.h5").features, feats.features)
+
+
+def test_extract_features_is_byte_identical(tmp_path: Path) -> None:
+    images = toy(np.arange(48, dtype=np.uint8).reshape(4, 3, 4), [0, 1, 2], [3])
+    for name in ("a.h5", "b.h5"):
+        extract_features(images, FeatureConfig(), tmp_path / name, PROV)
+    assert (tmp_path / "a.h5").read_bytes() == (tmp_path / "b.h5").read_bytes()
+
+
+def test_read_features_rejects_nan_row(tmp_path: Path) -> None:
+    images = toy(np.arange(48, dtype=np.uint8).reshape(4, 3, 4), [0, 1, 2], [3])
+    extract_features(images, FeatureConfig(), tmp_path / "f.h5", PROV)
+    with h5py.File(tmp_path / "f.h5", "r+") as f:
+        f["features"][2, 1] = np.nan
+    with pytest.raises(NRDHError, match=r"f.h5: features row 2 is NaN or Inf"):
+        read_features(tmp_path / "f.h5")
+
+
+@pytest.fixture()
+def torch_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    return tmp_path / "torch" / "hub" / "checkpoints"
+
+
+def test_pretrained_weights_load_from_torch_home(torch_home: Path, tmp_path: Path) -> None:
+    torch.manual_seed(1)
+    state = resnet18().state_dict()
+    torch_home.mkdir(parents=True)
+    torch.save(state, torch_home / "resnet18-f37072fd.pth")
+    cfg = from_mapping(FeatureConfig, {"backbone": "resnet18", "weights": "IMAGENET1K_V1"}, "f")
+    model, _, z = build_backbone(cfg)
+    assert z == 512
+    loaded = model.state_dict()
+    assert set(loaded) == {k for k in state if not k.startswith("fc.")}
+    assert all(torch.equal(loaded[k], state[k]) for k in loaded)
+
+    images = toy(np.random.default_rng(0).integers(0, 256, (3, 32, 32), np.uint8), [0, 1], [2])
+    extract_features(images, cfg, tmp_path / "cnn.h5", PROV)
+    feats = read_features(tmp_path / "cnn.h5")
+    assert feats.features.shape == (3, 512) and feats.attrs["weights"] == "IMAGENET1K_V1"
+
+    local = FeatureConfig(backbone="resnet18", weights=str(torch_home / "resnet18-f37072fd.pth"))
+    assert torch.equal(build_backbone(local)[0].conv1.weight, state["conv1.weight"])
+
+
+def test_missing_weights_fail_at_once_naming_file_and_folder(torch_home: Path) -> None:
+    cfg = FeatureConfig(backbone="resnet18", weights="IMAGENET1K_V1")
+    with pytest.raises(NRDHError, match=rf"resnet18-f37072fd.pth: .* not found in {torch_home}"):
+        build_backbone(cfg)
+
+
+@pytest.mark.parametrize(
+    ("mapping", "message"),
+    [
+        ({"backbone": "resnet34"}, r"features.backbone: expected one of"),
+        ({"batch_size": 0}, r"features.batch_size: expected >= 1"),
+        ({"device": "tpu"}, r"features.device: expected auto, cpu or cuda"),
+    ],
+)
+def test_config_errors_name_the_key(mapping: dict, message: str) -> None:
+    with pytest.raises(NRDHError, match=message):
+        from_mapping(FeatureConfig, mapping, "features")
+
+
+def test_unknown_weights_name_lists_choices() -> None:
+    with pytest.raises(NRDHError, match=r"'IMAGENET1K_V9' is not a resnet50 weights name"):
+        build_backbone(FeatureConfig(backbone="resnet50", weights="IMAGENET1K_V9"))

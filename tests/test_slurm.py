@@ -1,0 +1,133 @@
+"""Runs workflows through a real SLURM with the profile workflow/profiles/slurm.
+
+Needs the loopback cluster of .ci/slurm/start.sh (root, Debian) and NRDH_SLURM_TEST=1;
+otherwise the SLURM tests skip. The node has no GPUs, so every GPU rule is overridden to
+gpu=0 here, exactly as a user without GPUs would do on the command line.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+PROFILE = REPO / "workflow" / "profiles" / "slurm"
+GPU_RULES = ("extract_features", "train_gcn", "train_hasher", "compute_codes")
+RUN_TIMEOUT_S = 180
+POLL_S = 0.5
+
+needs_slurm = pytest.mark.skipif(
+    os.environ.get("NRDH_SLURM_TEST") != "1",
+    reason="needs a running SLURM: `bash .ci/slurm/start.sh`, then NRDH_SLURM_TEST=1",
+)
+
+# Two rules named like pipeline rules, so that the profile's GPU setting for
+# extract_features applies; each output records the SLURM job that wrote it.
+TOY_SNAKEFILE = """
+rule all:
+    input: "evaluate.txt"
+
+rule extract_features:
+    output: "extract_features.txt"
+    threads: 2
+    resources: mem_mb=100, runtime=5
+    shell: "echo $SLURM_JOB_ID $SLURM_CPUS_PER_TASK > {output}"
+
+rule evaluate:
+    input: "extract_features.txt"
+    output: "evaluate.txt"
+    resources: mem_mb=100, runtime=5
+    shell: "echo $SLURM_JOB_ID $SLURM_CPUS_PER_TASK > {output}"
+"""
+
+
+def snakemake_slurm_command(timeout_s: int) -> list[str]:
+    """The CI invocation: the SLURM profile, fast squeue status checks, no GPUs."""
+    return [
+        "timeout", "-s", "KILL", str(timeout_s),
+        sys.executable, "-m", "snakemake",
+        "--profile", str(PROFILE),
+        "--slurm-init-seconds-before-status-checks", "1",
+        # No slurmdbd on the loopback cluster: sacct fails there, squeue works.
+        "--slurm-status-command", "squeue",
+        "--slurm-keep-successful-logs",
+        "--set-resources", *(f"{rule}:gpu=0" for rule in GPU_RULES),
+    ]  # fmt: skip
+
+
+def squeue_rows(*args: str) -> list[tuple[str, str, str]]:
+    """(job id, job name, state) rows that squeue reports."""
+    out = subprocess.run(
+        ["squeue", "--noheader", "--format=%i|%j|%T", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [tuple(line.split("|")) for line in out.splitlines()]
+
+
+def run_watching_queue(cmd: list[str], cwd: Path) -> tuple[int, str, set[tuple[str, str]]]:
+    """Run cmd in cwd; return its exit code, its output and every (job id, state) seen queued."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    log = cwd / "snakemake.out"
+    seen: set[tuple[str, str]] = set()
+    with log.open("w") as out:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        while proc.poll() is None:
+            seen |= {(job, state) for job, _, state in squeue_rows()}
+            time.sleep(POLL_S)
+    return proc.returncode, log.read_text(), seen
+
+
+def check_jobs_went_through_slurm(output: str, seen: set[tuple[str, str]]) -> list[str]:
+    """Assert each submitted job was seen queued and ended COMPLETED; return the job ids."""
+    run_id = re.search(r"SLURM run ID: (\S+)", output)
+    assert run_id, "no 'SLURM run ID' in Snakemake's output"
+    job_ids = re.findall(r"has been submitted with SLURM jobid (\d+)", output)
+    final = {job: state for job, _, state in squeue_rows("--states=all", f"--name={run_id[1]}")}
+    print(f"SLURM run {run_id[1]}: states seen while running {sorted(seen)}")
+    print(f"SLURM run {run_id[1]}: final states {final}")
+    assert job_ids, "Snakemake submitted no SLURM jobs"
+    for job in job_ids:
+        states = {state for seen_job, state in seen if seen_job == job}
+        assert states & {"PENDING", "RUNNING"}, f"job {job} never seen queued: {states}"
+        assert final.get(job) == "COMPLETED", f"job {job}: {final.get(job)}"
+    return job_ids
+
+
+@pytest.mark.parametrize("rule", GPU_RULES)
+def test_profile_gives_each_gpu_rule_one_gpu(rule: str) -> None:
+    """The profile asks the plugin for a GPU (resource gpu, not slurm_extra) for GPU rules."""
+    profile = yaml.safe_load((PROFILE / "config.yaml").read_text())
+    assert profile["executor"] == "slurm"
+    assert profile["set-resources"][rule]["gpu"] == 1
+    assert "slurm_extra" not in profile["set-resources"][rule]
+
+
+@pytest.mark.slurm
+@needs_slurm
+def test_toy_workflow_runs_as_slurm_jobs(tmp_path: Path) -> None:
+    """Both toy rules run as SLURM jobs that pass through the queue and complete."""
+    (tmp_path / "Snakefile").write_text(TOY_SNAKEFILE)
+    started = time.monotonic()
+    code, output, seen = run_watching_queue(snakemake_slurm_command(RUN_TIMEOUT_S), tmp_path)
+    print(f"toy workflow through SLURM: exit {code} after {time.monotonic() - started:.1f} s")
+    assert code == 0, output
+    job_ids = check_jobs_went_through_slurm(output, seen)
+    assert len(job_ids) == 2, output
+    written = {
+        rule: (tmp_path / f"{rule}.txt").read_text().split()
+        for rule in ("extract_features", "evaluate")
+    }
+    # Each output names its own job, and threads became SLURM's cpus-per-task.
+    assert written == {
+        "extract_features": [job_ids[0], "2"],
+        "evaluate": [job_ids[1], "1"],
+    }
+    for job in job_ids:
+        assert list((tmp_path / ".snakemake" / "slurm_logs").glob(f"rule_*/{job}.log"))
