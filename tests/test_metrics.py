@@ -1,4 +1,4 @@
-"""Retrieval metrics against hand-worked cases, per-query stable-argsort references and tie orders."""
+"""Retrieval metrics vs hand-worked cases, per-query stable-argsort references and tie orders."""
 
 import itertools
 import json
@@ -21,7 +21,8 @@ from nrdh.metrics import (
 )
 
 # One query [0, 0] against four items; ranked by (distance, index):
-# item 1 (d=0, not relevant), item 0 (d=1, relevant), item 3 (d=1, not relevant), item 2 (d=2, relevant).
+# item 1 (d=0, not relevant), item 0 (d=1, relevant), item 3 (d=1, not relevant),
+# item 2 (d=2, relevant).
 HAND_BQ = np.array([[0, 0]], np.uint8)
 HAND_BB = np.array([[0, 1], [0, 0], [1, 1], [1, 0]], np.uint8)
 HAND_YQ = np.array([[1, 0, 0]], np.uint8)
@@ -75,8 +76,12 @@ def ap_of_order(rel_row: np.ndarray, order: np.ndarray, topk: int) -> float:
 
 
 def test_hand_worked_index_ties():
-    assert mean_average_precision(HAND_BQ, HAND_BB, HAND_YQ, HAND_YB) == pytest.approx((1 / 2 + 2 / 4) / 2)
-    assert mean_average_precision(HAND_BQ, HAND_BB, HAND_YQ, HAND_YB, topk=3) == pytest.approx(1 / 2)
+    assert mean_average_precision(HAND_BQ, HAND_BB, HAND_YQ, HAND_YB) == pytest.approx(
+        (1 / 2 + 2 / 4) / 2
+    )
+    assert mean_average_precision(HAND_BQ, HAND_BB, HAND_YQ, HAND_YB, topk=3) == pytest.approx(
+        1 / 2
+    )
     prec, rec = precision_recall_at_k(HAND_BQ, HAND_BB, HAND_YQ, HAND_YB, ks=(1, 2, 10))
     assert prec == pytest.approx({1: 0.0, 2: 1 / 2, 10: 2 / 4})
     assert rec == pytest.approx({1: 0.0, 2: 1 / 2, 10: 1.0})
@@ -107,7 +112,9 @@ def test_query_without_relevant_items_zero_or_skip():
     bq = np.vstack([HAND_BQ, HAND_BQ])
     one = (1 / 2 + 2 / 4) / 2
     assert mean_average_precision(bq, HAND_BB, yq, HAND_YB) == pytest.approx(one / 2)
-    assert mean_average_precision(bq, HAND_BB, yq, HAND_YB, empty_query="skip") == pytest.approx(one)
+    assert mean_average_precision(bq, HAND_BB, yq, HAND_YB, empty_query="skip") == pytest.approx(
+        one
+    )
     rad = radius_metrics(bq, HAND_BB, yq, HAND_YB, radius=1, empty_query="skip")
     assert rad["recall"] == pytest.approx(1 / 2)
     report = retrieval_report(bq, HAND_BB, yq, HAND_YB, topk=1, ks=(1,), empty_query="skip")
@@ -182,7 +189,9 @@ def test_index_ties_match_per_query_stable_argsort(multi_hot):
         want = np.mean([reference_ap(dist[i], rel[i], topk) for i in range(len(bq))])
         assert got == pytest.approx(want, abs=1e-9)
     for k in ks:
-        hits = np.array([rel[i][np.argsort(dist[i], kind="stable")][:k].sum() for i in range(len(bq))])
+        hits = np.array(
+            [rel[i][np.argsort(dist[i], kind="stable")][:k].sum() for i in range(len(bq))]
+        )
         assert report["precision_at_k"][k] == pytest.approx(np.mean(hits / min(k, 500)), abs=1e-9)
         assert report["recall_at_k"][k] == pytest.approx(np.mean(hits / n_rel), abs=1e-9)
     for row in report["pr_curve"]:
@@ -215,7 +224,9 @@ def test_expected_ties_match_mean_over_random_tie_orders():
         samples = []
         for _ in range(2000):  # a random permutation then a stable sort = random order in ties
             perm = rng.permutation(200)
-            samples.append(np.mean([reference_ap(dist[i, perm], rel[i, perm], k) for i in range(4)]))
+            samples.append(
+                np.mean([reference_ap(dist[i, perm], rel[i, perm], k) for i in range(4)])
+            )
         got = mean_average_precision(bq, bb, yq, yb, topk=topk, ties="expected")
         assert abs(got - np.mean(samples)) < 4 * np.std(samples) / np.sqrt(len(samples)) + 1e-12
 
@@ -228,7 +239,14 @@ def test_torch_path_matches_kernel():
         for ties in ("index", "expected"):
             want = rank_stats(bq, bb, yq, yb, cuts=(5, 50), ties=ties)
             got = _torch_stats(
-                torch.from_numpy(bq), torch.from_numpy(bb), yq, yb, None, (5, 50), ties, block_size=4
+                torch.from_numpy(bq),
+                torch.from_numpy(bb),
+                yq,
+                yb,
+                None,
+                (5, 50),
+                ties,
+                block_size=4,
             )
             for name in ("n", "m", "ap_sum", "ap_sum_cut", "rel_cut"):
                 a, b = getattr(want, name), getattr(got, name)

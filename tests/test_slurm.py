@@ -5,6 +5,8 @@ otherwise the SLURM tests skip. The node has no GPUs, so every GPU rule is overr
 gpu=0 here, exactly as a user without GPUs would do on the command line.
 """
 
+from __future__ import annotations
+
 import os
 import re
 import subprocess
@@ -14,11 +16,19 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import make_project
 
 REPO = Path(__file__).resolve().parents[1]
 PROFILE = REPO / "workflow" / "profiles" / "slurm"
 GPU_RULES = ("extract_features", "train_gcn", "train_hasher", "compute_codes")
-RUN_TIMEOUT_S = 180
+PIPELINE_RULES = (
+    *GPU_RULES,
+    *("build_graphs", "dump_node_reps", "baseline_codes", "evaluate", "summarize"),
+)
+# The loopback node has no GPU, maybe 2 CPUs and a few GB: shrink every pipeline job to fit.
+LOOPBACK_FIT = ("gpu=0", "cpus_per_task=1", "mem_mb=1000")
+TOY_TIMEOUT_S = 180
+PIPELINE_TIMEOUT_S = 900
 POLL_S = 0.5
 
 needs_slurm = pytest.mark.skipif(
@@ -46,8 +56,8 @@ rule evaluate:
 """
 
 
-def snakemake_slurm_command(timeout_s: int) -> list[str]:
-    """The CI invocation: the SLURM profile, fast squeue status checks, no GPUs."""
+def snakemake_slurm_command(timeout_s: int, set_resources: list[str]) -> list[str]:
+    """The CI invocation: the SLURM profile, fast squeue status checks, resource overrides."""
     return [
         "timeout", "-s", "KILL", str(timeout_s),
         sys.executable, "-m", "snakemake",
@@ -56,7 +66,7 @@ def snakemake_slurm_command(timeout_s: int) -> list[str]:
         # No slurmdbd on the loopback cluster: sacct fails there, squeue works.
         "--slurm-status-command", "squeue",
         "--slurm-keep-successful-logs",
-        "--set-resources", *(f"{rule}:gpu=0" for rule in GPU_RULES),
+        "--set-resources", *set_resources,
     ]  # fmt: skip
 
 
@@ -115,7 +125,10 @@ def test_toy_workflow_runs_as_slurm_jobs(tmp_path: Path) -> None:
     """Both toy rules run as SLURM jobs that pass through the queue and complete."""
     (tmp_path / "Snakefile").write_text(TOY_SNAKEFILE)
     started = time.monotonic()
-    code, output, seen = run_watching_queue(snakemake_slurm_command(RUN_TIMEOUT_S), tmp_path)
+    no_gpus = [f"{rule}:gpu=0" for rule in GPU_RULES]
+    code, output, seen = run_watching_queue(
+        snakemake_slurm_command(TOY_TIMEOUT_S, no_gpus), tmp_path
+    )
     print(f"toy workflow through SLURM: exit {code} after {time.monotonic() - started:.1f} s")
     assert code == 0, output
     job_ids = check_jobs_went_through_slurm(output, seen)
@@ -131,3 +144,26 @@ def test_toy_workflow_runs_as_slurm_jobs(tmp_path: Path) -> None:
     }
     for job in job_ids:
         assert list((tmp_path / ".snakemake" / "slurm_logs").glob(f"rule_*/{job}.log"))
+
+
+@pytest.mark.slurm
+@pytest.mark.slow
+@needs_slurm
+def test_tiny_pipeline_runs_as_slurm_jobs(tmp_path: Path, tiny_params: Path) -> None:
+    """Every job of the tiny pipeline runs as a SLURM job; the summary gets written."""
+    project = make_project(tmp_path / "project", tiny_params)
+    fit = [f"{rule}:{res}" for rule in PIPELINE_RULES for res in LOOPBACK_FIT]
+    started = time.monotonic()
+    code, output, seen = run_watching_queue(
+        snakemake_slurm_command(PIPELINE_TIMEOUT_S, fit), project
+    )
+    print(f"tiny pipeline through SLURM: exit {code} after {time.monotonic() - started:.1f} s")
+    assert code == 0, output
+    job_ids = check_jobs_went_through_slurm(output, seen)
+    planned = re.search(r"^total\s+(\d+)$", output, flags=re.M)
+    assert planned, output
+    # Every job but the local target rule `all` went to SLURM.
+    assert len(job_ids) == int(planned[1]) - 1
+    logs = project / ".snakemake" / "slurm_logs"
+    assert {d.name for d in logs.iterdir()} == {f"rule_{rule}" for rule in PIPELINE_RULES}
+    assert (project / "metrics" / "summary.json").is_file()

@@ -103,6 +103,7 @@ AuthType=auth/munge
 # No cgroups in containers: track processes through /proc, no task binding.
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
+MpiDefault=none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 # Without a default, one job would take the whole node's memory.

@@ -32,7 +32,9 @@ def _require_binary(b: np.ndarray, name: str) -> np.ndarray:
     bad = (b != 0) & (b != 1)
     if bad.any():
         row, col = np.argwhere(bad)[0]
-        raise NRDHError(f"{name}: expected 0/1 entries, got {b[row, col]!r} at [{row}, {col}]")
+        raise NRDHError(
+            f"{name}: expected 0/1 entries, got {b[row, col].item()!r} at [{row}, {col}]"
+        )
     return b.astype(np.uint8, copy=False)
 
 
@@ -83,10 +85,16 @@ def as_packed(
             f"{name}: for bits={bits} expected (n, {bits}) 0/1 codes or (n, {n_bytes(bits)}) "
             f"packed uint8 codes, got {b.dtype} {b.shape}"
         )
-    if bits % 8:
-        b = b.copy()
-        b[:, -1] &= np.uint8((0xFF << (8 - bits % 8)) & 0xFF)
-    return b, bits
+    return clear_padding(b, bits), bits
+
+
+def clear_padding(packed: np.ndarray, bits: int) -> np.ndarray:
+    """Zero the bits past ``bits`` in the last byte, so stray padding never adds distance."""
+    if bits % 8 == 0:
+        return packed
+    packed = packed.copy()
+    packed[:, -1] &= np.uint8((0xFF << (8 - bits % 8)) & 0xFF)
+    return packed
 
 
 def to_words(packed: np.ndarray) -> np.ndarray:

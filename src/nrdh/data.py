@@ -17,7 +17,6 @@ from typing import Any, Literal
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
-from torch.utils.data import Dataset
 
 from nrdh.errors import NRDHError
 
@@ -156,7 +155,7 @@ class ImageSet:
         return TransformedView(self, transform, idx)
 
 
-class TransformedView(Dataset):
+class TransformedView:
     """Items ``(transform(images[indices[k]]), indices[k])``: the index lets training look
     up per-image targets after shuffling."""
 

@@ -84,6 +84,7 @@ def open_h5(path: str | Path, kind: str) -> h5py.File:
     except OSError as exc:
         raise NRDHError(f"{path}: not a readable HDF5 file ({exc})") from None
     version = f.attrs.get("schema_version")
+    version = version.item() if isinstance(version, np.generic) else version
     found_kind = f.attrs.get("kind")
     if found_kind != kind:
         f.close()

@@ -33,7 +33,7 @@ TIES = ("index", "expected")
 EMPTY_QUERY = ("zero", "skip")
 DEFAULT_KS = (100, 500, 1000)
 # Rows of the hypergeometric grid evaluated at once in the expected top-K AP (memory bound).
-_GRID_CELLS = 1 << 22
+_GRID_CELLS = 1 << 20
 
 
 @dataclass(frozen=True)

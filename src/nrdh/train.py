@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from nrdh.config import check_range
 from nrdh.errors import NRDHError
+from nrdh.features import resolve_device
 from nrdh.io import save_torch
 from nrdh.losses import gcn_loss, hash_loss
 from nrdh.models import GCNAutoencoder, HashNet
@@ -83,13 +84,6 @@ class HasherConfig:
             raise NRDHError("hasher.batch_size: BatchNorm needs batches of at least 2")
         check_range("hasher.lr", self.lr, 0.0, None)
         check_range("hasher.checkpoint_every", self.checkpoint_every, 0, None)
-
-
-def resolve_device(name: str) -> torch.device:
-    """ "auto" -> CUDA when available, else CPU; anything else as given."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def config_digest(obj: object) -> str:
@@ -251,7 +245,7 @@ def train_hasher(
     checkpoint: Path | None = None,
     run_id: str = "",
 ) -> list[dict[str, float]]:
-    """Fit the hash network to node representations (Eq. 18) on images[i] -> targets[i]."""
+    """Fit the hash network to node representations (Eq. 18): items (image, i) -> targets[i]."""
     device = resolve_device(cfg.device)
     model.to(device)
     opt = make_optimizer(model.parameters(), cfg)
@@ -303,8 +297,3 @@ def hash_outputs(
     outs = [model(xb.to(dev))[1].cpu().numpy() for xb, _ in tqdm(loader, desc="codes", leave=False)]
     model.cpu()
     return np.concatenate(outs).astype(np.float32) if outs else np.zeros((0, 0), np.float32)
-
-
-def config_dict(cfg: object) -> dict:
-    """A dataclass config as a plain dict (tuples as lists) for checkpoints and provenance."""
-    return json.loads(json.dumps(asdict(cfg)))  # type: ignore[call-overload]

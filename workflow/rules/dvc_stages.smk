@@ -27,4 +27,4 @@ for spec in DVC_RULES:
         conda:
             "../envs/nrdh.yaml"
         shell:
-            spec.cmd + " > {log} 2>&1"
+            "OMP_NUM_THREADS={threads} " + spec.cmd + " > {log} 2>&1"

@@ -9,23 +9,11 @@ import numpy as np
 import torch
 
 from nrdh import codes, features, io, train
+from nrdh.artifacts import read_features
 from nrdh.config import as_dict, from_mapping
 from nrdh.data import ImageSet, load_dataset
 from nrdh.models import HashNet, SmallCNN, build_backbone
 from nrdh.pipeline.common import dataset_config, load_section, seed_of, write_codes
-
-
-class IndexedSubset(torch.utils.data.Dataset):
-    """Items `indices` of an ImageSet, yielding (transformed image, position in `indices`)."""
-
-    def __init__(self, images: ImageSet, indices: np.ndarray, transform: Any) -> None:
-        self.images, self.indices, self.transform = images, indices, transform
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def __getitem__(self, pos: int) -> tuple[torch.Tensor, int]:
-        return self.transform(self.images[int(self.indices[pos])]), pos
 
 
 def image_channels(images: ImageSet) -> int:
@@ -82,10 +70,12 @@ def train_hasher_stage(
         {"base.seed": seed, "hasher": as_dict(cfg), f"datasets.{dataset}": as_dict(ds_cfg)},
         {"node_reps": reps_path},
     )
+    targets = np.zeros((len(images), bits), np.float32)  # g(x) looked up by image index
+    targets[train_idx] = reps
     history = train.train_hasher(
         model,
-        IndexedSubset(images, train_idx, t_train),
-        reps,
+        images.view(t_train, train_idx),
+        targets,
         cfg,
         seed,
         out.with_name(out.name + ".ckpt"),
@@ -126,14 +116,14 @@ def compute_codes_stage(
     """Stage 6: NRDH codes (Eq. 19: bit = 1 where fch >= 0) of queries and database."""
     seed = seed_of(params)
     ds_cfg = dataset_config(params, dataset)
-    feats = features.read_features(features_path)
+    feats = read_features(features_path)
     model, t_eval, cfg = load_hasher(model_path)
     images = load_dataset(ds_cfg, seed)
     split_codes = {
         split: codes.sign_to_bits(
             train.hash_outputs(
                 model,
-                IndexedSubset(images, feats.split[split], t_eval),
+                images.view(t_eval, feats.split[split]),
                 cfg.batch_size * 4,
                 cfg.device,
             )

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from nrdh import features, graph, io, train
+from nrdh.artifacts import read_features
 from nrdh.config import as_dict, from_mapping
 from nrdh.data import load_dataset
 from nrdh.errors import NRDHError
@@ -42,7 +43,7 @@ def build_graphs_stage(params: dict[str, Any], features_path: Path, out: Path) -
     """Stage 2: M-node graphs over the training split with U' (Eqs. 2-4) -> graphs.h5."""
     seed = seed_of(params)
     cfg = load_section(params, "graph", graph.GraphConfig)
-    feats = features.read_features(features_path)
+    feats = read_features(features_path)
     train_idx = feats.split["train"]
     x = feats.features[train_idx]
     rng = np.random.default_rng(seed)
@@ -91,7 +92,7 @@ def _read_graphs(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
 
 
 def _train_features(features_path: Path, train_idx: np.ndarray) -> np.ndarray:
-    feats = features.read_features(features_path)
+    feats = read_features(features_path)
     if not np.array_equal(feats.split["train"], train_idx):
         raise NRDHError(
             f"{features_path}: its train split differs from the graphs' (re-run build_graphs)"
