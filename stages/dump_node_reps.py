@@ -16,7 +16,7 @@ def main(args: argparse.Namespace, params: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    parser = stage_parser(__doc__)
+    parser = stage_parser(__doc__, variant=True)
     parser.add_argument("--features", type=Path, required=True)
     parser.add_argument("--graphs", type=Path, required=True)
     parser.add_argument("--model", type=Path, required=True)

@@ -41,6 +41,9 @@ def make_project(dest: Path, params: Path) -> Path:
     run(["git", "init", "-q"], dest)
     run([tool("dvc"), "init", "-q"], dest)
     run([tool("dvc"), "config", "core.analytics", "false"], dest)
+    run(["git", "add", "-A"], dest)
+    run(["git", "-c", "user.name=nrdh-test", "-c", "user.email=test@nrdh", "commit", "-qm", "init"],
+        dest)
     return dest
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -21,11 +22,8 @@ from conftest import make_project
 REPO = Path(__file__).resolve().parents[1]
 PROFILE = REPO / "workflow" / "profiles" / "slurm"
 GPU_RULES = ("extract_features", "train_gcn", "train_hasher", "compute_codes")
-PIPELINE_RULES = (
-    *GPU_RULES,
-    *("build_graphs", "dump_node_reps", "baseline_codes", "evaluate", "summarize"),
-)
-# The loopback node has no GPU, maybe 2 CPUs and a few GB: shrink every pipeline job to fit.
+CPU_RULES = ("build_graphs", "dump_node_reps", "baseline_codes", "evaluate", "summarize")
+# The loopback node has no GPU, 2 CPUs and a few GB: shrink every pipeline job to fit.
 LOOPBACK_FIT = ("gpu=0", "cpus_per_task=1", "mem_mb=1000")
 TOY_TIMEOUT_S = 180
 PIPELINE_TIMEOUT_S = 900
@@ -70,43 +68,56 @@ def snakemake_slurm_command(timeout_s: int, set_resources: list[str]) -> list[st
     ]  # fmt: skip
 
 
-def squeue_rows(*args: str) -> list[tuple[str, str, str]]:
-    """(job id, job name, state) rows that squeue reports."""
+def squeue_rows(*args: str) -> list[list[str]]:
+    """[job id, state, comment (the plugin writes rule_<name>...)] rows that squeue reports."""
     out = subprocess.run(
-        ["squeue", "--noheader", "--format=%i|%j|%T", *args],
+        ["squeue", "--noheader", "--format=%i|%T|%k", *args],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    return [tuple(line.split("|")) for line in out.splitlines()]
+    return [line.split("|", 2) for line in out.splitlines()]
 
 
-def run_watching_queue(cmd: list[str], cwd: Path) -> tuple[int, str, set[tuple[str, str]]]:
-    """Run cmd in cwd; return its exit code, its output and every (job id, state) seen queued."""
+def run_watching_queue(cmd: list[str], cwd: Path) -> tuple[int, str, dict[str, list[str]]]:
+    """Run cmd in cwd; return its exit code, its output and each job's states seen queued."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     log = cwd / "snakemake.out"
-    seen: set[tuple[str, str]] = set()
+    seen: dict[str, list[str]] = {}
     with log.open("w") as out:
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
-        while proc.poll() is None:
-            seen |= {(job, state) for job, _, state in squeue_rows()}
-            time.sleep(POLL_S)
+        proc = subprocess.Popen(
+            cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            while proc.poll() is None:
+                for job, state, _ in squeue_rows():
+                    states = seen.setdefault(job, [])
+                    if state not in states:
+                        states.append(state)
+                time.sleep(POLL_S)
+        finally:
+            if proc.poll() is None:  # squeue failed: kill timeout and Snakemake with it
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
     return proc.returncode, log.read_text(), seen
 
 
-def check_jobs_went_through_slurm(output: str, seen: set[tuple[str, str]]) -> list[str]:
+def check_jobs_went_through_slurm(output: str, seen: dict[str, list[str]]) -> list[str]:
     """Assert each submitted job was seen queued and ended COMPLETED; return the job ids."""
     run_id = re.search(r"SLURM run ID: (\S+)", output)
     assert run_id, "no 'SLURM run ID' in Snakemake's output"
     job_ids = re.findall(r"has been submitted with SLURM jobid (\d+)", output)
-    final = {job: state for job, _, state in squeue_rows("--states=all", f"--name={run_id[1]}")}
-    print(f"SLURM run {run_id[1]}: states seen while running {sorted(seen)}")
-    print(f"SLURM run {run_id[1]}: final states {final}")
     assert job_ids, "Snakemake submitted no SLURM jobs"
+    final = {
+        job: (state, comment)
+        for job, state, comment in squeue_rows("--states=all", f"--name={run_id[1]}")
+    }
     for job in job_ids:
-        states = {state for seen_job, state in seen if seen_job == job}
-        assert states & {"PENDING", "RUNNING"}, f"job {job} never seen queued: {states}"
-        assert final.get(job) == "COMPLETED", f"job {job}: {final.get(job)}"
+        state, comment = final.get(job, ("not in squeue", ""))
+        states = seen.get(job, [])
+        print(f"SLURM job {job} {comment}: seen {' '.join(states)}; finally {state}")
+        assert {"PENDING", "RUNNING"} & set(states), f"job {job} never seen queued"
+        assert state == "COMPLETED", f"job {job} ended {state}"
     return job_ids
 
 
@@ -152,7 +163,7 @@ def test_toy_workflow_runs_as_slurm_jobs(tmp_path: Path) -> None:
 def test_tiny_pipeline_runs_as_slurm_jobs(tmp_path: Path, tiny_params: Path) -> None:
     """Every job of the tiny pipeline runs as a SLURM job; the summary gets written."""
     project = make_project(tmp_path / "project", tiny_params)
-    fit = [f"{rule}:{res}" for rule in PIPELINE_RULES for res in LOOPBACK_FIT]
+    fit = [f"{rule}:{res}" for rule in GPU_RULES + CPU_RULES for res in LOOPBACK_FIT]
     started = time.monotonic()
     code, output, seen = run_watching_queue(
         snakemake_slurm_command(PIPELINE_TIMEOUT_S, fit), project
@@ -165,5 +176,5 @@ def test_tiny_pipeline_runs_as_slurm_jobs(tmp_path: Path, tiny_params: Path) -> 
     # Every job but the local target rule `all` went to SLURM.
     assert len(job_ids) == int(planned[1]) - 1
     logs = project / ".snakemake" / "slurm_logs"
-    assert {d.name for d in logs.iterdir()} == {f"rule_{rule}" for rule in PIPELINE_RULES}
+    assert {d.name for d in logs.iterdir()} == {f"rule_{rule}" for rule in GPU_RULES + CPU_RULES}
     assert (project / "metrics" / "summary.json").is_file()

@@ -11,23 +11,24 @@ from conftest import ROOT, make_project, run, tool
 from nrdh.workflow import load_rules
 
 
-def dvc_stages(project: Path) -> dict[str, tuple[set[str], set[str]]]:
-    """DVC's own resolved stages: name -> (file deps, outputs incl. metrics and plots)."""
+def dvc_stages(project: Path) -> dict[str, tuple[set[str], set[str], str]]:
+    """DVC's own resolved stages: name -> (file deps, outputs incl. metrics and plots, cmd)."""
     from dvc.repo import Repo
 
     with Repo(str(project)) as repo:
         return {
-            stage.addressing: (
+            stage.name: (
                 {d.def_path for d in stage.deps if type(d).__name__ != "ParamsDependency"},
                 {o.def_path for o in stage.outs},
+                " ".join(stage.cmd.split()),
             )
             for stage in repo.index.stages
         }
 
 
-def snakemake_jobs(project: Path) -> dict[str, tuple[set[str], set[str]]]:
-    """The jobs Snakemake plans (dry run, all forced): DVC-style name -> (inputs, outputs)."""
-    out = run([tool("snakemake"), "-n", "--forceall", "--cores", "1"], project).stdout
+def snakemake_jobs(project: Path) -> dict[str, tuple[set[str], set[str], str]]:
+    """The jobs Snakemake plans (dry run, all forced): DVC-style name -> (inputs, outputs, cmd)."""
+    out = run([tool("snakemake"), "-n", "-p", "--forceall", "--cores", "1"], project).stdout
     matrix = {
         name: list(stage.get("matrix") or {})
         for name, stage in yaml.safe_load((project / "dvc.yaml").read_text())["stages"].items()
@@ -42,7 +43,12 @@ def snakemake_jobs(project: Path) -> dict[str, tuple[set[str], set[str]]]:
         name = m.group(1)
         if matrix[name]:
             name += "@" + "-".join(wildcards[k] for k in matrix[name])
-        jobs[name] = (set(fields["input"].split(", ")), set(fields["output"].split(", ")))
+        shell = re.search(r"^Shell command: OMP_NUM_THREADS=\d+ (.*) > \S+ 2>&1$", block, re.M)
+        jobs[name] = (
+            set(fields["input"].split(", ")),
+            set(fields["output"].split(", ")),
+            shell.group(1),
+        )
     return jobs
 
 
@@ -51,23 +57,27 @@ def test_snakemake_rules_match_dvc_stages(tmp_path):
     dvc = dvc_stages(project)
     smk = snakemake_jobs(project)
     assert set(smk) == set(dvc)
-    for name, (deps, outs) in dvc.items():
-        inputs, outputs = smk[name]
+    for name, (deps, outs, cmd) in dvc.items():
+        inputs, outputs, shell = smk[name]
         assert outputs == outs, name
+        assert shell == cmd, name
         # a folder dependency in DVC stands for the outputs Snakemake lists inside it
-        expanded = {i for i in inputs if not any(i.startswith(d + "/") for d in deps)}
-        assert expanded == deps, name
-        for i in inputs - expanded:
-            assert any(i.startswith(d + "/") for d in deps), (name, i)
+        folders = {d for d in deps if any(i.startswith(d + "/") for i in inputs)}
+        assert {i for i in inputs if not any(i.startswith(f + "/") for f in folders)} == (
+            deps - folders
+        ), name
 
 
 def test_rules_follow_the_matrix_values(tmp_path):
     rules = {r.name: r for r in load_rules(ROOT / "dvc.yaml", ROOT / "params.yaml")}
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     gcn = rules["train_gcn"]
-    assert gcn.matrix == {"dataset": params["base"]["datasets"], "bits": params["base"]["bits"]}
+    base = params["base"]
+    assert gcn.matrix == {
+        "dataset": base["datasets"], "variant": base["variants"], "bits": base["bits"]
+    }
     assert gcn.constraints()["bits"] == "|".join(str(b) for b in params["base"]["bits"])
-    assert "{wildcards.bits}" in gcn.cmd and "${" not in gcn.cmd
+    assert "--bits {bits}" in gcn.cmd and "${" not in gcn.cmd
 
 
 def test_snakemake_lint_is_clean():

@@ -32,9 +32,8 @@ dump_logs() {
 }
 
 fail() {
-    echo "[slurm-start] ERROR: $*" >&2
     dump_logs
-    exit 1
+    die "$*"
 }
 
 # wait_for SECONDS DESCRIPTION COMMAND...: poll COMMAND every 0.5 s until it succeeds.

@@ -123,3 +123,24 @@ def check_range(where: str, value: float, lo: float | None = None, hi: float | N
 def as_dict(cfg: Any) -> dict[str, Any]:
     """A dataclass config as plain JSON types (tuples as lists), for provenance and checkpoints."""
     return json.loads(json.dumps(dataclasses.asdict(cfg)))
+
+
+def apply_variant(params: dict[str, Any], name: str) -> dict[str, Any]:
+    """params with the overrides of ``variants.<name>`` merged into their sections.
+
+    A variant is a named set of overrides (for example ``nrdh_nogcn: {gcn: {identity_graph:
+    true}}``), so one DAG runs the paper's NRDH beside its ablations and extensions.
+    """
+    variants = section(params, "variants")
+    if name not in variants:
+        raise NRDHError(f"params.yaml: variants.{name} is not defined; defined: {sorted(variants)}")
+    overrides = variants[name] or {}
+    if not isinstance(overrides, dict):
+        raise NRDHError(f"variants.{name}: expected a mapping of section overrides")
+    merged = dict(params)
+    for key, values in overrides.items():
+        base = section(params, key)
+        if not isinstance(values, dict):
+            raise NRDHError(f"variants.{name}.{key}: expected a mapping of {key} keys")
+        merged[key] = {**base, **values}
+    return merged

@@ -76,6 +76,9 @@ class DatasetConfig:
     n_train: int = 0
     n_database: int = 0
     n_images: int = 2000  # digits_mosaic: total mosaics (queries + database)
+    # digits_mosaic: distinct digit classes per mosaic (1-4). 2 keeps relevance selective
+    # (two random mosaics share a class 38% of the time; with 4 classes it would be 93%).
+    mosaic_classes: int = 2
     download: bool = False  # cifar10: fetch from the internet; off so runs never go online
     topk: int = 0  # the dataset's default mAP cut-off, read by evaluation; 0 = mAP@all
 
@@ -91,6 +94,10 @@ class DatasetConfig:
             )
         if self.source in ("cifar10", "list", "folder") and not self.root:
             raise NRDHError(f"dataset param 'root': required for source {self.source!r}")
+        if not 1 <= self.mosaic_classes <= 4:
+            raise NRDHError(
+                f"dataset param 'mosaic_classes': {self.mosaic_classes}, expected 1 to 4"
+            )
         if self.source == "digits_mosaic" and self.n_images <= self.resolved_n_query():
             raise NRDHError(
                 f"dataset param 'n_images': {self.n_images} leaves no database mosaics after "
@@ -272,12 +279,22 @@ def mosaic(tiles: np.ndarray) -> np.ndarray:
     return np.block([[tiles[0], tiles[1]], [tiles[2], tiles[3]]])
 
 
+def _mosaic_tiles(pool: np.ndarray, y: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices of 4 distinct digit images from `pool` covering exactly k distinct classes."""
+    classes = rng.choice(np.unique(y[pool]), k, replace=False)
+    tile_classes = rng.permutation(np.concatenate([classes, rng.choice(classes, 4 - k)]))
+    counts = {c: int((tile_classes == c).sum()) for c in classes}
+    picks = {c: list(rng.choice(pool[y[pool] == c], counts[c], replace=False)) for c in classes}
+    return np.array([picks[c].pop() for c in tile_classes])
+
+
 def _digits_mosaic(cfg: DatasetConfig, seed: int) -> ImageSet:
     """2x2 mosaics of digits, labelled with the digits they show (multi-label).
 
-    Each mosaic takes 4 distinct digits drawn (seeded) from one pool: query mosaics from the
-    digits query split only, database mosaics from the digits database only, so no digit
-    image appears on both sides. Mosaics 0..nq-1 are the queries; train = database.
+    Each mosaic shows `mosaic_classes` distinct digit classes: one tile of each, the other
+    tiles of classes among them, in a seeded random layout. Tiles of query mosaics come from
+    the digits query split only, database mosaics from the digits database only, so no
+    digit image appears on both sides. Mosaics 0..nq-1 are the queries; train = database.
     """
     digits = _digits(cfg.query_per_class)
     y = digits.labels.argmax(axis=1)
@@ -285,7 +302,11 @@ def _digits_mosaic(cfg: DatasetConfig, seed: int) -> ImageSet:
     rng = np.random.default_rng(seed)
     pools = [(digits.split["query"], nq), (digits.split["database"], cfg.n_images - nq)]
     src = np.array(
-        [rng.choice(pool, 4, replace=False) for pool, count in pools for _ in range(count)]
+        [
+            _mosaic_tiles(pool, y, cfg.mosaic_classes, rng)
+            for pool, count in pools
+            for _ in range(count)
+        ]
     )  # (n, 4) digit indices
     assert digits.pixels is not None
     pixels = np.stack([mosaic(digits.pixels[s]) for s in src])  # (n, 16, 16)

@@ -133,10 +133,10 @@ def _related(ql: np.ndarray, i: int, bl: np.ndarray, j: int, ids: bool) -> int:
     """1 if query ``i`` and item ``j`` share a label (equal class ids, or any common bit)."""
     if ids:
         return 1 if ql[i, 0] == bl[j, 0] else 0
-    for w in range(ql.shape[1]):
-        if ql[i, w] & bl[j, w]:
-            return 1
-    return 0
+    common = np.uint64(0)
+    for w in range(ql.shape[1]):  # no early exit: branch-free is ~2x faster on random labels
+        common |= ql[i, w] & bl[j, w]
+    return 1 if common != 0 else 0
 
 
 @njit(parallel=True, cache=True)
@@ -311,8 +311,10 @@ def _expected_group_ap(n, m, a, r, h) -> np.ndarray:
     return np.where(n > 0, m / safe_n * (c * n + (r + 1 - c * (a + 1)) * harm), 0.0)
 
 
-def _expected_topk(stats: RankStats, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(expected AP@k, expected relevant in the top k, P[top k holds a relevant item]) per query.
+def _expected_topk(
+    stats: RankStats, k: int, with_ap: bool = True
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """(expected AP@k, expected hits in the top k, whether some order has a hit there) per query.
 
     Groups wholly inside the top k add their expected sums. A group cut by the k-th rank
     contributes its first s = k - a positions; the relevant count h among them is
@@ -334,6 +336,8 @@ def _expected_topk(stats: RankStats, k: int) -> tuple[np.ndarray, np.ndarray, np
     hits[cut_q] = r_c + s * m_c / n_c
     some = r_full > 0
     some[cut_q] = (r_c + np.minimum(m_c, s)) > 0
+    if not with_ap:
+        return None, hits, some
     rows = max(1, _GRID_CELLS // (k + 1))
     for lo in range(0, len(cut_q), rows):
         c = slice(lo, lo + rows)
@@ -418,7 +422,7 @@ def precision_recall_at_k_from_stats(
         if stats.ties == "index":
             hits = stats.rel_cut[:, _cut_column(stats, k)].astype(np.float64)
         else:
-            hits = _expected_topk(stats, k)[1]
+            hits = _expected_topk(stats, k, with_ap=False)[1]
         prec[k] = _mean(hits / min(k, stats.nb), keep)
         rec[k] = _mean(np.divide(hits, r_tot, out=np.zeros(stats.nq), where=r_tot > 0), keep)
     return prec, rec

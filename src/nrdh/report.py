@@ -102,7 +102,7 @@ def plot_pr_curves(pr_dir: Path, reports_dir: Path) -> None:
         bits = int(path.stem.split("_")[1])
         curves.setdefault((dataset, bits), {})[method] = json.loads(path.read_text())
     if not curves:
-        return
+        raise NRDHError(f"{pr_dir}: no pr_<bits>.json files found (run the evaluate stage)")
     keys = sorted(curves)
     fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 4), squeeze=False)
     for ax, key in zip(axes[0], keys):
@@ -117,8 +117,6 @@ def plot_pr_curves(pr_dir: Path, reports_dir: Path) -> None:
 def plot_losses(loss_dir: Path, reports_dir: Path) -> None:
     """Training loss curves of the GCN autoencoder and the hash network."""
     files = sorted(Path(loss_dir).rglob("*.json"))
-    if not files:
-        return
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for path in files:
         ax = axes[0] if path.stem.startswith("gcn") else axes[1]

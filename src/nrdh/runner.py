@@ -8,24 +8,32 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from nrdh.config import load_params
+from nrdh.config import apply_variant, load_params
 from nrdh.errors import NRDHError
 
 
-def stage_parser(description: str) -> argparse.ArgumentParser:
-    """An argument parser with the common --params option."""
+def stage_parser(description: str, variant: bool = False) -> argparse.ArgumentParser:
+    """An argument parser with the common --params option (and --variant for NRDH stages)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file")
+    if variant:
+        parser.add_argument("--variant", required=True, help="a key of the variants section")
     return parser
 
 
 def run_stage(
     main: Callable[[argparse.Namespace, dict[str, Any]], None], parser: argparse.ArgumentParser
 ) -> None:
-    """Parse arguments, load params, run `main`; an NRDHError prints 'error: ...' and exits 2."""
+    """Parse arguments, load params (with --variant's overrides), run `main`.
+
+    An NRDHError prints 'error: ...' and exits 2: a user mistake never shows a traceback.
+    """
     args = parser.parse_args()
     try:
-        main(args, load_params(args.params))
+        params = load_params(args.params)
+        if getattr(args, "variant", None):
+            params = apply_variant(params, args.variant)
+        main(args, params)
     except NRDHError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)

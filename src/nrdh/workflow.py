@@ -97,7 +97,7 @@ def load_rules(
         rules.append(
             Rule(
                 name=name,
-                cmd=_sub(" ".join(stage["cmd"].split()), params, "{{wildcards.{}}}"),
+                cmd=_sub(" ".join(stage["cmd"].split()), params, "{{{}}}"),
                 inputs=[_sub(p, params, "{{{}}}") for p in _paths(stage.get("deps"))],
                 outputs=outs,
                 matrix=matrix,

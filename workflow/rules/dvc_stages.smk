@@ -24,7 +24,9 @@ for spec in DVC_RULES:
             **res,
         log:
             log_pattern(spec),
+        params:
+            cmd=spec.cmd,
         conda:
             "../envs/nrdh.yaml"
         shell:
-            "OMP_NUM_THREADS={threads} " + spec.cmd + " > {log} 2>&1"
+            "OMP_NUM_THREADS={threads} {params.cmd} > {log} 2>&1"

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 
 from nrdh import codes, io
@@ -24,7 +25,8 @@ class BaseConfig:
     seed: int = 0  # every random choice derives from it
     datasets: tuple[str, ...] = ("digits",)  # the datasets the DAG runs on (DVC matrix)
     bits: tuple[int, ...] = (16, 32, 64)  # code lengths (paper: 16, 32, 48, 64, 96, 128)
-    methods: tuple[str, ...] = ("nrdh",)  # methods evaluated: nrdh and any baselines
+    variants: tuple[str, ...] = ("nrdh",)  # NRDH variants (keys of the variants section)
+    methods: tuple[str, ...] = ("nrdh",)  # methods evaluated: variants and baselines
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ def write_codes(
             g = f.create_group(split)
             idx = feats.split[split]
             g.create_dataset("codes", data=codes.pack_codes(b))
+            g.create_dataset("ids", data=feats.ids[idx].astype(object), dtype=h5py.string_dtype())
             g.create_dataset("labels", data=feats.labels[idx])
             g.create_dataset("index", data=idx)
         f.attrs["bits"] = bits

@@ -111,7 +111,12 @@ def load_hasher(path: Path) -> tuple[HashNet, Any, train.HasherConfig]:
 
 
 def compute_codes_stage(
-    params: dict[str, Any], dataset: str, features_path: Path, model_path: Path, out: Path
+    params: dict[str, Any],
+    method: str,
+    dataset: str,
+    features_path: Path,
+    model_path: Path,
+    out: Path,
 ) -> None:
     """Stage 6: NRDH codes (Eq. 19: bit = 1 where fch >= 0) of queries and database."""
     seed = seed_of(params)
@@ -135,4 +140,4 @@ def compute_codes_stage(
         {"base.seed": seed, f"datasets.{dataset}": as_dict(ds_cfg)},
         {"features": features_path, "hasher": model_path},
     )
-    write_codes(out, "nrdh", bits, feats, split_codes["query"], split_codes["database"], prov)
+    write_codes(out, method, bits, feats, split_codes["query"], split_codes["database"], prov)

@@ -1,0 +1,57 @@
+"""Hash new images with a trained hash network and find their Hamming neighbours (FAISS)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from nrdh import codes, search
+from nrdh.errors import NRDHError
+
+ACCEPTED_MODES = {1: ("L", "1"), 3: ("RGB", "L")}
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """The top-k database items of one query image."""
+
+    query: str
+    ids: list[str]
+    distances: list[int]
+    labels: list[list[str]]
+
+
+def open_query_image(path: Path, channels: int, size: tuple[int, int] | None) -> Image.Image:
+    """Open a query image, checking it decodes and has a mode and size the network takes.
+
+    A greyscale network takes "L" (or 1-bit) images; an RGB network takes "RGB" or "L"
+    (converted). `size` (W, H) is enforced when the network has no resize of its own.
+    """
+    if not path.is_file():
+        raise NRDHError(f"{path}: query image not found")
+    try:
+        with Image.open(path) as img:
+            img.load()
+    except (UnidentifiedImageError, OSError) as exc:
+        raise NRDHError(f"{path}: not a readable image ({exc})") from None
+    if img.mode not in ACCEPTED_MODES[channels]:
+        raise NRDHError(
+            f"{path}: image mode {img.mode!r}, expected one of {list(ACCEPTED_MODES[channels])} "
+            f"for a {channels}-channel hash network"
+        )
+    if size is not None and img.size != tuple(size):
+        raise NRDHError(
+            f"{path}: image size {img.size[0]}x{img.size[1]}, expected "
+            f"{size[0]}x{size[1]} (the training images' size)"
+        )
+    return img.convert("L" if channels == 1 else "RGB")
+
+
+def nearest(
+    bq: np.ndarray, db_codes: np.ndarray, bits: int, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k database items of 0/1 query codes by Hamming distance, FAISS IndexBinaryFlat."""
+    return search.knn(codes.pack_codes(bq), db_codes, min(k, len(db_codes)), bits, engine="faiss")

@@ -1,0 +1,34 @@
+"""Property tests for graph building: U' is non-negative, zero off the diagonal where U is
+zero, and rows sum to 1 (or to p for a node without neighbours, Eq. 4 as written)."""
+
+import numpy as np
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from nrdh.graph import GraphConfig, binarize, build_adjacency, similarity
+
+features = st.integers(2, 8).flatmap(
+    lambda m: arrays(
+        np.float32, (1, m, 3), elements=st.floats(-10, 10, width=32, allow_subnormal=False)
+    )
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(x=features, rho=st.floats(-0.9, 0.9), p=st.floats(0.0, 1.0),
+       isolated=st.sampled_from(["p", "one"]))
+def test_reweighted_matrix_properties(x, rho, p, isolated):
+    xt = torch.from_numpy(x).double()
+    cfg = GraphConfig(M=x.shape[1], rho=rho, p=p, isolated_weight=isolated)
+    a = build_adjacency(xt, cfg)[0]
+    u = binarize(similarity(xt, "cosine"), rho)[0]
+    off = ~torch.eye(a.shape[0], dtype=torch.bool)
+    assert (a >= 0).all()
+    assert (a[off & (u == 0)] == 0).all()
+    has_neighbour = (u * off).sum(1) > 0
+    expected = torch.where(has_neighbour, 1.0, p if isolated == "p" else 1.0).double()
+    torch.testing.assert_close(a.sum(1), expected)
+    torch.testing.assert_close(torch.diagonal(a)[has_neighbour],
+                               torch.full((int(has_neighbour.sum()),), p, dtype=torch.float64))
