@@ -42,8 +42,10 @@ def make_project(dest: Path, params: Path) -> Path:
     run([tool("dvc"), "init", "-q"], dest)
     run([tool("dvc"), "config", "core.analytics", "false"], dest)
     run(["git", "add", "-A"], dest)
-    run(["git", "-c", "user.name=nrdh-test", "-c", "user.email=test@nrdh", "commit", "-qm", "init"],
-        dest)
+    run(
+        ["git", "-c", "user.name=nrdh-test", "-c", "user.email=test@nrdh", "commit", "-qm", "init"],
+        dest,
+    )
     return dest
 
 

@@ -1,5 +1,7 @@
 """params.yaml validation: unknown keys, bad types, ranges, invalid YAML."""
 
+import re
+
 import pytest
 
 from nrdh.config import from_mapping, load_params
@@ -16,19 +18,21 @@ def test_defaults_are_the_papers():
 
 
 def test_unknown_key_is_named():
-    with pytest.raises(NRDHError, match=r"graph: unknown key\(s\) \['rhoo'\]"):
+    with pytest.raises(NRDHError, match=re.escape("graph: unknown key(s) ['rhoo']")):
         from_mapping(GraphConfig, {"rhoo": 0.5}, "graph")
 
 
 def test_wrong_type_and_literal_are_named():
-    with pytest.raises(NRDHError, match="graph.M: expected an integer, got '10'"):
+    with pytest.raises(NRDHError, match=re.escape("graph.M: expected an integer, got '10'")):
         from_mapping(GraphConfig, {"M": "10"}, "graph")
-    with pytest.raises(NRDHError, match=r"graph.distance: expected one of \['cosine', 'euclidean'\]"):
+    with pytest.raises(
+        NRDHError, match=re.escape("graph.distance: expected one of ['cosine', 'euclidean']")
+    ):
         from_mapping(GraphConfig, {"distance": "manhattan"}, "graph")
 
 
 def test_out_of_range_is_named():
-    with pytest.raises(NRDHError, match="gcn.alpha: 1.5 is out of range"):
+    with pytest.raises(NRDHError, match=re.escape("gcn.alpha: 1.5 is out of range")):
         from_mapping(GCNConfig, {"alpha": 1.5}, "gcn")
 
 
@@ -40,7 +44,7 @@ def test_lists_become_tuples_and_ints_floats():
 def test_invalid_yaml_and_missing_file(tmp_path):
     bad = tmp_path / "params.yaml"
     bad.write_text("graph: {rho: [0.4\n")
-    with pytest.raises(NRDHError, match="params.yaml: not valid YAML"):
+    with pytest.raises(NRDHError, match=re.escape("params.yaml: not valid YAML")):
         load_params(bad)
     with pytest.raises(NRDHError, match="params file not found"):
         load_params(tmp_path / "nope.yaml")

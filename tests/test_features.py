@@ -10,10 +10,10 @@ import pytest
 import torch
 from torchvision.models import resnet18
 
+from nrdh.artifacts import read_features
 from nrdh.config import from_mapping
 from nrdh.data import ImageSet, one_hot
 from nrdh.errors import NRDHError
-from nrdh.artifacts import read_features
 from nrdh.features import FeatureConfig, build_backbone, extract_features
 
 PROV = {"params": {"features": {"backbone": "pixels"}}, "inputs": {}}

@@ -75,7 +75,8 @@ def test_euclidean_similarity_scaled_to_unit_range():
 def test_quantile_rho_keeps_the_top_pairs():
     cfg = GraphConfig(M=4, rho_mode="quantile", rho_quantile=0.8)
     a = build_adjacency(X4, cfg)[0]
-    # off-diagonal u values: 0.707 x4, 0 x4, -0.707 x2, -1 x2; 0.8-quantile = 0.707 -> strict > keeps none
+    # off-diagonal u: 0.707 x4, 0 x4, -0.707 x2, -1 x2; the 0.8-quantile is 0.707, and
+    # the strict > keeps none
     assert (a * (1 - torch.eye(4))).sum().item() == 0.0
     cfg = GraphConfig(M=4, rho_mode="quantile", rho_quantile=0.5)
     a = build_adjacency(X4, cfg)[0]
@@ -106,9 +107,7 @@ def test_kmeans_order_groups_clusters():
     assert all(np.ptp(g, axis=0).max() < 8 for g in groups)
 
 
-@pytest.mark.parametrize(
-    ("key", "value"), [("M", 1), ("rho", 1.5), ("p", -0.1), ("partitions", 0)]
-)
+@pytest.mark.parametrize(("key", "value"), [("M", 1), ("rho", 1.5), ("p", -0.1), ("partitions", 0)])
 def test_bad_params_name_the_key(key, value):
     with pytest.raises(NRDHError, match=f"graph.{key}"):
         GraphConfig(**{key: value})

@@ -17,8 +17,12 @@ features = st.integers(2, 8).flatmap(
 
 
 @settings(max_examples=200, deadline=None)
-@given(x=features, rho=st.floats(-0.9, 0.9), p=st.floats(0.0, 1.0),
-       isolated=st.sampled_from(["p", "one"]))
+@given(
+    x=features,
+    rho=st.floats(-0.9, 0.9),
+    p=st.floats(0.0, 1.0),
+    isolated=st.sampled_from(["p", "one"]),
+)
 def test_reweighted_matrix_properties(x, rho, p, isolated):
     xt = torch.from_numpy(x).double()
     cfg = GraphConfig(M=x.shape[1], rho=rho, p=p, isolated_weight=isolated)
@@ -30,5 +34,7 @@ def test_reweighted_matrix_properties(x, rho, p, isolated):
     has_neighbour = (u * off).sum(1) > 0
     expected = torch.where(has_neighbour, 1.0, p if isolated == "p" else 1.0).double()
     torch.testing.assert_close(a.sum(1), expected)
-    torch.testing.assert_close(torch.diagonal(a)[has_neighbour],
-                               torch.full((int(has_neighbour.sum()),), p, dtype=torch.float64))
+    torch.testing.assert_close(
+        torch.diagonal(a)[has_neighbour],
+        torch.full((int(has_neighbour.sum()),), p, dtype=torch.float64),
+    )

@@ -23,8 +23,9 @@ def test_weight_decay_is_half_squared_frobenius():
 
 def test_gcn_loss_eq8():
     x = torch.tensor([[[1.0, 2.0]]])
-    total, lr, lw = gcn_loss(x, torch.zeros_like(x), [torch.tensor([[1.0, 2.0]]),
-                                                      torch.tensor([[3.0]])], 0.999, 0.001)
+    total, lr, lw = gcn_loss(
+        x, torch.zeros_like(x), [torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0]])], 0.999, 0.001
+    )
     assert (lr.item(), lw.item()) == (2.5, 7.0)
     assert total.item() == pytest.approx(0.999 * 2.5 + 0.001 * 7.0)
 

@@ -20,10 +20,15 @@ def test_graph_conv_by_hand():
 def test_autoencoder_shapes_and_mirror():
     model = GCNAutoencoder(2048, 48)
     assert [tuple(w.shape) for w in model.weights()] == [
-        (2048, 64), (64, 64), (64, 48), (48, 64), (64, 64), (64, 2048)
+        (2048, 64),
+        (64, 64),
+        (64, 48),
+        (48, 64),
+        (64, 64),
+        (64, 2048),
     ]
-    assert [l.activation for l in model.encoder] == [True, True, False]
-    assert [l.activation for l in model.decoder] == [True, True, False]
+    assert [layer.activation for layer in model.encoder] == [True, True, False]
+    assert [layer.activation for layer in model.decoder] == [True, True, False]
     x = torch.randn(5, 10, 2048)
     a = torch.eye(10).expand(5, -1, -1)
     h, x_hat = model(x, a)
@@ -45,7 +50,7 @@ def test_graph_mixes_only_connected_nodes():
 def test_hash_net_table2_head():
     model = HashNet(SmallCNN(1), SmallCNN.out_dim, 32).eval()
     linear = [m for m in model.head if isinstance(m, torch.nn.Linear)]
-    assert [(l.in_features, l.out_features) for l in linear] == [(128, 256), (256, 64), (64, 32)]
+    assert [(m.in_features, m.out_features) for m in linear] == [(128, 256), (256, 64), (64, 32)]
     assert isinstance(model.head[-1], torch.nn.BatchNorm1d)
     fc, fch = model(torch.randn(4, 1, 8, 8))
     assert fc.shape == fch.shape == (4, 32)

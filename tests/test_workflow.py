@@ -74,7 +74,9 @@ def test_rules_follow_the_matrix_values(tmp_path):
     gcn = rules["train_gcn"]
     base = params["base"]
     assert gcn.matrix == {
-        "dataset": base["datasets"], "variant": base["variants"], "bits": base["bits"]
+        "dataset": base["datasets"],
+        "variant": base["variants"],
+        "bits": base["bits"],
     }
     assert gcn.constraints()["bits"] == "|".join(str(b) for b in params["base"]["bits"])
     assert "--bits {bits}" in gcn.cmd and "${" not in gcn.cmd

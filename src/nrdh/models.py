@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 import torch
 from torch import nn
@@ -37,12 +38,11 @@ class GCNAutoencoder(nn.Module):
         dims = [in_dim, *hidden, bits]
         last = len(dims) - 2
         self.encoder = nn.ModuleList(
-            GraphConv(d_in, d_out, i < last) for i, (d_in, d_out) in enumerate(zip(dims, dims[1:]))
+            GraphConv(d_in, d_out, i < last) for i, (d_in, d_out) in enumerate(pairwise(dims))
         )
         rdims = dims[::-1]
         self.decoder = nn.ModuleList(
-            GraphConv(d_in, d_out, i < last)
-            for i, (d_in, d_out) in enumerate(zip(rdims, rdims[1:]))
+            GraphConv(d_in, d_out, i < last) for i, (d_in, d_out) in enumerate(pairwise(rdims))
         )
 
     def encode(self, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
@@ -65,7 +65,7 @@ class GCNAutoencoder(nn.Module):
 
 
 class SmallCNN(nn.Module):
-    """A small conv net for tiny greyscale images (the embedded 8x8 digits): (B, C, H, W) -> (B, 128)."""
+    """A small conv net for tiny images (the embedded 8x8 digits): (B, C, H, W) -> (B, 128)."""
 
     out_dim = 128
 
@@ -91,7 +91,7 @@ class SmallCNN(nn.Module):
 
 
 def hash_head(in_dim: int, bits: int, slope: float = 0.01) -> nn.Sequential:
-    """Table 2: Linear -> 256 (LeakyReLU + BN) -> 64 (LeakyReLU + BN) -> g (BN); fc(x) is its output."""
+    """Table 2: Linear -> 256 (LeakyReLU+BN) -> 64 (LeakyReLU+BN) -> g (BN); output fc(x)."""
     return nn.Sequential(
         nn.Linear(in_dim, 256),
         nn.LeakyReLU(slope),

@@ -55,3 +55,47 @@ def nearest(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-k database items of 0/1 query codes by Hamming distance, FAISS IndexBinaryFlat."""
     return search.knn(codes.pack_codes(bq), db_codes, min(k, len(db_codes)), bits, engine="faiss")
+
+
+def run_query(
+    model_path: Path, codes_path: Path, image_paths: list[Path], k: int, grid: Path | None = None
+) -> list[Neighbours]:
+    """Hash `image_paths` with a trained network and return their top-k database neighbours."""
+    import torch
+
+    from nrdh.pipeline.common import read_codes
+    from nrdh.pipeline.hashing import load_hasher
+
+    model, t_eval, _, meta = load_hasher(model_path)
+    db = read_codes(codes_path)
+    if db["bits"] != meta["bits"]:
+        raise NRDHError(
+            f"{codes_path}: codes of {db['bits']} bits, but {model_path} makes {meta['bits']}"
+        )
+    images = [open_query_image(p, meta["channels"], meta.get("input_size")) for p in image_paths]
+    with torch.no_grad():
+        fch = model(torch.stack([t_eval(img) for img in images]))[1].numpy()
+    dists, ids = nearest(codes.sign_to_bits(fch), db["database"]["codes"], db["bits"], k)
+    names = db["class_names"]
+    results = [
+        Neighbours(
+            query=str(path),
+            ids=[str(db["database"]["ids"][j]) for j in row_ids],
+            distances=[int(d) for d in row_d],
+            labels=[
+                [names[c] for c in np.flatnonzero(db["database"]["labels"][j])] for j in row_ids
+            ],
+        )
+        for path, row_d, row_ids in zip(image_paths, dists, ids, strict=True)
+    ]
+    if grid is not None:
+        from nrdh.data import load_dataset
+        from nrdh.report import retrieval_grid
+
+        dataset = load_dataset(meta["dataset_config"], meta["seed"])
+        rows = [
+            (img, [(dataset[int(db["database"]["index"][j])], None) for j in row_ids])
+            for img, row_ids in zip(images, ids, strict=True)
+        ]
+        retrieval_grid(rows, grid)
+    return results

@@ -85,7 +85,7 @@ def plot_map_vs_bits(table: pd.DataFrame, reports_dir: Path) -> None:
     """mAP@all against code length, one panel per dataset, one line per method (Fig. 6 style)."""
     datasets = sorted(table["dataset"].unique())
     fig, axes = plt.subplots(1, len(datasets), figsize=(5 * len(datasets), 4), squeeze=False)
-    for ax, ds in zip(axes[0], datasets):
+    for ax, ds in zip(axes[0], datasets, strict=True):
         for method, rows in table[table["dataset"] == ds].groupby("method"):
             ax.plot(rows["bits"], rows["map_all"], marker="o", label=method)
         ax.set(title=ds, xlabel="code length (bits)", ylabel="mAP@all")
@@ -105,7 +105,7 @@ def plot_pr_curves(pr_dir: Path, reports_dir: Path) -> None:
         raise NRDHError(f"{pr_dir}: no pr_<bits>.json files found (run the evaluate stage)")
     keys = sorted(curves)
     fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 4), squeeze=False)
-    for ax, key in zip(axes[0], keys):
+    for ax, key in zip(axes[0], keys, strict=True):
         for method, rows in sorted(curves[key].items()):
             ax.plot([r["recall"] for r in rows], [r["precision"] for r in rows], label=method)
         ax.set(title=f"{key[0]}, {key[1]} bits", xlabel="recall", ylabel="precision")
@@ -126,7 +126,38 @@ def plot_losses(loss_dir: Path, reports_dir: Path) -> None:
             [h["loss"] for h in hist],
             label=f"{path.parent.name} {path.stem.split('_')[1]} bits",
         )
-    for ax, title in zip(axes, ("GCN autoencoder L1 (Eq. 8)", "hash network L2 (Eq. 18)")):
+    for ax, title in zip(
+        axes, ("GCN autoencoder L1 (Eq. 8)", "hash network L2 (Eq. 18)"), strict=True
+    ):
         ax.set(title=title, xlabel="epoch", ylabel="loss", yscale="log")
         ax.legend(fontsize="x-small")
     _save(fig, reports_dir / "loss_curves")
+
+
+def retrieval_grid(rows: list, out: Path) -> None:
+    """A picture of queries (first column) and their ranked results (Fig. 9 style).
+
+    `rows` holds (query image, [(result image, correct or None), ...]); correct results get
+    a green frame, wrong ones red, unknown (new images without labels) none.
+    """
+    k = max(len(results) for _, results in rows)
+    fig, axes = plt.subplots(
+        len(rows), k + 1, figsize=(1.1 * (k + 1), 1.1 * len(rows)), squeeze=False
+    )
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.axis("off")
+    for r, (query, results) in enumerate(rows):
+        axes[r, 0].imshow(query, cmap="gray")
+        axes[r, 0].set_title("query" if r == 0 else "", fontsize=8)
+        for c, (img, correct) in enumerate(results, start=1):
+            ax = axes[r, c]
+            ax.imshow(img, cmap="gray")
+            if correct is not None:
+                ax.axis("on")
+                for spine in ax.spines.values():
+                    spine.set_edgecolor("tab:green" if correct else "tab:red")
+                    spine.set_linewidth(3)
+    fig.tight_layout()
+    _save(fig, Path(out).with_suffix(""))

@@ -5,6 +5,7 @@ Kept free of torch so the evaluation stages start in a fraction of a second.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,7 @@ def write_codes(
             g.create_dataset("index", data=idx)
         f.attrs["bits"] = bits
         f.attrs["method"] = method
+        f.attrs["class_names"] = json.dumps(feats.attrs["class_names"])
         for key, value in (model_state or {}).items():
             f.create_dataset(f"model/{key}", data=value)
 
@@ -93,12 +95,17 @@ def write_codes(
 def read_codes(path: Path) -> dict[str, Any]:
     """Query and database codes and labels from codes_<bits>.h5, checked for consistency."""
     with io.open_h5(path, "codes") as f:
-        out: dict[str, Any] = {"bits": int(f.attrs["bits"]), "method": str(f.attrs["method"])}
+        out: dict[str, Any] = {
+            "bits": int(f.attrs["bits"]),
+            "method": str(f.attrs["method"]),
+            "class_names": io.read_attr_json(f, "class_names"),
+        }
         for split in ("query", "database"):
             out[split] = {
                 "codes": io.require(f, f"{split}/codes", np.uint8, 2)[()],
                 "labels": io.require(f, f"{split}/labels", np.uint8, 2)[()],
                 "index": io.require(f, f"{split}/index", np.int64, 1)[()],
+                "ids": io.require(f, f"{split}/ids", ndim=1).asstr()[()],
             }
     nbytes = -(-out["bits"] // 8)
     for split in ("query", "database"):

@@ -11,7 +11,7 @@ import torch
 from nrdh import codes, features, io, train
 from nrdh.artifacts import read_features
 from nrdh.config import as_dict, from_mapping
-from nrdh.data import ImageSet, load_dataset
+from nrdh.data import DatasetConfig, ImageSet, load_dataset
 from nrdh.models import HashNet, SmallCNN, build_backbone
 from nrdh.pipeline.common import dataset_config, load_section, seed_of, write_codes
 
@@ -87,6 +87,8 @@ def train_hasher_stage(
             "schema_version": io.SCHEMA_VERSION,
             "bits": bits,
             "channels": channels,
+            # (W, H) the network was trained on; None when its transform resizes anyway
+            "input_size": None if cfg.backbone != "small_cnn" or cfg.image_size else images[0].size,
             "dataset": dataset,
             "config": as_dict(cfg),
             "provenance": prov,
@@ -97,8 +99,9 @@ def train_hasher_stage(
     io.write_json(history_out, history)
 
 
-def load_hasher(path: Path) -> tuple[HashNet, Any, train.HasherConfig]:
-    """Rebuild a trained hash network and its eval transform from its checkpoint."""
+def load_hasher(path: Path) -> tuple[HashNet, Any, train.HasherConfig, dict[str, Any]]:
+    """Rebuild a trained hash network, its eval transform, config and metadata from its
+    checkpoint (bits, channels, input_size, dataset, dataset_config, seed)."""
     ckpt = io.load_torch(path, "hasher")
     cfg = from_mapping(train.HasherConfig, ckpt["config"], f"{path}:config")
     model, _, t_eval = _hash_network(
@@ -107,7 +110,18 @@ def load_hasher(path: Path) -> tuple[HashNet, Any, train.HasherConfig]:
         ckpt["channels"],
     )
     model.load_state_dict(ckpt["state_dict"])
-    return model.eval(), t_eval, cfg
+    params = ckpt["provenance"]["params"]
+    meta = {
+        "bits": ckpt["bits"],
+        "channels": ckpt["channels"],
+        "input_size": ckpt["input_size"],
+        "dataset": ckpt["dataset"],
+        "dataset_config": from_mapping(
+            DatasetConfig, params[f"datasets.{ckpt['dataset']}"], f"{path}:dataset"
+        ),
+        "seed": params["base.seed"],
+    }
+    return model.eval(), t_eval, cfg, meta
 
 
 def compute_codes_stage(
@@ -122,7 +136,7 @@ def compute_codes_stage(
     seed = seed_of(params)
     ds_cfg = dataset_config(params, dataset)
     feats = read_features(features_path)
-    model, t_eval, cfg = load_hasher(model_path)
+    model, t_eval, cfg, _ = load_hasher(model_path)
     images = load_dataset(ds_cfg, seed)
     split_codes = {
         split: codes.sign_to_bits(

@@ -1,0 +1,90 @@
+"""The `nrdh` command: query a trained hash network, compare methods, inspect artifacts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from nrdh.errors import NRDHError
+
+
+def _query(args: argparse.Namespace) -> None:
+    """Hash new images and print their top-k database neighbours (optionally a grid picture)."""
+    from nrdh.query import run_query
+
+    results = run_query(args.model, args.codes, args.images, args.k, args.grid)
+    if args.json:
+        print(json.dumps([r.__dict__ for r in results], indent=2))
+        return
+    for r in results:
+        print(f"{r.query}:")
+        for rank, (i, d, lab) in enumerate(zip(r.ids, r.distances, r.labels, strict=True), 1):
+            print(f"  {rank:3d}  d={d:3d}  {i}  [{', '.join(lab)}]")
+    if args.grid:
+        print(f"grid written to {args.grid}")
+
+
+def _compare(args: argparse.Namespace) -> None:
+    """Gather every metrics file into one table and the comparison figures."""
+    from nrdh.pipeline.evaluation import summarize_stage
+
+    summarize_stage(args.eval_dir, args.pr_dir, args.loss_dir, args.summary, args.out)
+    print((args.out / "summary.md").read_text())
+
+
+def _inspect(args: argparse.Namespace) -> None:
+    """Print an HDF5 artifact's attrs and datasets (shape, dtype)."""
+    import h5py
+
+    from nrdh.io import open_h5
+
+    with h5py.File(args.path, "r") as raw:
+        kind = raw.attrs.get("kind", "?")
+    with open_h5(args.path, str(kind)) as f:
+        for key, value in f.attrs.items():
+            print(f"@{key} = {value}")
+        f.visititems(
+            lambda name, obj: (
+                print(f"{name}  {obj.dtype} {obj.shape}") if isinstance(obj, h5py.Dataset) else None
+            )
+        )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the `nrdh` command and its subcommands."""
+    parser = argparse.ArgumentParser(prog="nrdh", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    q = sub.add_parser("query", help=_query.__doc__)
+    q.add_argument("images", nargs="+", type=Path, help="image files to hash")
+    q.add_argument("--model", type=Path, required=True, help="a trained hasher_<bits>.pt")
+    q.add_argument("--codes", type=Path, required=True, help="codes/<ds>/<variant>_<bits>.h5")
+    q.add_argument("-k", type=int, default=10, help="neighbours per query (default 10)")
+    q.add_argument("--grid", type=Path, help="write a picture of queries and neighbours here")
+    q.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    q.set_defaults(func=_query)
+
+    c = sub.add_parser("compare", help=_compare.__doc__)
+    c.add_argument("--eval-dir", type=Path, default=Path("metrics/eval"))
+    c.add_argument("--pr-dir", type=Path, default=Path("plots/pr"))
+    c.add_argument("--loss-dir", type=Path, default=Path("plots/loss"))
+    c.add_argument("--summary", type=Path, default=Path("metrics/summary.json"))
+    c.add_argument("--out", type=Path, default=Path("reports"))
+    c.set_defaults(func=_compare)
+
+    i = sub.add_parser("inspect", help=_inspect.__doc__)
+    i.add_argument("path", type=Path)
+    i.set_defaults(func=_inspect)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: user errors print one line and exit 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except NRDHError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
