@@ -6,13 +6,13 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from nrdh.pipeline import evaluation
+from nrdh.pipeline import summary
 from nrdh.runner import run_stage, stage_parser
 
 
 def main(args: argparse.Namespace, params: dict[str, Any]) -> None:
     """Run summarize with the paths dvc.yaml passes."""
-    evaluation.summarize_stage(
+    summary.summarize_stage(
         args.eval_dir, args.pr_dir, args.loss_dir, args.summary, args.reports
     )
 

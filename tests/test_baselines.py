@@ -1,4 +1,4 @@
-"""Tests for the classic hashing baselines (LSH, PCAH, ITQ, SH) on tiny hand-made data."""
+"""Tests for the classic hashing baselines (LSH, PCAH, ITQ, SH, random) on tiny made-up data."""
 
 import numpy as np
 import pytest
@@ -46,11 +46,19 @@ def test_lsh_beats_random_codes_in_map():
     query = np.arange(len(y)) % 40 < 5  # 5 queries per cluster, the rest is the database
     model = fit_baseline("lsh", x[~query], 64, seed=0)
     lsh = brute_map(model.encode(x[query]), model.encode(x[~query]), y[query], y[~query])
-    rng = np.random.default_rng(1)
-    random_codes = rng.integers(0, 2, (len(y), 64), dtype=np.uint8)
-    chance = brute_map(random_codes[query], random_codes[~query], y[query], y[~query])
+    rand = fit_baseline("random", x[~query], 64, seed=0)
+    chance = brute_map(rand.encode(x[query]), rand.encode(x[~query]), y[query], y[~query])
     assert chance < 0.2  # about 1/10, the share of relevant items
     assert lsh > chance + 0.3
+
+
+def test_random_codes_are_fixed_per_image_and_fair():
+    x, _ = clustered()
+    model = fit_baseline("random", x, 32, seed=0)
+    codes = model.encode(x)
+    assert np.array_equal(model.encode(x[::-1]), codes[::-1])  # a row's code ignores the rest
+    assert abs(codes.mean() - 0.5) < 0.02
+    assert not np.array_equal(fit_baseline("random", x, 32, seed=1).encode(x), codes)
 
 
 def test_pcah_codes_split_points_on_a_line_by_their_coordinate():

@@ -50,7 +50,7 @@ def test_graph_mixes_only_connected_nodes():
 def test_hash_net_table2_head():
     model = HashNet(SmallCNN(1), SmallCNN.out_dim, 32).eval()
     linear = [m for m in model.head if isinstance(m, torch.nn.Linear)]
-    assert [(m.in_features, m.out_features) for m in linear] == [(128, 256), (256, 64), (64, 32)]
+    assert [(m.in_features, m.out_features) for m in linear] == [(64, 256), (256, 64), (64, 32)]
     assert isinstance(model.head[-1], torch.nn.BatchNorm1d)
     fc, fch = model(torch.randn(4, 1, 8, 8))
     assert fc.shape == fch.shape == (4, 32)

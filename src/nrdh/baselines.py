@@ -15,6 +15,7 @@ HDF5 and `from_state` rebuilds the same encoder. Maths is in float64 whatever th
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ import numpy as np
 
 from nrdh.errors import NRDHError
 
-METHODS = ("lsh", "pcah", "itq", "sh")
+METHODS = ("lsh", "pcah", "itq", "sh", "random")
 
 # Options each method accepts through fit_baseline(**options), with their defaults.
 OPTIONS: dict[str, dict[str, int]] = {
@@ -30,6 +31,7 @@ OPTIONS: dict[str, dict[str, int]] = {
     "pcah": {},
     "itq": {"iterations": 50},  # the authors' demo uses 50 Procrustes iterations
     "sh": {},
+    "random": {},
 }
 
 # Arrays each method's state must hold; "loss" (ITQ's training history) is informative only.
@@ -38,6 +40,7 @@ STATE_KEYS: dict[str, tuple[str, ...]] = {
     "pcah": ("mean", "projection"),
     "itq": ("mean", "projection", "loss"),
     "sh": ("mean", "projection", "lower", "upper", "modes"),
+    "random": ("mean", "seed", "n_bits"),
 }
 
 
@@ -53,17 +56,21 @@ class Baseline:
         """Code length: one column of the projection (LSH/PCAH/ITQ) or one SH mode per bit."""
         if self.method == "sh":
             return int(self.arrays["modes"].shape[0])
+        if self.method == "random":
+            return int(self.arrays["n_bits"][0])
         return int(self.arrays["projection"].shape[1])
 
     def encode(self, x: np.ndarray) -> np.ndarray:
         """Map features x (n, z) to codes (n, bits) of 0/1 as uint8."""
-        mean, projection = self.arrays["mean"], self.arrays["projection"]
+        mean = self.arrays["mean"]
         if x.ndim != 2 or x.shape[1] != mean.shape[0]:
             raise NRDHError(
                 f"{self.method}: features to encode have shape {x.shape}, "
                 f"expected (n, {mean.shape[0]})"
             )
-        v = (np.asarray(x, dtype=np.float64) - mean) @ projection  # (n, p)
+        if self.method == "random":
+            return _random_codes(x, int(self.arrays["seed"][0]), self.bits)
+        v = (np.asarray(x, dtype=np.float64) - mean) @ self.arrays["projection"]  # (n, p)
         if self.method != "sh":
             return (v >= 0).astype(np.uint8)
         return (_sh_eigenfunctions(v, self.arrays) > 0).astype(np.uint8)
@@ -207,9 +214,33 @@ def _sh_eigenfunctions(v: np.ndarray, arrays: dict[str, np.ndarray]) -> np.ndarr
     return np.stack([np.prod(np.sin(shifted * w + np.pi / 2), axis=1) for w in omegas], axis=1)
 
 
+def _random_codes(x: np.ndarray, seed: int, bits: int) -> np.ndarray:
+    """Chance-level reference: fair coin bits seeded by (seed, the row's bytes), so an image
+    always gets the same code but codes carry no information about similarity."""
+    rows = np.ascontiguousarray(x, dtype=np.float32)
+    return (
+        np.stack(
+            [
+                np.random.default_rng([seed, zlib.crc32(row.tobytes())]).integers(0, 2, bits)
+                for row in rows
+            ]
+        )
+        .astype(np.uint8)
+        .reshape(len(rows), bits)
+    )
+
+
+def _fit_random(xc: np.ndarray, bits: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    return {
+        "seed": np.array([rng.integers(2**31)], dtype=np.int64),
+        "n_bits": np.array([bits], dtype=np.int64),
+    }
+
+
 _FITTERS: dict[str, Callable[..., dict[str, np.ndarray]]] = {
     "lsh": _fit_lsh,
     "pcah": _fit_pcah,
     "itq": _fit_itq,
     "sh": _fit_sh,
+    "random": _fit_random,
 }

@@ -28,7 +28,7 @@ def _query(args: argparse.Namespace) -> None:
 
 def _compare(args: argparse.Namespace) -> None:
     """Gather every metrics file into one table and the comparison figures."""
-    from nrdh.pipeline.evaluation import summarize_stage
+    from nrdh.pipeline.summary import summarize_stage
 
     summarize_stage(args.eval_dir, args.pr_dir, args.loss_dir, args.summary, args.out)
     print((args.out / "summary.md").read_text())

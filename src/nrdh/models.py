@@ -65,22 +65,22 @@ class GCNAutoencoder(nn.Module):
 
 
 class SmallCNN(nn.Module):
-    """A small conv net for tiny images (the embedded 8x8 digits): (B, C, H, W) -> (B, 128)."""
+    """A small conv net for tiny images (the embedded 8x8 digits): (B, C, H, W) -> (B, 64)."""
 
-    out_dim = 128
+    out_dim = 64
 
     def __init__(self, in_channels: int = 1) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(in_channels, 32, 3, padding=1),
+            nn.Conv2d(in_channels, 16, 3, padding=1),
+            nn.BatchNorm2d(16),
+            nn.ReLU(),
+            nn.Conv2d(16, 32, 3, padding=1),
             nn.BatchNorm2d(32),
             nn.ReLU(),
+            nn.MaxPool2d(2),
             nn.Conv2d(32, 64, 3, padding=1),
             nn.BatchNorm2d(64),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.Conv2d(64, 128, 3, padding=1),
-            nn.BatchNorm2d(128),
             nn.ReLU(),
             nn.AdaptiveAvgPool2d(1),
             nn.Flatten(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from nrdh import baselines, io, metrics, report
+from nrdh import baselines, io, metrics
 from nrdh.artifacts import read_features
 from nrdh.config import as_dict
 from nrdh.errors import NRDHError
@@ -86,14 +86,3 @@ def evaluate_stage(
     io.write_json(metrics_out, report)
     io.write_json(pr_out, pr)
     print(f"{dataset} {c['method']} {bits} bits: mAP@all {report['map_all']:.4f}")
-
-
-def summarize_stage(
-    eval_dir: Path, pr_dir: Path, loss_dir: Path, summary_out: Path, reports_dir: Path
-) -> None:
-    """Gather every eval_<bits>.json into one table and the paper-style figures."""
-    table = report.collect(eval_dir)
-    report.write_summary(table, summary_out, reports_dir)
-    report.plot_map_vs_bits(table, reports_dir)
-    report.plot_pr_curves(pr_dir, reports_dir)
-    report.plot_losses(loss_dir, reports_dir)
