@@ -52,6 +52,19 @@ def _inspect(args: argparse.Namespace) -> None:
         )
 
 
+def _export_list(args: argparse.Namespace) -> None:
+    """Write a dataset of params.yaml as image files with list files (source: list)."""
+    from nrdh.config import load_params
+    from nrdh.data import load_dataset
+    from nrdh.export import export_list_dataset
+    from nrdh.pipeline.common import dataset_config, seed_of
+
+    params = load_params(args.params)
+    images = load_dataset(dataset_config(params, args.dataset), seed_of(params))
+    export_list_dataset(images, args.out, args.format)
+    print(f"{len(images)} images and list files written to {args.out}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `nrdh` command and its subcommands."""
     parser = argparse.ArgumentParser(prog="nrdh", description=__doc__)
@@ -73,6 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--summary", type=Path, default=Path("metrics/summary.json"))
     c.add_argument("--out", type=Path, default=Path("reports"))
     c.set_defaults(func=_compare)
+
+    e = sub.add_parser("export-list", help=_export_list.__doc__)
+    e.add_argument("--dataset", required=True, help="a key of the datasets section")
+    e.add_argument("--out", type=Path, required=True, help="folder for images and list files")
+    e.add_argument("--params", type=Path, default=Path("params.yaml"))
+    e.add_argument("--format", default="png", choices=["png", "jpg"])
+    e.set_defaults(func=_export_list)
 
     i = sub.add_parser("inspect", help=_inspect.__doc__)
     i.add_argument("path", type=Path)

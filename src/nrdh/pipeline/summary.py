@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from nrdh import report
+import numpy as np
+
+from nrdh import report, search
+from nrdh.data import load_dataset
+from nrdh.pipeline.common import dataset_config, load_section, read_codes, seed_of
 
 
 def summarize_stage(
@@ -16,3 +22,39 @@ def summarize_stage(
     report.plot_map_vs_bits(table, reports_dir)
     report.plot_pr_curves(pr_dir, reports_dir)
     report.plot_losses(loss_dir, reports_dir)
+
+
+@dataclass(frozen=True)
+class GridConfig:
+    """The retrieval grid picture (params.yaml section ``grid``), like the paper's Fig. 9."""
+
+    bits: int = 32  # code length shown; must be one of base.bits
+    method: str = "nrdh"  # whose codes are shown
+    queries: int = 8  # random queries (seeded), one row each
+    k: int = 10  # results per query
+
+
+def retrieval_grid_stage(params: dict[str, Any], dataset: str, codes_path: Path, out: Path) -> None:
+    """Random queries and their top-k results, correct ones framed green, wrong ones red."""
+    cfg = load_section(params, "grid", GridConfig)
+    seed = seed_of(params)
+    codes = read_codes(codes_path)
+    images = load_dataset(dataset_config(params, dataset), seed)
+    rng = np.random.default_rng(seed)
+    nq = len(codes["query"]["index"])
+    q = np.sort(rng.choice(nq, min(cfg.queries, nq), replace=False))
+    _, ids = search.knn(
+        codes["query"]["codes"][q], codes["database"]["codes"], cfg.k, codes["bits"]
+    )
+    yq, yb = codes["query"]["labels"], codes["database"]["labels"]
+    rows = [
+        (
+            images[int(codes["query"]["index"][i])],
+            [
+                (images[int(codes["database"]["index"][j])], bool((yq[i] & yb[j]).any()))
+                for j in row
+            ],
+        )
+        for i, row in zip(q, ids, strict=True)
+    ]
+    report.retrieval_grid(rows, out)

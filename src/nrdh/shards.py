@@ -1,0 +1,200 @@
+"""Sharded stages: one job per shard of rows, merged into one artifact whatever the count.
+
+A sharded stage (``extract_features_shard``, ``compute_codes_shard``) runs once per entry of
+params.yaml's ``shards.ids`` and writes ``<folder>/<i>.h5`` with its contiguous rows. Shard
+boundaries are multiples of the stage's batch size, so every batch a network sees is the
+same for any shard count. The merge stage reads the N files in order as one row range and
+writes the artifact in fixed global blocks, so the merged file has the same bytes for any N.
+Torch-free: merging starts fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from nrdh import io
+from nrdh.config import from_mapping, section
+from nrdh.data import SPLITS
+from nrdh.errors import NRDHError
+
+BLOCK_BYTES = 16 << 20  # rows copied or read per block of a streamed pass: about 16 MiB
+H5_CHUNK_BYTES = 1 << 20  # HDF5 chunk of about 1 MiB: fast row-range reads, small cache
+
+
+@dataclass(frozen=True)
+class ShardConfig:
+    """params.yaml section ``shards``: the shard indices of the sharded stages."""
+
+    # DVC's matrix takes a list, not a count, so N shards are listed as 0, 1, ..., N-1.
+    ids: tuple[int, ...] = (0,)
+
+    def __post_init__(self) -> None:
+        """Reject anything but 0..N-1, naming the key."""
+        if not self.ids or list(self.ids) != list(range(len(self.ids))):
+            raise NRDHError(
+                f"shards.ids: expected 0, 1, ..., N-1 for N >= 1 shards, got {list(self.ids)}"
+            )
+
+    @property
+    def count(self) -> int:
+        """The number of shards."""
+        return len(self.ids)
+
+
+def shard_count(params: dict[str, Any]) -> int:
+    """N, the number of shards of the sharded stages (params.yaml ``shards.ids``)."""
+    return from_mapping(ShardConfig, section(params, "shards"), "shards").count
+
+
+def shard_rows(n: int, shard: int, count: int, align: int) -> tuple[int, int]:
+    """Rows [start, stop) of shard `shard` of `count` over n rows; boundaries are multiples
+    of `align` (the batch size), so batches are the same whatever the count."""
+    if not 0 <= shard < count:
+        raise NRDHError(f"shard {shard}: out of range, expected 0 to {count - 1} ({count} shards)")
+    blocks = -(-n // align)
+    return (
+        min(n, blocks * shard // count * align),
+        min(n, blocks * (shard + 1) // count * align),
+    )
+
+
+def block_rows(row_bytes: int, align: int = 1) -> int:
+    """Rows per streamed block: about BLOCK_BYTES, a positive multiple of `align`."""
+    return max(1, BLOCK_BYTES // max(1, row_bytes) // align) * align
+
+
+def shard_paths(folder: str | Path, count: int) -> list[Path]:
+    """The shard files of a folder: <folder>/0.h5 ... <folder>/<count-1>.h5."""
+    return [Path(folder) / f"{i}.h5" for i in range(count)]
+
+
+def _int_attr(f: h5py.File, key: str) -> int:
+    """An integer attr, naming file and key when it is missing."""
+    if key not in f.attrs:
+        raise NRDHError(f"{f.filename}: missing attr '{key}'; re-run its shard stage")
+    return int(f.attrs[key])
+
+
+@contextlib.contextmanager
+def open_shards(folder: str | Path, count: int, kind: str) -> Iterator[list[h5py.File]]:
+    """Open shards 0..count-1 of `folder`, checking that each names its index and the count
+    and that all record the same provenance (params and inputs)."""
+    with contextlib.ExitStack() as stack:
+        files = [stack.enter_context(io.open_h5(p, kind)) for p in shard_paths(folder, count)]
+        for i, f in enumerate(files):
+            found = (_int_attr(f, "shard"), _int_attr(f, "shards"))
+            if found != (i, count):
+                raise NRDHError(
+                    f"{f.filename}: shard {found[0]} of {found[1]}, expected shard {i} of "
+                    f"{count} (shards.ids changed? re-run the shard stages)"
+                )
+            if f.attrs["provenance"] != files[0].attrs["provenance"]:
+                raise NRDHError(
+                    f"{f.filename}: params or inputs differ from {files[0].filename}; "
+                    "re-run the shard stages"
+                )
+        yield files
+
+
+def provenance_of(f: h5py.File) -> dict[str, Any]:
+    """The provenance record of an artifact (what the merged file records in turn)."""
+    return json.loads(f.attrs["provenance"])
+
+
+class ConcatRows:
+    """One dataset split across shard files, read by global row slices."""
+
+    def __init__(self, parts: Sequence[Any]) -> None:
+        self.parts = parts
+        self.offsets = np.cumsum([0, *map(len, parts)]).tolist()
+
+    def __len__(self) -> int:
+        return self.offsets[-1]
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        """Rows a:b of the concatenation (reads only the shards that hold them)."""
+        a, b, _ = rows.indices(len(self))
+        pieces = [
+            part[max(a - lo, 0) : b - lo]
+            for part, lo, hi in zip(self.parts, self.offsets, self.offsets[1:], strict=False)
+            if lo < b and hi > a
+        ]
+        return np.concatenate(pieces) if pieces else self.parts[0][0:0]
+
+
+def copy_rows(src: Any, dst: h5py.Dataset, block: int) -> None:
+    """dst[a:b] = src[a:b] in consecutive blocks of `block` rows: memory stays flat."""
+    if len(src) != len(dst):
+        raise NRDHError(f"{dst.file.filename}: {dst.name} has {len(dst)} rows, shards {len(src)}")
+    for a in range(0, len(dst), block):
+        dst[a : a + block] = src[a : a + block]
+
+
+def check_coverage(files: list[h5py.File], n: int) -> None:
+    """The shards' [start, stop) ranges must tile 0..n in order."""
+    end = 0
+    for f in files:
+        start, stop = _int_attr(f, "start"), _int_attr(f, "stop")
+        if start != end:
+            raise NRDHError(f"{f.filename}: starts at row {start}, expected {end}")
+        end = stop
+    if end != n:
+        raise NRDHError(f"{files[-1].filename}: shards end at row {end}, expected {n}")
+
+
+def merge_features(folder: str | Path, count: int, out: str | Path) -> None:
+    """features.h5 from the shards of `folder`, written in fixed blocks (same bytes for any
+    count).
+
+    Schema of the file (kind "features"):
+      features  float32 (n, z), chunked   one row per image, in dataset order
+      labels    uint8 (n, C)              multi-hot labels (single-label data one-hot)
+      ids       UTF-8 strings (n,)        image ids (file paths relative to the data root)
+      train, database, query  int64       sorted row indices of each split
+      attrs: backbone, weights, z, n, num_classes, class_names (JSON list),
+             plus schema_version, kind, provenance (the shards' own) from nrdh.io.create_h5.
+    """
+    with open_shards(folder, count, "features_shard") as files:
+        first = files[0]
+        n, z, classes = (_int_attr(first, k) for k in ("n", "z", "num_classes"))
+        check_coverage(files, n)
+        rows = max(1, min(n, H5_CHUNK_BYTES // (4 * z)))
+        with io.create_h5(out, "features", provenance_of(first)) as f:
+            feats = f.create_dataset(
+                "features", shape=(n, z), dtype=np.float32, chunks=(rows, z), track_times=False
+            )
+            copy_rows(ConcatRows([s["features"] for s in files]), feats, block_rows(4 * z, rows))
+            labels = f.create_dataset(
+                "labels", shape=(n, classes), dtype=np.uint8, track_times=False
+            )
+            copy_rows(ConcatRows([s["labels"] for s in files]), labels, block_rows(classes))
+            ids = f.create_dataset(
+                "ids", shape=(n,), dtype=h5py.string_dtype(), track_times=False
+            )
+            copy_rows(ConcatRows([s["ids"].asstr() for s in files]), ids, block_rows(256))
+            for name in SPLITS:
+                idx = np.concatenate([io.require(s, name, np.int64, 1)[()] for s in files])
+                f.create_dataset(name, data=idx, track_times=False)
+            for key in ("backbone", "weights", "z", "n", "num_classes", "class_names"):
+                f.attrs[key] = first.attrs[key]
+
+
+def run_unsharded(
+    write_shard: Callable[[Path], None], merge: Callable[[Path], None], out: str | Path
+) -> None:
+    """Write shard 0 of 1 into a temporary folder beside `out` and merge it: the unsharded
+    stage takes the sharded path, so both give the same bytes."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as tmp:
+        write_shard(shard_paths(tmp, 1)[0])
+        merge(Path(tmp))
