@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,21 +18,34 @@ from nrdh.io import open_h5, require
 
 @dataclass(frozen=True)
 class Features:
-    """The arrays of a features.h5 artifact (see `extract_features` for the schema)."""
+    """The arrays of a features.h5 artifact (schema: `nrdh.shards.merge_features`)."""
 
-    features: np.ndarray  # (n, z) float32
-    labels: np.ndarray  # (n, C) uint8
-    ids: np.ndarray  # (n,) str
+    features: np.ndarray  # (n, z) float32 (an HDF5 dataset from `open_features`)
+    labels: np.ndarray  # (n, C) uint8 (likewise)
+    ids: np.ndarray  # (n,) str (likewise, read as str)
     split: dict[str, np.ndarray]  # "train" / "database" / "query" -> sorted int64 indices
     attrs: dict[str, Any]  # backbone, weights, z, n, num_classes, class_names, provenance
 
 
 def read_features(path: str | Path) -> Features:
     """Load and validate a features artifact; NaN/Inf features are rejected by row."""
+    with open_features(path) as lazy:
+        feats = Features(
+            lazy.features[...], lazy.labels[...], lazy.ids[...].astype(str), lazy.split, lazy.attrs
+        )
+    check_finite(path, feats.features, np.arange(len(feats.features)))
+    return feats
+
+
+@contextlib.contextmanager
+def open_features(path: str | Path) -> Iterator[Features]:
+    """A validated features artifact whose features, labels and ids stay on disk: HDF5
+    datasets read by slice (see `iter_rows`), so streamed stages hold one block at a time.
+    Split and attrs are loaded."""
     with open_h5(path, "features") as f:
-        x = require(f, "features", np.float32, 2)[...]
-        labels = require(f, "labels", np.uint8, 2)[...]
-        ids = require(f, "ids", ndim=1).asstr()[...].astype(str)
+        x = require(f, "features", np.float32, 2)
+        labels = require(f, "labels", np.uint8, 2)
+        ids = require(f, "ids", ndim=1).asstr()
         split = {name: require(f, name, np.int64, 1)[...] for name in SPLITS}
         keys = ("backbone", "weights", "z", "n", "num_classes", "class_names", "provenance")
         missing = [k for k in keys if k not in f.attrs]
@@ -39,15 +54,39 @@ def read_features(path: str | Path) -> Features:
         attrs: dict[str, Any] = {k: str(f.attrs[k]) for k in ("backbone", "weights")}
         attrs |= {k: int(f.attrs[k]) for k in ("z", "n", "num_classes")}
         attrs |= {k: json.loads(f.attrs[k]) for k in ("class_names", "provenance")}
-    n = len(x)
-    if len(labels) != n or len(ids) != n:
-        raise NRDHError(
-            f"{path}: features has {n} rows but labels {len(labels)} and ids {len(ids)}"
-        )
-    for name, idx in split.items():
-        if idx.size and (idx.min() < 0 or idx.max() >= n):
-            raise NRDHError(f"{path}: split '{name}' has indices outside [0, {n})")
-    finite = np.isfinite(x).all(axis=1)
+        n = len(x)
+        if len(labels) != n or len(ids) != n:
+            raise NRDHError(
+                f"{path}: features has {n} rows but labels {len(labels)} and ids {len(ids)}"
+            )
+        for name, idx in split.items():
+            if idx.size and (idx.min() < 0 or idx.max() >= n):
+                raise NRDHError(f"{path}: split '{name}' has indices outside [0, {n})")
+        yield Features(x, labels, ids, split, attrs)
+
+
+def check_finite(path: str | Path, x: np.ndarray, rows: np.ndarray) -> None:
+    """Reject NaN/Inf feature rows, naming the first bad one (`rows`: their rows in the file)."""
+    finite = np.isfinite(x).all(axis=tuple(range(1, x.ndim)))
     if not finite.all():
-        raise NRDHError(f"{path}: features row {int(np.argmin(finite))} is NaN or Inf")
-    return Features(x, labels, ids, split, attrs)
+        raise NRDHError(f"{path}: features row {int(rows[np.argmin(finite)])} is NaN or Inf")
+
+
+def iter_rows(src: Any, idx: np.ndarray, window: int) -> Iterator[tuple[int, np.ndarray]]:
+    """(position p, src[idx[p:q]]) over sorted `idx`, reading at most `window` consecutive
+    rows of `src` (an HDF5 dataset or array) at a time: memory bounded by the window."""
+    pos = 0
+    while pos < len(idx):
+        lo = int(idx[pos])
+        end = int(np.searchsorted(idx, lo + window, side="left"))
+        block = src[lo : int(idx[end - 1]) + 1]
+        yield pos, block[idx[pos:end] - lo]
+        pos = end
+
+
+def read_rows(src: Any, idx: np.ndarray, window: int) -> np.ndarray:
+    """src[idx] for sorted `idx`, read `window` rows at a time (see `iter_rows`)."""
+    out = np.empty((len(idx), *src.shape[1:]), dtype=src.dtype)
+    for pos, rows in iter_rows(src, idx, window):
+        out[pos : pos + len(rows)] = rows
+    return out

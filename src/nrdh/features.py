@@ -1,8 +1,9 @@
 """Image features for hashing: standardised raw pixels or a pretrained CNN's pooled output.
 
 NRDH builds its graphs on ResNet-101 features (last pooling layer, z = 2048); the pixel
-backbone gives a fast, download-free stand-in for small data. `extract_features` streams
-features into an HDF5 artifact whose schema is given in its docstring.
+backbone gives a fast, download-free stand-in for small data. `extract_shard` streams the
+features of one shard of rows into a shard file; `nrdh.shards.merge_features` merges the
+shards into the features artifact, whose schema is given in its docstring.
 """
 
 from __future__ import annotations
@@ -25,12 +26,12 @@ from tqdm import tqdm
 
 from nrdh.data import SPLITS, ImageSet
 from nrdh.errors import NRDHError
-from nrdh.io import create_h5, open_h5, require
+from nrdh.io import create_h5
+from nrdh.shards import merge_features, run_unsharded, shard_rows
 
 log = logging.getLogger(__name__)
 
 STD_FLOOR = 1e-6  # constant pixels (digit borders) would otherwise divide by zero
-H5_CHUNK_BYTES = 1 << 20  # HDF5 chunk of about 1 MiB: fast row-range reads, small cache
 
 
 @dataclass(frozen=True)
@@ -218,37 +219,48 @@ def build_backbone(
 def extract_features(
     dataset: ImageSet, cfg: FeatureConfig, out_path: str | Path, prov: dict
 ) -> None:
-    """Run the backbone over every image and stream the features into an HDF5 artifact.
+    """Features of every image -> features.h5 (schema: `nrdh.shards.merge_features`).
 
-    Schema of the file (kind "features"):
-      features  float32 (n, z), chunked   one row per image, in dataset order
-      labels    uint8 (n, C)              multi-hot labels (single-label data one-hot)
-      ids       UTF-8 strings (n,)        image ids (file paths relative to the data root)
-      train, database, query  int64       sorted row indices of each split
-      attrs: backbone, weights, z, n, num_classes, class_names (JSON list),
-             plus schema_version, kind, provenance from nrdh.io.create_h5.
-    The same inputs give a byte-identical file on the same device (float32, deterministic
-    kernels, no timestamps).
+    One shard merged: the same bytes as any sharded run. The same inputs give a
+    byte-identical file on the same device (float32, deterministic kernels, no timestamps).
+    """
+    run_unsharded(
+        lambda shard: extract_shard(dataset, cfg, shard, prov),
+        lambda folder: merge_features(folder, 1, out_path),
+        out_path,
+    )
+
+
+def extract_shard(
+    dataset: ImageSet,
+    cfg: FeatureConfig,
+    out_path: str | Path,
+    prov: dict,
+    shard: int = 0,
+    shards: int = 1,
+) -> None:
+    """Run the backbone over the rows of shard `shard` of `shards` and stream them into a
+    ``features_shard`` file (its rows' features, labels, ids and split members).
+
+    The pixel backbone's statistics come from the whole train split in every shard, so all
+    shards standardise alike; shard boundaries are multiples of ``batch_size``.
     """
     device = resolve_device(cfg.device)
     model, transform, z = build_backbone(cfg, dataset)
     model = model.to(device).eval()
-    n = len(dataset)
+    start, stop = shard_rows(len(dataset), shard, shards, cfg.batch_size)
     loader = DataLoader(
-        dataset.view(transform),
+        dataset.view(transform, np.arange(start, stop, dtype=np.int64)),
         batch_size=cfg.batch_size,
         shuffle=False,
         num_workers=cfg.num_workers,
         pin_memory=device.type == "cuda",
     )
-    with create_h5(out_path, kind="features", prov=prov) as f:
-        rows = max(1, min(n, H5_CHUNK_BYTES // (4 * z)))
-        feats = f.create_dataset(
-            "features", shape=(n, z), dtype=np.float32, chunks=(rows, z), track_times=False
-        )
+    with create_h5(out_path, kind="features_shard", prov=prov) as f:
+        feats = f.create_dataset("features", shape=(stop - start, z), dtype=np.float32)
         buf: list[np.ndarray] = []
         done = 0
-        start = time.perf_counter()
+        began = time.perf_counter()
         with (
             torch.no_grad(),
             torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True),
@@ -258,27 +270,30 @@ def extract_features(
                 if sum(map(len, buf)) >= cfg.chunk_size:
                     done = _flush(feats, done, buf)
         _flush(feats, done, buf)
-        seconds = time.perf_counter() - start
+        seconds = time.perf_counter() - began
         log.info(
             "features: %d images in %.1f s (%.0f images/s, %s on %s)",
-            n,
+            stop - start,
             seconds,
-            n / max(seconds, 1e-9),
+            (stop - start) / max(seconds, 1e-9),
             cfg.backbone,
             device,
         )
-        f.create_dataset("labels", data=dataset.labels, track_times=False)
+        f.create_dataset("labels", data=dataset.labels[start:stop])
         f.create_dataset(
-            "ids", data=dataset.ids.astype(object), dtype=h5py.string_dtype(), track_times=False
+            "ids", data=dataset.ids[start:stop].astype(object), dtype=h5py.string_dtype()
         )
         for name in SPLITS:
-            f.create_dataset(name, data=dataset.split[name], track_times=False)
+            idx = dataset.split[name]
+            f.create_dataset(name, data=idx[(idx >= start) & (idx < stop)])
         f.attrs["backbone"] = cfg.backbone
         f.attrs["weights"] = "" if cfg.backbone == "pixels" else cfg.weights
         f.attrs["z"] = z
-        f.attrs["n"] = n
+        f.attrs["n"] = len(dataset)
         f.attrs["num_classes"] = dataset.labels.shape[1]
         f.attrs["class_names"] = json.dumps(dataset.class_names)
+        for key, value in (("shard", shard), ("shards", shards), ("start", start), ("stop", stop)):
+            f.attrs[key] = value
 
 
 def _flush(feats: h5py.Dataset, done: int, buf: list[np.ndarray]) -> int:

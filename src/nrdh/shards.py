@@ -177,9 +177,7 @@ def merge_features(folder: str | Path, count: int, out: str | Path) -> None:
                 "labels", shape=(n, classes), dtype=np.uint8, track_times=False
             )
             copy_rows(ConcatRows([s["labels"] for s in files]), labels, block_rows(classes))
-            ids = f.create_dataset(
-                "ids", shape=(n,), dtype=h5py.string_dtype(), track_times=False
-            )
+            ids = f.create_dataset("ids", shape=(n,), dtype=h5py.string_dtype(), track_times=False)
             copy_rows(ConcatRows([s["ids"].asstr() for s in files]), ids, block_rows(256))
             for name in SPLITS:
                 idx = np.concatenate([io.require(s, name, np.int64, 1)[()] for s in files])

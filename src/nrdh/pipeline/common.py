@@ -5,7 +5,9 @@ Kept free of torch so the evaluation stages start in a fraction of a second.
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,8 @@ from typing import Any
 import h5py
 import numpy as np
 
-from nrdh import codes, io
+from nrdh import codes, io, shards
+from nrdh.artifacts import Features, iter_rows, open_features
 from nrdh.config import from_mapping, section
 from nrdh.data import DatasetConfig
 from nrdh.errors import NRDHError
@@ -66,30 +69,84 @@ def seed_of(params: dict[str, Any]) -> int:
     return load_section(params, "base", BaseConfig).seed
 
 
+CODE_SPLITS = ("query", "database")
+ID_ROWS = 1 << 16  # ids and labels copied per block into a codes file
+
+
+@contextlib.contextmanager
+def codes_file(
+    out: Path,
+    method: str,
+    bits: int,
+    feats: Features,
+    prov: dict,
+    model_state: dict[str, np.ndarray] | None = None,
+) -> Iterator[dict[str, h5py.Dataset]]:
+    """Create codes_<bits>.h5 with each split's ids, labels and index (copied from `feats`
+    in blocks, so a lazy `open_features` view works) and yield its empty packed `codes`
+    dataset per split, for the caller to fill."""
+    with io.create_h5(out, "codes", prov) as f:
+        packed: dict[str, h5py.Dataset] = {}
+        for split in CODE_SPLITS:
+            g = f.create_group(split)
+            idx = feats.split[split]
+            packed[split] = g.create_dataset(
+                "codes", shape=(len(idx), codes.n_bytes(bits)), dtype=np.uint8
+            )
+            ids = g.create_dataset("ids", shape=(len(idx),), dtype=h5py.string_dtype())
+            for pos, rows in iter_rows(feats.ids, idx, ID_ROWS):
+                ids[pos : pos + len(rows)] = rows.astype(object)
+            labels = g.create_dataset(
+                "labels", shape=(len(idx), feats.labels.shape[1]), dtype=np.uint8
+            )
+            for pos, rows in iter_rows(feats.labels, idx, ID_ROWS):
+                labels[pos : pos + len(rows)] = rows
+            g.create_dataset("index", data=idx)
+        f.attrs["bits"] = bits
+        f.attrs["method"] = method
+        f.attrs["class_names"] = json.dumps(feats.attrs["class_names"])
+        yield packed
+        for key, value in (model_state or {}).items():
+            f.create_dataset(f"model/{key}", data=value)
+
+
 def write_codes(
     out: Path,
     method: str,
     bits: int,
-    feats: Any,
+    feats: Features,
     bq: np.ndarray,
     bb: np.ndarray,
     prov: dict,
     model_state: dict[str, np.ndarray] | None = None,
 ) -> None:
-    """codes_<bits>.h5: bit-packed query and database codes with their labels and indices."""
-    with io.create_h5(out, "codes", prov) as f:
-        for split, b in (("query", bq), ("database", bb)):
-            g = f.create_group(split)
-            idx = feats.split[split]
-            g.create_dataset("codes", data=codes.pack_codes(b))
-            g.create_dataset("ids", data=feats.ids[idx].astype(object), dtype=h5py.string_dtype())
-            g.create_dataset("labels", data=feats.labels[idx])
-            g.create_dataset("index", data=idx)
-        f.attrs["bits"] = bits
-        f.attrs["method"] = method
-        f.attrs["class_names"] = json.dumps(feats.attrs["class_names"])
-        for key, value in (model_state or {}).items():
-            f.create_dataset(f"model/{key}", data=value)
+    """codes_<bits>.h5 from in-memory 0/1 query and database codes (see `codes_file`)."""
+    with codes_file(out, method, bits, feats, prov, model_state) as packed:
+        for split, b in zip(CODE_SPLITS, (bq, bb), strict=True):
+            packed[split][...] = codes.pack_codes(b)
+
+
+def merge_codes(folder: Path, count: int, features_path: Path, out: Path) -> None:
+    """codes_<bits>.h5 from the ``codes_shard`` files of `folder` and the features they were
+    computed from, copied in fixed blocks: the same bytes for any shard count."""
+    with (
+        shards.open_shards(folder, count, "codes_shard") as files,
+        open_features(features_path) as feats,
+    ):
+        prov = shards.provenance_of(files[0])
+        recorded = prov["inputs"]["features"]["md5"]
+        if recorded != io.file_digest(features_path):
+            raise NRDHError(
+                f"{features_path}: not the features file the shards in {folder} were computed "
+                "from (md5 differs); re-run the shard stages"
+            )
+        attrs = files[0].attrs
+        with codes_file(out, str(attrs["method"]), int(attrs["bits"]), feats, prov) as packed:
+            for split, dst in packed.items():
+                src = shards.ConcatRows(
+                    [io.require(s, f"{split}/codes", np.uint8, 2) for s in files]
+                )
+                shards.copy_rows(src, dst, shards.block_rows(dst.shape[1]))
 
 
 def read_codes(path: Path) -> dict[str, Any]:
