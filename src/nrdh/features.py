@@ -237,9 +237,9 @@ def extract_shard(
     out_path: str | Path,
     prov: dict,
     shard: int = 0,
-    shards: int = 1,
+    count: int = 1,
 ) -> None:
-    """Run the backbone over the rows of shard `shard` of `shards` and stream them into a
+    """Run the backbone over the rows of shard `shard` of `count` and stream them into a
     ``features_shard`` file (its rows' features, labels, ids and split members).
 
     The pixel backbone's statistics come from the whole train split in every shard, so all
@@ -248,7 +248,7 @@ def extract_shard(
     device = resolve_device(cfg.device)
     model, transform, z = build_backbone(cfg, dataset)
     model = model.to(device).eval()
-    start, stop = shard_rows(len(dataset), shard, shards, cfg.batch_size)
+    start, stop = shard_rows(len(dataset), shard, count, cfg.batch_size)
     loader = DataLoader(
         dataset.view(transform, np.arange(start, stop, dtype=np.int64)),
         batch_size=cfg.batch_size,
@@ -292,7 +292,7 @@ def extract_shard(
         f.attrs["n"] = len(dataset)
         f.attrs["num_classes"] = dataset.labels.shape[1]
         f.attrs["class_names"] = json.dumps(dataset.class_names)
-        for key, value in (("shard", shard), ("shards", shards), ("start", start), ("stop", stop)):
+        for key, value in (("shard", shard), ("shards", count), ("start", start), ("stop", stop)):
             f.attrs[key] = value
 
 

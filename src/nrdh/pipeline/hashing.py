@@ -8,12 +8,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from nrdh import codes, features, io, train
-from nrdh.artifacts import read_features
+from nrdh import codes, features, io, shards, train
+from nrdh.artifacts import open_features
 from nrdh.config import as_dict, from_mapping
 from nrdh.data import DatasetConfig, ImageSet, load_dataset
 from nrdh.models import HashNet, SmallCNN, build_backbone
-from nrdh.pipeline.common import dataset_config, load_section, seed_of, write_codes
+from nrdh.pipeline.common import dataset_config, load_section, merge_codes, seed_of
 
 
 def image_channels(images: ImageSet) -> int:
@@ -132,26 +132,53 @@ def compute_codes_stage(
     model_path: Path,
     out: Path,
 ) -> None:
-    """Stage 6: NRDH codes (Eq. 19: bit = 1 where fch >= 0) of queries and database."""
+    """Stage 6 unsharded: NRDH codes of queries and database -> codes_<bits>.h5 (one shard,
+    merged: the same bytes as any sharded run)."""
+    shards.run_unsharded(
+        lambda shard: compute_codes_shard_stage(
+            params, method, dataset, features_path, model_path, shard
+        ),
+        lambda folder: merge_codes(folder, 1, features_path, out),
+        out,
+    )
+
+
+def compute_codes_shard_stage(
+    params: dict[str, Any],
+    method: str,
+    dataset: str,
+    features_path: Path,
+    model_path: Path,
+    out: Path,
+    shard: int = 0,
+    count: int = 1,
+) -> None:
+    """Stage 6: NRDH codes (Eq. 19: bit = 1 where fch >= 0) of shard `shard` of `count` of
+    the queries and of the database, streamed block by block into a ``codes_shard`` file."""
     seed = seed_of(params)
     ds_cfg = dataset_config(params, dataset)
-    feats = read_features(features_path)
+    with open_features(features_path) as feats:
+        split = feats.split
     model, t_eval, cfg, _ = load_hasher(model_path)
     images = load_dataset(ds_cfg, seed)
-    split_codes = {
-        split: codes.sign_to_bits(
-            train.hash_outputs(
-                model,
-                images.view(t_eval, feats.split[split]),
-                cfg.batch_size * 4,
-                cfg.device,
-            )
-        )
-        for split in ("query", "database")
-    }
     bits = model.head[-1].num_features
+    batch = cfg.batch_size * 4
+    block = shards.block_rows(4 * bits, batch)  # fch rows held at once
     prov = io.provenance(
         {"base.seed": seed, f"datasets.{dataset}": as_dict(ds_cfg)},
         {"features": features_path, "hasher": model_path},
     )
-    write_codes(out, method, bits, feats, split_codes["query"], split_codes["database"], prov)
+    with io.create_h5(out, "codes_shard", prov) as f:
+        for name in ("query", "database"):
+            idx = split[name]
+            start, stop = shards.shard_rows(len(idx), shard, count, batch)
+            dst = f.create_dataset(
+                f"{name}/codes", shape=(stop - start, codes.n_bytes(bits)), dtype=np.uint8
+            )
+            for a in range(start, stop, block):
+                view = images.view(t_eval, idx[a : min(a + block, stop)])
+                fch = train.hash_outputs(model, view, batch, cfg.device)
+                dst[a - start : a - start + len(fch)] = codes.pack_codes(codes.sign_to_bits(fch))
+        for key, value in (("shard", shard), ("shards", count), ("bits", bits)):
+            f.attrs[key] = value
+        f.attrs["method"] = method

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from nrdh import features, graph, io, train
-from nrdh.artifacts import read_features
+from nrdh import features, graph, io, shards, train
+from nrdh.artifacts import check_finite, open_features, read_features, read_rows
 from nrdh.config import as_dict, from_mapping
 from nrdh.data import load_dataset
 from nrdh.errors import NRDHError
@@ -28,7 +28,19 @@ class NodeRepConfig:
 
 
 def extract_features_stage(params: dict[str, Any], dataset: str, out: Path) -> None:
-    """Stage 1: image features of every item, labels, ids and the split -> features.h5."""
+    """Stage 1 unsharded: image features of every item, labels, ids and the split ->
+    features.h5 (one shard, merged: the same bytes as any sharded run)."""
+    shards.run_unsharded(
+        lambda shard: extract_shard_stage(params, dataset, shard),
+        lambda folder: shards.merge_features(folder, 1, out),
+        out,
+    )
+
+
+def extract_shard_stage(
+    params: dict[str, Any], dataset: str, out: Path, shard: int = 0, count: int = 1
+) -> None:
+    """Stage 1: features, labels, ids and split members of shard `shard` of `count`."""
     seed = seed_of(params)
     ds_cfg = dataset_config(params, dataset)
     f_cfg = load_section(params, "features", features.FeatureConfig)
@@ -36,48 +48,68 @@ def extract_features_stage(params: dict[str, Any], dataset: str, out: Path) -> N
     prov = io.provenance(
         {"base.seed": seed, f"datasets.{dataset}": as_dict(ds_cfg), "features": as_dict(f_cfg)}
     )
-    features.extract_features(images, f_cfg, out, prov)
+    features.extract_shard(images, f_cfg, out, prov, shard, count)
 
 
 def build_graphs_stage(params: dict[str, Any], features_path: Path, out: Path) -> None:
-    """Stage 2: M-node graphs over the training split with U' (Eqs. 2-4) -> graphs.h5."""
+    """Stage 2: M-node graphs over the training split with U' (Eqs. 2-4) -> graphs.h5.
+
+    Graphs are built and written in blocks of about `shards.BLOCK_BYTES` of node features,
+    each reading only its rows (sorted), so memory does not grow with the training set;
+    k-means batching needs every training feature at once and loads them.
+    """
     seed = seed_of(params)
     cfg = load_section(params, "graph", graph.GraphConfig)
-    feats = read_features(features_path)
-    train_idx = feats.split["train"]
-    x = feats.features[train_idx]
+    m, parts = cfg.M, cfg.partitions
     rng = np.random.default_rng(seed)
-    nodes, valid, adj = [], [], []
-    for k in range(cfg.partitions):
-        order = graph.kmeans_order(x, cfg.M, seed + k) if cfg.batching == "kmeans" else None
-        n_k, v_k = graph.partition(len(train_idx), cfg.M, rng, order)
-        a_k = torch.cat(
-            [
-                graph.build_adjacency(torch.from_numpy(x[n_k[s : s + 4096]]), cfg)
-                for s in range(0, len(n_k), 4096)
-            ]
-        )
-        nodes.append(n_k)
-        valid.append(v_k)
-        adj.append(a_k.numpy().astype(np.float32))
-    nodes_a, valid_a, adj_a = np.stack(nodes), np.stack(valid), np.stack(adj)
-    m = cfg.M
-    offdiag = adj_a * (1 - np.eye(m, dtype=np.float32))
-    isolated = (offdiag.sum(-1) == 0)[valid_a].mean()
+    eye = np.eye(m, dtype=np.float32)
     prov = io.provenance({"base.seed": seed, "graph": as_dict(cfg)}, {"features": features_path})
-    with io.create_h5(out, "graphs", prov) as f:
-        f.create_dataset("train", data=train_idx.astype(np.int64))
-        f.create_dataset("nodes", data=nodes_a)
-        f.create_dataset("valid", data=valid_a.astype(np.uint8))
-        f.create_dataset("adjacency", data=adj_a)
+    with open_features(features_path) as feats, io.create_h5(out, "graphs", prov) as f:
+        train_idx = feats.split["train"]
+        window = shards.block_rows(4 * feats.attrs["z"])
+        x_all = (
+            _read_checked(features_path, feats.features, train_idx, window)
+            if cfg.batching == "kmeans"
+            else None
+        )
+        b = -(-len(train_idx) // m)
+        f.create_dataset("train", data=train_idx)
+        nodes = f.create_dataset("nodes", shape=(parts, b, m), dtype=np.int64)
+        valid = f.create_dataset("valid", shape=(parts, b, m), dtype=np.uint8)
+        adj = f.create_dataset("adjacency", shape=(parts, b, m, m), dtype=np.float32)
+        isolated = degree = count = 0
+        step = max(1, window // m)  # graphs per block
+        for k in range(parts):
+            order = graph.kmeans_order(x_all, m, seed + k) if x_all is not None else None
+            n_k, v_k = graph.partition(len(train_idx), m, rng, order)
+            nodes[k] = n_k
+            valid[k] = v_k.astype(np.uint8)
+            for s in range(0, b, step):
+                rows = train_idx[n_k[s : s + step]]  # (G, M) feature rows
+                needed = np.unique(rows)
+                x = _read_checked(features_path, feats.features, needed, window)
+                x = x[np.searchsorted(needed, rows)]  # (G, M, z)
+                a_k = graph.build_adjacency(torch.from_numpy(x), cfg).numpy().astype(np.float32)
+                adj[k, s : s + step] = a_k
+                offdiag, v = a_k * (1 - eye), v_k[s : s + step]
+                isolated += int((offdiag.sum(-1) == 0)[v].sum())
+                degree += int((offdiag > 0).sum(-1)[v].sum())
+                count += int(v.sum())
         f.attrs["M"] = m
-        f.attrs["partitions"] = cfg.partitions
-        f.attrs["isolated_fraction"] = float(isolated)
-        f.attrs["mean_degree"] = float((offdiag > 0).sum(-1)[valid_a].mean())
+        f.attrs["partitions"] = parts
+        f.attrs["isolated_fraction"] = isolated / count
+        f.attrs["mean_degree"] = degree / count
     print(
-        f"graphs: {nodes_a.shape[1]} graphs of {m} nodes x {cfg.partitions} partition(s), "
-        f"{isolated:.1%} of nodes without a neighbour above rho"
+        f"graphs: {b} graphs of {m} nodes x {parts} partition(s), "
+        f"{isolated / count:.1%} of nodes without a neighbour above rho"
     )
+
+
+def _read_checked(path: Path, src: Any, rows: np.ndarray, window: int) -> np.ndarray:
+    """Feature rows `rows` (sorted) read `window` at a time, rejecting NaN/Inf rows."""
+    x = read_rows(src, rows, window)
+    check_finite(path, x, rows)
+    return x
 
 
 def _read_graphs(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
