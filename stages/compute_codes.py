@@ -1,4 +1,4 @@
-"""Stage compute_codes: NRDH codes of queries and database (Eq. 19) -> codes.h5."""
+"""Stage compute_codes: the code shards merged -> codes.h5 (torch-free)."""
 
 from __future__ import annotations
 
@@ -6,21 +6,19 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from nrdh.pipeline import hashing
+from nrdh.pipeline.common import merge_codes
 from nrdh.runner import run_stage, stage_parser
+from nrdh.shards import shard_count
 
 
 def main(args: argparse.Namespace, params: dict[str, Any]) -> None:
     """Run compute_codes with the paths dvc.yaml passes."""
-    hashing.compute_codes_stage(
-        params, args.variant, args.dataset, args.features, args.model, args.out
-    )
+    merge_codes(args.shards, shard_count(params), args.features, args.out)
 
 
 if __name__ == "__main__":
-    parser = stage_parser(__doc__, variant=True)
-    parser.add_argument("--dataset", type=str, required=True)
+    parser = stage_parser(__doc__)
     parser.add_argument("--features", type=Path, required=True)
-    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--shards", type=Path, required=True, help="folder of <i>.h5 shards")
     parser.add_argument("--out", type=Path, required=True)
     run_stage(main, parser)

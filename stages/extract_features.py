@@ -1,4 +1,4 @@
-"""Stage extract_features: Image features, labels, ids and split -> features.h5."""
+"""Stage extract_features: the feature shards merged -> features.h5 (torch-free)."""
 
 from __future__ import annotations
 
@@ -6,17 +6,17 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from nrdh.pipeline import representation
 from nrdh.runner import run_stage, stage_parser
+from nrdh.shards import merge_features, shard_count
 
 
 def main(args: argparse.Namespace, params: dict[str, Any]) -> None:
     """Run extract_features with the paths dvc.yaml passes."""
-    representation.extract_features_stage(params, args.dataset, args.out)
+    merge_features(args.shards, shard_count(params), args.out)
 
 
 if __name__ == "__main__":
     parser = stage_parser(__doc__)
-    parser.add_argument("--dataset", type=str, required=True)
+    parser.add_argument("--shards", type=Path, required=True, help="folder of <i>.h5 shards")
     parser.add_argument("--out", type=Path, required=True)
     run_stage(main, parser)

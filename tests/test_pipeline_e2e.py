@@ -49,6 +49,11 @@ def test_dvc_and_snakemake_build_the_same_artifacts(tmp_path, tiny_params):
     second = run([tool("dvc"), "repro"], dvc_dir).stdout
     assert ran_stages(second) == set()
 
+    shown = json.loads(run([tool("dvc"), "metrics", "show", "--json"], dvc_dir).stdout)
+    assert "metrics/eval/digits/nrdh/eval_16.json" in json.dumps(shown)
+    run([tool("dvc"), "plots", "show", "-o", "dvc_plots"], dvc_dir)
+    assert (dvc_dir / "dvc_plots" / "index.html").is_file()
+
     smk_dir = make_project(tmp_path / "smk", tiny_params)
     run([tool("snakemake"), "--cores", "2", "--profile", "workflow/profiles/local"], smk_dir)
     ours, theirs = digests(dvc_dir), digests(smk_dir)

@@ -4,13 +4,15 @@ dvc.yaml is the one declaration of the stage graph. Each of its stages becomes o
 Snakemake rule: a matrix key becomes a wildcard (constrained to the matrix's values),
 ``${item.key}`` becomes ``{key}`` in paths and ``{wildcards.key}`` in the command, other
 ``${a.b}`` references are looked up in params.yaml, and a dependency on a folder stands
-for every output other stages write inside it.
+for every output other stages write inside it. A templated folder (``data/${item.dataset}/
+features_shards``) is resolved per job, so each merge job waits for its own shards only.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,12 +33,24 @@ class Rule:
     inputs: list[str]
     outputs: list[str]
     matrix: dict[str, list[Any]] = field(default_factory=dict)
+    produced: list[str] = field(default_factory=list)  # concrete outputs of the other rules
+
+    def job_inputs(self, wildcards: Mapping[str, str]) -> list[str]:
+        """Concrete inputs of one job (a Snakemake input function): the input patterns with
+        the job's wildcards, each folder replaced by the other rules' outputs inside it."""
+        job = {k: wildcards[k] for k in self.matrix}
+        resolved: list[str] = []
+        for dep in self.inputs:
+            path = dep.format(**job)
+            inside = sorted(p for p in self.produced if p.startswith(path.rstrip("/") + "/"))
+            resolved.extend(inside or [path])
+        return resolved
 
     def jobs(self) -> list[dict[str, str]]:
         """Every wildcard assignment of the matrix (one DVC stage each)."""
         keys = list(self.matrix)
         return [
-            dict(zip(keys, map(str, values)))
+            dict(zip(keys, map(str, values), strict=True))
             for values in itertools.product(*(self.matrix[k] for k in keys))
         ]
 
@@ -103,19 +117,9 @@ def load_rules(
                 matrix=matrix,
             )
         )
-    _resolve_folder_deps(rules)
-    return rules
-
-
-def _resolve_folder_deps(rules: list[Rule]) -> None:
-    """Replace a dependency on a folder by the concrete outputs other rules write inside it."""
-    produced = {p: r for r in rules for o in r.outputs for p in expand(o, r)}
     for rule in rules:
-        resolved: list[str] = []
-        for dep in rule.inputs:
-            inside = sorted(p for p in produced if p.startswith(dep.rstrip("/") + "/"))
-            resolved.extend(inside or [dep])
-        rule.inputs = resolved
+        rule.produced = all_targets([r for r in rules if r is not rule])
+    return rules
 
 
 def all_targets(rules: list[Rule]) -> list[str]:

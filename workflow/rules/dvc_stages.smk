@@ -14,7 +14,7 @@ for spec in DVC_RULES:
         name:
             spec.name
         input:
-            spec.inputs,
+            spec.job_inputs,
         output:
             spec.outputs,
         wildcard_constraints:

@@ -1,0 +1,269 @@
+"""NRDH beside its ablation, its extensions and the classic baselines, in one process.
+
+For each dataset, seed and code length this runs the library's stage functions directly
+(features once per dataset and seed; then per variant: graphs, GCN, node representations,
+hash network, codes, evaluation) into a temporary folder, and prints a Markdown table of
+mAP@all and mAP@K, with mean +- std over seeds. Stages shared by variants (for example the
+graphs of ``nrdh`` and ``center``) are computed once: each artifact is keyed by the params
+it depends on.
+
+``--split val`` evaluates on a validation protocol carved out of the training split (20
+training images per class become queries, the other training images are both database and
+training set), so settings can be compared without looking at the real queries.
+
+    .venv/bin/python benchmarks/variants_study.py                     # the default study
+    .venv/bin/python benchmarks/variants_study.py --variants nrdh plus_m50 --bits 32 \
+        --seeds 0 --split val --json val.json
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+os.environ.setdefault("TQDM_DISABLE", "1")
+
+import argparse  # noqa: E402
+import contextlib  # noqa: E402
+import copy  # noqa: E402
+import hashlib  # noqa: E402
+import io as stdio  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import h5py  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from nrdh.config import load_params  # noqa: E402
+from nrdh.pipeline import evaluation, hashing, representation  # noqa: E402
+
+# Each variant: overrides of params.yaml sections. The first two are the paper and its
+# Table 7 ablation; then the three extensions alone, their combinations, and hash-side
+# settings explored on the validation protocol.
+KMEANS = {"batching": "kmeans"}
+RHOQ = {"rho_mode": "quantile"}
+CENTER = {"node_reps": {"center": True}}
+NOGCN = {"gcn": {"identity_graph": True}}
+VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
+    "nrdh": {},
+    "nrdh_nogcn": NOGCN,
+    "kmeans": {"graph": KMEANS},
+    "center": CENTER,
+    "rhoq": {"graph": RHOQ},
+    "kmeans_center": {"graph": KMEANS, **CENTER},
+    "kmeans_rhoq": {"graph": {**KMEANS, **RHOQ}},
+    "center_rhoq": {"graph": RHOQ, **CENTER},
+    "kmeans_center_rhoq": {"graph": {**KMEANS, **RHOQ}, **CENTER},
+    "nogcn_center": {**NOGCN, **CENTER},
+    "plus_node": {"graph": KMEANS, **CENTER, "hasher": {"bce_target": "node"}},
+    "plus_m50": {"graph": {**KMEANS, "M": 50}, **CENTER},
+    "plus_parts": {"graph": {**KMEANS, "partitions": 5}, **CENTER},
+    "plus_h60": {"graph": KMEANS, **CENTER, "hasher": {"epochs": 60}},
+    "plus_rho02": {"graph": {**KMEANS, "rho": 0.2}, **CENTER},
+}
+BASELINES = ("lsh", "pcah", "itq", "sh", "random")
+DEFAULT_VARIANTS = tuple(k for k in VARIANTS if not k.startswith("plus_"))
+
+# The sections each artifact depends on (beyond dataset, seed and its upstream artifact).
+STAGE_KEYS = {
+    "graphs": ("graph",),
+    "gcn": ("gcn",),
+    "reps": ("node_reps",),
+    "hasher": ("hasher",),
+}
+
+
+def merged(params: dict[str, Any], overrides: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """params with each section's overrides merged in (as nrdh.config.apply_variant does)."""
+    out = copy.deepcopy(params)
+    for key, values in overrides.items():
+        out[key] = {**out[key], **values}
+    return out
+
+
+def digest(*parts: Any) -> str:
+    return hashlib.md5(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def quiet(fn, *args) -> None:
+    """Run a stage function with its progress prints swallowed."""
+    with contextlib.redirect_stdout(stdio.StringIO()):
+        fn(*args)
+
+
+def validation_features(src: Path, out: Path, seed: int, per_class: int) -> None:
+    """A copy of features.h5 whose queries are `per_class` training images of each class
+    (seeded) and whose database and training set are the other training images."""
+    shutil.copyfile(src, out)
+    with h5py.File(out, "r+") as f:
+        train = f["train"][()]
+        labels = f["labels"][()][train]
+        rng = np.random.default_rng([seed, 7])
+        first = labels.argmax(1)  # a multi-label item counts for its first class
+        query = np.sort(
+            np.concatenate(
+                [rng.permutation(np.flatnonzero(first == c))[:per_class] for c in np.unique(first)]
+            )
+        )
+        rest = np.setdiff1d(np.arange(len(train)), query)
+        for name, idx in (("query", train[query]), ("database", train[rest]), ("train", train[rest])):
+            del f[name]
+            f.create_dataset(name, data=idx.astype(np.int64))
+
+
+class Study:
+    """Runs and caches the stages of one dataset and seed in a work folder."""
+
+    def __init__(self, params: dict[str, Any], dataset: str, seed: int, work: Path, split: str):
+        self.params = merged(params, {"base": {"seed": seed}})
+        self.dataset, self.seed, self.work = dataset, seed, work
+        self.features = work / f"features_{dataset}_{seed}.h5"
+        if not self.features.exists():
+            quiet(representation.extract_features_stage, self.params, dataset, self.features)
+            if split == "val":
+                test = self.features.with_suffix(".test.h5")
+                self.features.rename(test)
+                validation_features(test, self.features, seed, 20)
+
+    def _path(self, stage: str, params: dict[str, Any], upstream: str, bits: int) -> Path:
+        key = digest(self.dataset, self.seed, bits, upstream, [params[k] for k in STAGE_KEYS[stage]])
+        return self.work / f"{stage}_{key}"
+
+    def evaluate(self, codes: Path, bits: int) -> dict[str, float]:
+        metrics, pr = codes.with_suffix(".eval.json"), codes.with_suffix(".pr.json")
+        if not metrics.exists():
+            quiet(evaluation.evaluate_stage, self.params, self.dataset, bits, codes, metrics, pr)
+        report = json.loads(metrics.read_text())
+        return {"map_all": report["map_all"], "map_at_k": report["map_at_k"]}
+
+    def baseline(self, method: str, bits: int) -> dict[str, float]:
+        codes = self.work / f"{self.dataset}_{self.seed}_{method}_{bits}.h5"
+        if not codes.exists():
+            evaluation.baseline_codes_stage(self.params, method, bits, self.features, codes)
+        return self.evaluate(codes, bits)
+
+    def variant(self, overrides: dict[str, dict[str, Any]], bits: int) -> dict[str, float]:
+        """graphs -> GCN -> node reps -> hash network -> codes -> metrics, with graph and
+        node-representation statistics."""
+        p = merged(self.params, overrides)
+        graphs = self._path("graphs", p, "", 0).with_suffix(".h5")
+        if not graphs.exists():
+            quiet(representation.build_graphs_stage, p, self.features, graphs)
+        gcn = self._path("gcn", p, graphs.name, bits).with_suffix(".pt")
+        if not gcn.exists():
+            quiet(representation.train_gcn_stage, p, self.features, graphs, bits, gcn,
+                  gcn.with_suffix(".json"))
+        reps = self._path("reps", p, gcn.name, bits).with_suffix(".h5")
+        if not reps.exists():
+            quiet(representation.dump_node_reps_stage, p, self.features, graphs, gcn, reps)
+        hasher = self._path("hasher", p, reps.name, bits).with_suffix(".pt")
+        codes = hasher.with_suffix(".codes.h5")
+        if not hasher.exists():
+            hashing.train_hasher_stage(p, self.dataset, reps, hasher, hasher.with_suffix(".json"))
+            hashing.compute_codes_stage(p, "nrdh", self.dataset, self.features, hasher, codes)
+        out = self.evaluate(codes, bits)
+        with h5py.File(graphs) as f:
+            out["isolated"] = float(f.attrs["isolated_fraction"])
+            out["degree"] = float(f.attrs["mean_degree"])
+        with h5py.File(reps) as f:
+            out["rep_imbalance"] = float(f.attrs["bit_imbalance"])
+        with h5py.File(codes) as f:
+            bb = np.unpackbits(f["database/codes"][()], axis=1)[:, :bits]
+        out["code_imbalance"] = float(np.abs(bb.mean(0) - 0.5).mean())
+        return out
+
+
+def mean_std(values: list[float]) -> str:
+    a = np.asarray(values)
+    return f"{a.mean():.3f}" if len(a) == 1 else f"{a.mean():.3f} ± {a.std(ddof=1):.3f}"
+
+
+def tables(rows: list[dict[str, Any]], methods: list[str], bits: list[int]) -> str:
+    """Markdown: per dataset, mAP@all and mAP@K per method and code length (mean +- std)."""
+    out = []
+    for ds in dict.fromkeys(r["dataset"] for r in rows):
+        for metric, title in (("map_all", "mAP@all"), ("map_at_k", "mAP@1000")):
+            out.append(f"\n**{ds}, {title}**\n")
+            out.append("| method | " + " | ".join(f"{b} bits" for b in bits) + " |")
+            out.append("|---|" + "---|" * len(bits))
+            for m in methods:
+                cells = []
+                for b in bits:
+                    vals = [
+                        r[metric]
+                        for r in rows
+                        if (r["dataset"], r["method"], r["bits"]) == (ds, m, b)
+                    ]
+                    cells.append(mean_std(vals) if vals else "")
+                out.append(f"| {m} | " + " | ".join(cells) + " |")
+        out.append(f"\n**{ds}, graph and bit statistics (mean over seeds and code lengths)**\n")
+        out.append("| method | isolated nodes | mean degree | g(x) sign imbalance | code imbalance |")
+        out.append("|---|---|---|---|---|")
+        for m in methods:
+            sel = [r for r in rows if r["dataset"] == ds and r["method"] == m and "isolated" in r]
+            if sel:
+                cells = [
+                    f"{np.mean([r[k] for r in sel]):.3f}"
+                    for k in ("isolated", "degree", "rep_imbalance", "code_imbalance")
+                ]
+                out.append(f"| {m} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--params", default="params.yaml")
+    ap.add_argument("--datasets", nargs="+", default=["digits", "digits_mosaic"])
+    ap.add_argument("--bits", nargs="+", type=int, default=[16, 32, 64])
+    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    ap.add_argument("--variants", nargs="+", default=list(DEFAULT_VARIANTS), choices=VARIANTS)
+    ap.add_argument("--baselines", nargs="+", default=list(BASELINES), choices=BASELINES)
+    ap.add_argument("--split", choices=("test", "val"), default="test")
+    ap.add_argument("--workdir", help="keep artifacts here (default: a temporary folder)")
+    ap.add_argument("--json", help="also write every row to this file")
+    ap.add_argument("--markdown", help="also write the tables to this file")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    params = load_params(args.params)
+    rows: list[dict[str, Any]] = []
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(args.workdir or tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        for ds in args.datasets:
+            for seed in args.seeds:
+                study = Study(params, ds, seed, work, args.split)
+                for bits in args.bits:
+                    for name in args.variants:
+                        t0 = time.perf_counter()
+                        r = study.variant(VARIANTS[name], bits)
+                        rows.append({"dataset": ds, "seed": seed, "bits": bits, "method": name,
+                                     **r, "seconds": time.perf_counter() - t0})
+                        print(f"{ds} seed {seed} {bits:3d} bits {name:20s} "
+                              f"mAP@all {r['map_all']:.4f}  ({rows[-1]['seconds']:.0f} s)",
+                              flush=True)
+                    for name in args.baselines:
+                        rows.append({"dataset": ds, "seed": seed, "bits": bits, "method": name,
+                                     **study.baseline(name, bits)})
+    elapsed = time.perf_counter() - start
+    text = tables(rows, [*args.variants, *args.baselines], args.bits)
+    footer = (
+        f"\nsplit: {args.split}; seeds {args.seeds}; {elapsed / 60:.1f} min on "
+        f"{platform.processor() or platform.machine()}, torch threads 1"
+    )
+    print(text + footer)
+    if args.markdown:
+        Path(args.markdown).write_text(text + footer + "\n")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"rows": rows, "seconds": elapsed}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

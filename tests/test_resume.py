@@ -1,0 +1,170 @@
+"""Interruption: a training stage killed with SIGKILL resumes from its checkpoint to the same bytes.
+
+The unit tests drive `nrdh.train.fit` in-process; the slow tests run the real stage scripts,
+kill them once their `<out>.ckpt` appears, and compare the resumed artifact with an
+uninterrupted run's, byte for byte.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from conftest import ROOT
+from torch import nn
+
+from nrdh.data import DatasetConfig, load_dataset
+from nrdh.errors import NRDHError
+from nrdh.features import FeatureConfig, extract_features
+from nrdh.io import provenance
+from nrdh.train import epoch_generator, fit
+
+# One thread per stage: the machine's cores are shared, and thread contention only slows
+# the runs down (both runs of a comparison use the same setting).
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+TINY = {
+    "base": {"seed": 0, "datasets": ["digits"], "bits": [16], "variants": ["nrdh"]},
+    "variants": {"nrdh": {}},
+    "datasets": {"digits": {"source": "digits", "query_per_class": 5}},
+    "features": {"backbone": "pixels"},
+    "graph": {"M": 10, "rho": 0.4, "p": 0.8},
+    "gcn": {"epochs": 2, "graphs_per_step": 32, "checkpoint_every": 0},
+    "node_reps": {"center": False},
+    # augment: random crops draw from the global RNG, so resuming must replay them too
+    "hasher": {"epochs": 8, "batch_size": 64, "checkpoint_every": 2, "augment": True},
+}
+
+
+class Interrupted(Exception):
+    """Stands in for a kill in the in-process tests."""
+
+
+def toy_fit(ckpt: Path, epochs: int, stop_at: int | None = None, run_id: str = "a") -> nn.Module:
+    """Fit a 3 -> 2 linear map for `epochs` on seeded random batches, raising at `stop_at`."""
+    torch.manual_seed(0)
+    model = nn.Linear(3, 2)
+    opt = torch.optim.Adam(model.parameters(), lr=0.1)
+
+    def run_epoch(epoch: int) -> dict[str, float]:
+        if epoch == stop_at:
+            raise Interrupted
+        x = torch.randn(8, 3, generator=epoch_generator(0, epoch))
+        loss = (model(x) - x[:, :2]).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return {"loss": loss.item()}
+
+    fit(model, opt, epochs, run_epoch, ckpt, 2, run_id, "toy")
+    return model
+
+
+def same_weights(a: nn.Module, b: nn.Module) -> bool:
+    return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def test_fit_resumes_to_the_uninterrupted_weights(tmp_path):
+    full = toy_fit(tmp_path / "full.ckpt", 6)
+    ckpt = tmp_path / "cut.ckpt"
+    with pytest.raises(Interrupted):
+        toy_fit(ckpt, 6, stop_at=3)
+    assert torch.load(ckpt, weights_only=False)["epoch"] == 2
+    resumed = toy_fit(ckpt, 6)
+    assert same_weights(full, resumed)
+    assert not ckpt.exists()  # removed once training completes
+
+
+def test_fit_ignores_a_checkpoint_of_another_run(tmp_path):
+    ckpt = tmp_path / "x.ckpt"
+    with pytest.raises(Interrupted):
+        toy_fit(ckpt, 6, stop_at=3, run_id="other params")
+    assert same_weights(toy_fit(ckpt, 6), toy_fit(tmp_path / "fresh.ckpt", 6))
+
+
+def test_unreadable_checkpoint_is_named(tmp_path):
+    ckpt = tmp_path / "x.ckpt"
+    ckpt.write_bytes(b"not a checkpoint")
+    with pytest.raises(NRDHError, match=r"x\.ckpt: not a readable checkpoint .*delete it"):
+        toy_fit(ckpt, 4)
+
+
+def stage(name: str, cwd: Path, *args: str | Path) -> list[str]:
+    """The command line of stages/<name>.py with the project's interpreter."""
+    return [sys.executable, str(ROOT / "stages" / f"{name}.py"), *map(str, args)]
+
+
+def run_ok(cmd: list[str], cwd: Path) -> str:
+    """Run a stage to completion; return its stdout."""
+    proc = subprocess.run(cmd, cwd=cwd, env=ENV, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def kill_after_checkpoint(cmd: list[str], cwd: Path, ckpt: Path) -> None:
+    """Start a stage, SIGKILL it as soon as its first checkpoint exists."""
+    proc = subprocess.Popen(cmd, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 240
+    while not ckpt.exists():
+        assert proc.poll() is None, f"stage ended before its first checkpoint: {proc.stderr}"
+        assert time.monotonic() < deadline, "no checkpoint within 240 s"
+        time.sleep(0.01)
+    proc.kill()
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    """A working directory with params, features, graphs, a short GCN and its node reps."""
+    d = tmp_path_factory.mktemp("resume")
+    (d / "params.yaml").write_text(yaml.safe_dump(TINY))
+    digits = load_dataset(DatasetConfig(source="digits", query_per_class=5), seed=0)
+    extract_features(digits, FeatureConfig(), d / "features.h5", provenance({}))
+    v = ("--variant", "nrdh", "--features", "features.h5")
+    run_ok(stage("build_graphs", d, *v, "--out", "graphs.h5"), d)
+    g = (*v, "--graphs", "graphs.h5")
+    run_ok(stage("train_gcn", d, *g, "--bits", 16, "--out", "gcn.pt", "--history", "gcn.json"), d)
+    run_ok(stage("dump_node_reps", d, *g, "--model", "gcn.pt", "--out", "reps.h5"), d)
+    long_gcn = {**TINY, "gcn": {"epochs": 30, "graphs_per_step": 32, "checkpoint_every": 3}}
+    (d / "long_gcn.yaml").write_text(yaml.safe_dump(long_gcn))
+    return d
+
+
+STAGES = {
+    "train_gcn": (
+        "long_gcn.yaml",
+        "--variant nrdh --features features.h5 --graphs graphs.h5 --bits 16".split(),
+    ),
+    "train_hasher": ("params.yaml", "--variant nrdh --dataset digits --reps reps.h5".split()),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(STAGES))
+def test_killed_training_stage_resumes_to_identical_bytes(project, name):
+    params, args = STAGES[name]
+
+    def command(run: str) -> list[str]:
+        out = ("--out", f"{name}/{run}/model.pt", "--history", f"{name}/{run}/history.json")
+        return stage(name, project, "--params", params, *args, *out)
+
+    run_ok(command("full"), project)
+    killed = project / name / "killed"
+    ckpt = killed / "model.pt.ckpt"
+    kill_after_checkpoint(command("killed"), project, ckpt)
+    # Nothing a later stage would read: no model, no history; only the checkpoint (and
+    # possibly a dot-prefixed temp file of a write the kill cut short).
+    assert sorted(p.name for p in killed.iterdir() if not p.name.startswith(".")) == [ckpt.name]
+
+    stdout = run_ok(command("killed"), project)
+    assert f"resuming from {name}/killed/model.pt.ckpt at epoch" in stdout
+    for artifact in ("model.pt", "history.json"):
+        assert (killed / artifact).read_bytes() == (project / name / "full" / artifact).read_bytes()
+    assert not ckpt.exists()

@@ -1,0 +1,138 @@
+"""Sharded stages: shard ranges, merges byte-identical to unsharded runs, per-job inputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import yaml
+from conftest import ROOT
+
+from nrdh import io, shards
+from nrdh.artifacts import read_features
+from nrdh.errors import NRDHError
+from nrdh.pipeline import hashing, representation
+from nrdh.pipeline.common import merge_codes, read_codes
+from nrdh.workflow import load_rules
+
+
+@pytest.fixture(scope="module")
+def params() -> dict:
+    """The tiny params with small batches (several per shard) and a one-epoch hash network."""
+    p = yaml.safe_load((ROOT / "tests" / "data" / "params_tiny.yaml").read_text())
+    p["features"]["batch_size"] = 64
+    p["hasher"] |= {"epochs": 1, "batch_size": 8}  # codes are computed in batches of 4 x 8
+    return p
+
+
+@pytest.fixture(scope="module")
+def features(tmp_path_factory, params) -> Path:
+    """Unsharded features of 300 mosaics (16 x 16 pixels; 30 queries)."""
+    out = tmp_path_factory.mktemp("feat") / "features.h5"
+    representation.extract_features_stage(params, "digits_mosaic", out)
+    return out
+
+
+def test_shard_rows_tile_the_rows_on_batch_boundaries() -> None:
+    # 10 rows in batches of 3 -> 4 batches; 3 shards take 1, 1 and 2 batches (the last short)
+    assert [shards.shard_rows(10, i, 3, 3) for i in range(3)] == [(0, 3), (3, 6), (6, 10)]
+    # more shards than batches: some shards are empty, the tiling stays complete
+    assert [shards.shard_rows(5, i, 3, 4) for i in range(3)] == [(0, 0), (0, 4), (4, 5)]
+    assert shards.shard_rows(7, 0, 1, 256) == (0, 7)
+    with pytest.raises(NRDHError, match=r"shard 3: out of range, expected 0 to 2"):
+        shards.shard_rows(10, 3, 3, 3)
+
+
+@pytest.mark.parametrize("ids", [[], [1], [0, 2]])
+def test_shard_ids_must_count_from_zero(ids: list[int]) -> None:
+    with pytest.raises(NRDHError, match=r"shards.ids: expected 0, 1, \.\.\., N-1"):
+        shards.shard_count({"shards": {"ids": ids}})
+
+
+def test_sharded_features_are_byte_identical(tmp_path, params, features) -> None:
+    folder = tmp_path / "features_shards"
+    for i in range(3):  # 5 batches of 64 rows: [0, 64), [64, 192), [192, 300)
+        representation.extract_shard_stage(params, "digits_mosaic", folder / f"{i}.h5", i, 3)
+    with h5py.File(folder / "1.h5") as f:
+        assert (f.attrs["start"], f.attrs["stop"]) == (64, 192)
+    shards.merge_features(folder, 3, tmp_path / "features.h5")
+    assert (tmp_path / "features.h5").read_bytes() == features.read_bytes()
+    assert read_features(features).features.shape == (300, 256)
+
+
+def test_merge_refuses_a_shard_of_another_count(tmp_path, params) -> None:
+    folder = tmp_path / "s"
+    representation.extract_shard_stage(params, "digits_mosaic", folder / "0.h5", 0, 2)
+    representation.extract_shard_stage(params, "digits_mosaic", folder / "1.h5", 1, 3)  # stale
+    with pytest.raises(NRDHError, match=r"1.h5: shard 1 of 3, expected shard 1 of 2"):
+        shards.merge_features(folder, 2, tmp_path / "f.h5")
+
+
+def test_sharded_codes_are_byte_identical(tmp_path, params, features) -> None:
+    reps = tmp_path / "reps.h5"
+    train = read_features(features).split["train"]
+    g = np.random.default_rng(0).standard_normal((len(train), 16)).astype(np.float32)
+    with io.create_h5(reps, "node_reps", io.provenance({})) as f:
+        f.create_dataset("train", data=train)
+        f.create_dataset("reps", data=g)
+    model = tmp_path / "hasher.pt"
+    hashing.train_hasher_stage(params, "digits_mosaic", reps, model, tmp_path / "h.json")
+    hashing.compute_codes_stage(
+        params, "nrdh", "digits_mosaic", features, model, tmp_path / "one.h5"
+    )
+    folder = tmp_path / "codes_shards"
+    for i in range(3):  # batches of 32: the 30 queries in shard 2, 270 database rows in 3
+        hashing.compute_codes_shard_stage(
+            params, "nrdh", "digits_mosaic", features, model, folder / f"{i}.h5", i, 3
+        )
+    with h5py.File(folder / "0.h5") as f:
+        assert f["query/codes"].shape == (0, 2) and f["database/codes"].shape == (96, 2)
+    merge_codes(folder, 3, features, tmp_path / "three.h5")
+    assert (tmp_path / "three.h5").read_bytes() == (tmp_path / "one.h5").read_bytes()
+    c = read_codes(tmp_path / "three.h5")
+    assert c["bits"] == 16 and c["database"]["codes"].shape == (270, 2)
+    assert c["query"]["ids"][0] == read_features(features).ids[c["query"]["index"][0]]
+
+
+def test_merge_codes_refuses_other_features(tmp_path, params, features) -> None:
+    other = tmp_path / "other.h5"
+    other.write_bytes(features.read_bytes())
+    with h5py.File(other, "r+") as f:
+        f.attrs["note"] = "edited"  # same arrays, other bytes
+    folder = tmp_path / "s"
+    prov = io.provenance({}, {"features": features})
+    with io.create_h5(folder / "0.h5", "codes_shard", prov) as f:
+        f.attrs.update({"shard": 0, "shards": 1, "bits": 16, "method": "nrdh"})
+    with pytest.raises(NRDHError, match=r"other.h5: not the features file the shards in"):
+        merge_codes(folder, 1, other, tmp_path / "c.h5")
+
+
+def test_graphs_built_in_blocks_match_one_block(tmp_path, params, features, monkeypatch) -> None:
+    representation.build_graphs_stage(params, features, tmp_path / "one.h5")
+    monkeypatch.setattr(shards, "BLOCK_BYTES", 4 * 256 * 25)  # 25 rows: blocks of 2 graphs
+    representation.build_graphs_stage(params, features, tmp_path / "many.h5")
+    with h5py.File(tmp_path / "one.h5") as a, h5py.File(tmp_path / "many.h5") as b:
+        assert a["adjacency"].shape == (1, 27, 10, 10)
+        for key in ("train", "nodes", "valid", "adjacency"):
+            assert np.array_equal(a[key][()], b[key][()]), key
+        for key in ("isolated_fraction", "mean_degree"):
+            assert a.attrs[key] == b.attrs[key], key
+
+
+def test_merge_jobs_wait_for_their_own_shards(tmp_path) -> None:
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["shards"] = {"ids": [0, 1, 2]}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    rules = {r.name: r for r in load_rules(ROOT / "dvc.yaml", tmp_path / "params.yaml")}
+    merge = rules["extract_features"].job_inputs({"dataset": "digits"})
+    assert [p for p in merge if "_shards/" in p] == [
+        f"data/digits/features_shards/{i}.h5" for i in range(3)
+    ]
+    job = {"dataset": "digits_mosaic", "variant": "nrdh", "bits": "32"}
+    codes = rules["compute_codes"].job_inputs(job)
+    assert [p for p in codes if "_shards/" in p] == [
+        f"codes/digits_mosaic/nrdh_32_shards/{i}.h5" for i in range(3)
+    ]
+    assert "data/digits_mosaic/features.h5" in codes
