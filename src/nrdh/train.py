@@ -70,6 +70,9 @@ class HasherConfig:
     augment: bool = False  # random crop + horizontal flip during training
     num_workers: int = 0  # DataLoader decoding workers
     device: str = "auto"  # "auto" = CUDA when present
+    # CUDA only: bfloat16 autocast for the forward pass (the losses stay float32). Off by
+    # default: results then differ from a float32 run.
+    amp: bool = False
     checkpoint_every: int = 10  # epochs between resumable checkpoints (0 = none)
 
     def __post_init__(self) -> None:
@@ -247,6 +250,10 @@ def train_hasher(
 ) -> list[dict[str, float]]:
     """Fit the hash network to node representations (Eq. 18): items (image, i) -> targets[i]."""
     device = resolve_device(cfg.device)
+    amp = cfg.amp and device.type == "cuda"
+    if device.type == "cuda":  # documented determinism flags (docs/RELIABILITY.md)
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
     model.to(device)
     opt = make_optimizer(model.parameters(), cfg)
     g_all = torch.from_numpy(targets)
@@ -269,8 +276,11 @@ def train_hasher(
         for xb, idx in loader:
             xb = xb.to(device, non_blocking=True)
             g = g_all[idx].to(device, non_blocking=True)
-            fc, fch = model(xb)
-            loss, l_fc, l_fch = hash_loss(fc, fch, g, cfg.mu, cfg.omega, cfg.bce_target)
+            with torch.autocast(device.type, torch.bfloat16, enabled=amp):
+                fc, fch = model(xb)
+            loss, l_fc, l_fch = hash_loss(
+                fc.float(), fch.float(), g, cfg.mu, cfg.omega, cfg.bce_target
+            )
             opt.zero_grad()
             loss.backward()
             opt.step()
