@@ -1,6 +1,7 @@
 """HDF5 artifacts: round trip, schema checks, atomic writes."""
 
 import json
+import os
 
 import h5py
 import numpy as np
@@ -71,3 +72,10 @@ def test_write_json_is_stable(tmp_path):
     io.write_json(tmp_path / "m.json", {"b": 1, "a": [0.5]})
     assert json.loads((tmp_path / "m.json").read_text()) == {"a": [0.5], "b": 1}
     assert (tmp_path / "m.json").read_text().startswith('{\n  "a"')
+
+
+def test_artifacts_get_the_usual_file_mode(tmp_path):
+    io.write_text(tmp_path / "a.txt", "x")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o666 & ~mask

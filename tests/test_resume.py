@@ -67,7 +67,10 @@ def toy_fit(ckpt: Path, epochs: int, stop_at: int | None = None, run_id: str = "
 
 
 def same_weights(a: nn.Module, b: nn.Module) -> bool:
-    return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    return all(
+        torch.equal(x, y)
+        for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True)
+    )
 
 
 def test_fit_resumes_to_the_uninterrupted_weights(tmp_path):
@@ -109,14 +112,17 @@ def run_ok(cmd: list[str], cwd: Path) -> str:
 
 def kill_after_checkpoint(cmd: list[str], cwd: Path, ckpt: Path) -> None:
     """Start a stage, SIGKILL it as soon as its first checkpoint exists."""
-    proc = subprocess.Popen(cmd, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 240
-    while not ckpt.exists():
-        assert proc.poll() is None, f"stage ended before its first checkpoint: {proc.stderr}"
-        assert time.monotonic() < deadline, "no checkpoint within 240 s"
-        time.sleep(0.01)
-    proc.kill()
-    proc.wait()
+    log = ckpt.parent.parent / "killed.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as err:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=err)
+        deadline = time.monotonic() + 240
+        while not ckpt.exists():
+            assert proc.poll() is None, f"ended before its first checkpoint: {log.read_text()}"
+            assert time.monotonic() < deadline, "no checkpoint within 240 s"
+            time.sleep(0.01)
+        proc.kill()
+        proc.wait()
     assert proc.returncode == -signal.SIGKILL
 
 

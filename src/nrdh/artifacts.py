@@ -69,7 +69,10 @@ def check_finite(path: str | Path, x: np.ndarray, rows: np.ndarray) -> None:
     """Reject NaN/Inf feature rows, naming the first bad one (`rows`: their rows in the file)."""
     finite = np.isfinite(x).all(axis=tuple(range(1, x.ndim)))
     if not finite.all():
-        raise NRDHError(f"{path}: features row {int(rows[np.argmin(finite)])} is NaN or Inf")
+        raise NRDHError(
+            f"{path}: features row {int(rows[np.argmin(finite)])} is NaN or Inf, expected "
+            "finite values (check that image and the backbone, then re-extract)"
+        )
 
 
 def iter_rows(src: Any, idx: np.ndarray, window: int) -> Iterator[tuple[int, np.ndarray]]:

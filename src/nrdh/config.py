@@ -28,7 +28,10 @@ def load_params(path: str | Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
-        raise NRDHError(f"{path}: not valid YAML ({exc})") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).replace("\n", " ")
+        raise NRDHError(f"{path}: not valid YAML{where}: {problem}") from None
     if not isinstance(data, dict):
         raise NRDHError(
             f"{path}: expected a mapping of sections at top level, got {type(data).__name__}"
@@ -117,7 +120,8 @@ def from_mapping(cls: type[T], data: Any, where: str) -> T:
 def check_range(where: str, value: float, lo: float | None = None, hi: float | None = None) -> None:
     """Raise an NRDHError naming `where` when `value` lies outside [lo, hi]."""
     if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise NRDHError(f"{where}: {value!r} is out of range, expected [{lo}, {hi}]")
+        bounds = f">= {lo}" if hi is None else f"<= {hi}" if lo is None else f"in [{lo}, {hi}]"
+        raise NRDHError(f"{where}: {value!r} is out of range, expected {bounds}")
 
 
 def as_dict(cfg: Any) -> dict[str, Any]:

@@ -259,6 +259,12 @@ def _digits(query_per_class: int) -> ImageSet:
     bunch = load_digits()
     pixels = np.rint(bunch.images * (255.0 / 16.0)).astype(np.uint8)  # 0..16 -> 0..255
     y = bunch.target.astype(np.int64)
+    smallest = int(np.bincount(y).min())
+    if not 1 <= query_per_class < smallest:
+        raise NRDHError(
+            f"dataset param 'query_per_class': {query_per_class} leaves a split empty for a "
+            f"class; expected 1 to {smallest - 1} (the smallest digit class has {smallest})"
+        )
     rank = np.zeros(len(y), dtype=np.int64)  # position of each image within its class
     for c in range(10):
         rank[y == c] = np.arange(np.count_nonzero(y == c))

@@ -74,9 +74,16 @@ def write_summary(table: pd.DataFrame, summary_json: Path, reports_dir: Path) ->
 
 
 def _save(fig: plt.Figure, stem: Path) -> None:
-    """Save a figure as PNG and SVG, atomically, with no timestamp metadata."""
+    """Save a figure as PNG and SVG, atomically, with no timestamp metadata.
+
+    A fixed svg.hashsalt makes the SVG's element ids stable (matplotlib salts them with a
+    random UUID otherwise), so two runs give byte-identical figures.
+    """
     for ext, meta in (("png", {"Software": None}), ("svg", {"Date": None})):
-        with io.atomic_path(stem.with_suffix(f".{ext}"), f".{ext}") as tmp:
+        with (
+            io.atomic_path(stem.with_suffix(f".{ext}"), f".{ext}") as tmp,
+            plt.rc_context({"svg.hashsalt": stem.name}),
+        ):
             fig.savefig(tmp, format=ext, metadata=meta, dpi=120)
     plt.close(fig)
 

@@ -112,7 +112,12 @@ def fit(
     history: list[dict[str, float]] = []
     start = 0
     if checkpoint is not None and checkpoint.is_file():
-        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        try:
+            state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad file
+            raise NRDHError(
+                f"{checkpoint}: not a readable checkpoint ({exc}); delete it to train from scratch"
+            ) from None
         if state.get("run_id") == run_id:
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
@@ -261,6 +266,9 @@ def train_hasher(
         raise NRDHError("hasher: the training split needs at least 2 images")
 
     def run_epoch(epoch: int) -> dict[str, float]:
+        # Random transforms (augment) draw from the global RNG: seed it per epoch too, so a
+        # run resumed from a checkpoint replays the same crops and flips.
+        torch.manual_seed(seed * 1_000_003 + epoch)
         model.train()
         loader = torch.utils.data.DataLoader(
             images,

@@ -4,8 +4,9 @@ dvc.yaml is the one declaration of the stage graph. Each of its stages becomes o
 Snakemake rule: a matrix key becomes a wildcard (constrained to the matrix's values),
 ``${item.key}`` becomes ``{key}`` in paths and ``{wildcards.key}`` in the command, other
 ``${a.b}`` references are looked up in params.yaml, and a dependency on a folder stands
-for every output other stages write inside it. A templated folder (``data/${item.dataset}/
-features_shards``) is resolved per job, so each merge job waits for its own shards only.
+for every output other stages write inside it. Folders are resolved per job (an input
+function), so a templated one such as ``data/${item.dataset}/features_shards`` makes each
+merge job wait for its own shards only.
 """
 
 from __future__ import annotations

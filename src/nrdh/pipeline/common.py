@@ -10,14 +10,14 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import h5py
 import numpy as np
 
 from nrdh import codes, io, shards
 from nrdh.artifacts import Features, iter_rows, open_features
-from nrdh.config import from_mapping, section
+from nrdh.config import check_range, from_mapping, section
 from nrdh.data import DatasetConfig
 from nrdh.errors import NRDHError
 
@@ -40,8 +40,16 @@ class EvaluateConfig:
     topk: int = 1000  # mAP@K cut-off unless the dataset sets its own (datasets.<name>.topk)
     radius: int = 2  # Hamming radius for precision/recall/F1 (the paper's PR at radius 2)
     ks: tuple[int, ...] = (100, 500, 1000)  # precision@K / recall@K
-    ties: str = "index"  # "index" (stable, by database index) or "expected" (tie-aware)
-    empty_query: str = "zero"  # a query with no relevant item in the top K counts 0 ("skip")
+    ties: Literal["index", "expected"] = "index"  # "index": stable, by database index
+    # a query with no relevant item in the top K counts 0 ("zero") or is left out ("skip")
+    empty_query: Literal["zero", "skip"] = "zero"
+
+    def __post_init__(self) -> None:
+        """Reject cut-offs below 1 and a negative radius, naming the key."""
+        limits = [("topk", self.topk, 1), ("radius", self.radius, 0)]
+        limits += [(f"ks[{i}]", k, 1) for i, k in enumerate(self.ks)]
+        for key, value, lo in limits:
+            check_range(f"evaluate.{key}", value, lo, None)
 
 
 @dataclass(frozen=True)
