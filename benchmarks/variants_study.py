@@ -113,7 +113,11 @@ def validation_features(src: Path, out: Path, seed: int, per_class: int) -> None
             )
         )
         rest = np.setdiff1d(np.arange(len(train)), query)
-        for name, idx in (("query", train[query]), ("database", train[rest]), ("train", train[rest])):
+        for name, idx in (
+            ("query", train[query]),
+            ("database", train[rest]),
+            ("train", train[rest]),
+        ):
             del f[name]
             f.create_dataset(name, data=idx.astype(np.int64))
 
@@ -133,7 +137,9 @@ class Study:
                 validation_features(test, self.features, seed, 20)
 
     def _path(self, stage: str, params: dict[str, Any], upstream: str, bits: int) -> Path:
-        key = digest(self.dataset, self.seed, bits, upstream, [params[k] for k in STAGE_KEYS[stage]])
+        key = digest(
+            self.dataset, self.seed, bits, upstream, [params[k] for k in STAGE_KEYS[stage]]
+        )
         return self.work / f"{stage}_{key}"
 
     def evaluate(self, codes: Path, bits: int) -> dict[str, float]:
@@ -158,8 +164,15 @@ class Study:
             quiet(representation.build_graphs_stage, p, self.features, graphs)
         gcn = self._path("gcn", p, graphs.name, bits).with_suffix(".pt")
         if not gcn.exists():
-            quiet(representation.train_gcn_stage, p, self.features, graphs, bits, gcn,
-                  gcn.with_suffix(".json"))
+            quiet(
+                representation.train_gcn_stage,
+                p,
+                self.features,
+                graphs,
+                bits,
+                gcn,
+                gcn.with_suffix(".json"),
+            )
         reps = self._path("reps", p, gcn.name, bits).with_suffix(".h5")
         if not reps.exists():
             quiet(representation.dump_node_reps_stage, p, self.features, graphs, gcn, reps)
@@ -204,7 +217,9 @@ def tables(rows: list[dict[str, Any]], methods: list[str], bits: list[int]) -> s
                     cells.append(mean_std(vals) if vals else "")
                 out.append(f"| {m} | " + " | ".join(cells) + " |")
         out.append(f"\n**{ds}, graph and bit statistics (mean over seeds and code lengths)**\n")
-        out.append("| method | isolated nodes | mean degree | g(x) sign imbalance | code imbalance |")
+        out.append(
+            "| method | isolated nodes | mean degree | g(x) sign imbalance | code imbalance |"
+        )
         out.append("|---|---|---|---|---|")
         for m in methods:
             sel = [r for r in rows if r["dataset"] == ds and r["method"] == m and "isolated" in r]
@@ -244,14 +259,31 @@ def main() -> None:
                     for name in args.variants:
                         t0 = time.perf_counter()
                         r = study.variant(VARIANTS[name], bits)
-                        rows.append({"dataset": ds, "seed": seed, "bits": bits, "method": name,
-                                     **r, "seconds": time.perf_counter() - t0})
-                        print(f"{ds} seed {seed} {bits:3d} bits {name:20s} "
-                              f"mAP@all {r['map_all']:.4f}  ({rows[-1]['seconds']:.0f} s)",
-                              flush=True)
+                        rows.append(
+                            {
+                                "dataset": ds,
+                                "seed": seed,
+                                "bits": bits,
+                                "method": name,
+                                **r,
+                                "seconds": time.perf_counter() - t0,
+                            }
+                        )
+                        print(
+                            f"{ds} seed {seed} {bits:3d} bits {name:20s} "
+                            f"mAP@all {r['map_all']:.4f}  ({rows[-1]['seconds']:.0f} s)",
+                            flush=True,
+                        )
                     for name in args.baselines:
-                        rows.append({"dataset": ds, "seed": seed, "bits": bits, "method": name,
-                                     **study.baseline(name, bits)})
+                        rows.append(
+                            {
+                                "dataset": ds,
+                                "seed": seed,
+                                "bits": bits,
+                                "method": name,
+                                **study.baseline(name, bits),
+                            }
+                        )
     elapsed = time.perf_counter() - start
     text = tables(rows, [*args.variants, *args.baselines], args.bits)
     footer = (

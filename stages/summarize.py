@@ -12,9 +12,7 @@ from nrdh.runner import run_stage, stage_parser
 
 def main(args: argparse.Namespace, params: dict[str, Any]) -> None:
     """Run summarize with the paths dvc.yaml passes."""
-    summary.summarize_stage(
-        args.eval_dir, args.pr_dir, args.loss_dir, args.summary, args.reports
-    )
+    summary.summarize_stage(args.eval_dir, args.pr_dir, args.loss_dir, args.summary, args.reports)
 
 
 if __name__ == "__main__":

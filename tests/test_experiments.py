@@ -18,8 +18,10 @@ def test_queued_rho_sweep_lists_three_experiments_with_map(tmp_path, tiny_params
     small.write_text(yaml.safe_dump(params))
     project = make_project(tmp_path / "p", small)
     for rho in (0.2, 0.4, 0.6):
-        run([tool("dvc"), "exp", "run", "--queue", "-n", f"rho{rho}", "-S", f"graph.rho={rho}"],
-            project)
+        run(
+            [tool("dvc"), "exp", "run", "--queue", "-n", f"rho{rho}", "-S", f"graph.rho={rho}"],
+            project,
+        )
     run([tool("dvc"), "queue", "start"], project)
     deadline = time.time() + 600
     while time.time() < deadline:
@@ -39,6 +41,8 @@ def test_queued_rho_sweep_lists_three_experiments_with_map(tmp_path, tiny_params
                 metrics = data["metrics"]["metrics/eval/digits/nrdh/eval_16.json"]["data"]
                 found[e["name"]] = (rho, metrics["map_all"])
     assert {name: rho for name, (rho, _) in found.items()} == {
-        "rho0.2": 0.2, "rho0.4": 0.4, "rho0.6": 0.6
+        "rho0.2": 0.2,
+        "rho0.4": 0.4,
+        "rho0.6": 0.6,
     }
     assert all(0.0 < m <= 1.0 for _, m in found.values())

@@ -27,7 +27,6 @@ def test_export_list_command(tmp_path, capsys):
     params.write_text(
         "base: {seed: 0}\ndatasets:\n  d: {source: digits_mosaic, n_images: 30, n_query: 5}\n"
     )
-    main(["export-list", "--dataset", "d", "--out", str(tmp_path / "out"),
-          "--params", str(params)])
+    main(["export-list", "--dataset", "d", "--out", str(tmp_path / "out"), "--params", str(params)])
     assert "30 images" in capsys.readouterr().out
     assert len((tmp_path / "out" / "database.txt").read_text().splitlines()) == 25

@@ -1,6 +1,7 @@
 """The comparison table and figures from metrics files."""
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -12,15 +13,26 @@ from nrdh.errors import NRDHError
 def write_eval(root, dataset, method, bits, map_all):
     path = root / "eval" / dataset / method / f"eval_{bits}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({
-        "dataset": dataset, "method": method, "bits": bits, "map_all": map_all,
-        "map_at_k": map_all + 0.1, "precision_radius": 0.5, "recall_radius": 0.25,
-        "f1_radius": 1 / 3, "protocol": {"topk": 100, "radius": 2, "ties": "index"},
-    }))
+    path.write_text(
+        json.dumps(
+            {
+                "dataset": dataset,
+                "method": method,
+                "bits": bits,
+                "map_all": map_all,
+                "map_at_k": map_all + 0.1,
+                "precision_radius": 0.5,
+                "recall_radius": 0.25,
+                "f1_radius": 1 / 3,
+                "protocol": {"topk": 100, "radius": 2, "ties": "index"},
+            }
+        )
+    )
     pr = root / "pr" / dataset / method / f"pr_{bits}.json"
     pr.parent.mkdir(parents=True, exist_ok=True)
-    pr.write_text(json.dumps([{"radius": r, "precision": 1 - r / 8, "recall": r / 8}
-                              for r in range(9)]))
+    pr.write_text(
+        json.dumps([{"radius": r, "precision": 1 - r / 8, "recall": r / 8} for r in range(9)])
+    )
 
 
 def test_table_summary_and_figures(tmp_path):
@@ -29,7 +41,10 @@ def test_table_summary_and_figures(tmp_path):
         write_eval(tmp_path, "digits", "nrdh", bits, b)
     table = report.collect(tmp_path / "eval")
     assert list(table[["method", "bits"]].itertuples(index=False, name=None)) == [
-        ("lsh", 16), ("lsh", 32), ("nrdh", 16), ("nrdh", 32)
+        ("lsh", 16),
+        ("lsh", 32),
+        ("nrdh", 16),
+        ("nrdh", 32),
     ]
     report.write_summary(table, tmp_path / "summary.json", tmp_path / "reports")
     summary = json.loads((tmp_path / "summary.json").read_text())
@@ -47,5 +62,5 @@ def test_table_summary_and_figures(tmp_path):
 
 def test_empty_metrics_folder_is_a_clear_error(tmp_path):
     (tmp_path / "eval").mkdir()
-    with pytest.raises(NRDHError, match="no eval_<bits>.json files found"):
+    with pytest.raises(NRDHError, match=re.escape("no eval_<bits>.json files found")):
         report.collect(tmp_path / "eval")

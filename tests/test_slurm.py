@@ -21,8 +21,17 @@ from conftest import make_project
 
 REPO = Path(__file__).resolve().parents[1]
 PROFILE = REPO / "workflow" / "profiles" / "slurm"
-GPU_RULES = ("extract_features", "train_gcn", "train_hasher", "compute_codes")
-CPU_RULES = ("build_graphs", "dump_node_reps", "baseline_codes", "evaluate", "summarize")
+GPU_RULES = ("extract_features_shard", "train_gcn", "train_hasher", "compute_codes_shard")
+CPU_RULES = (
+    "extract_features",
+    "build_graphs",
+    "dump_node_reps",
+    "compute_codes",
+    "baseline_codes",
+    "evaluate",
+    "summarize",
+    "retrieval_grid",
+)
 # The loopback node has no GPU, 2 CPUs and a few GB: shrink every pipeline job to fit.
 LOOPBACK_FIT = ("gpu=0", "cpus_per_task=1", "mem_mb=1000")
 TOY_TIMEOUT_S = 180
