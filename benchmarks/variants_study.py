@@ -24,25 +24,25 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 os.environ.setdefault("TQDM_DISABLE", "1")
 
-import argparse  # noqa: E402
-import contextlib  # noqa: E402
-import copy  # noqa: E402
-import hashlib  # noqa: E402
-import io as stdio  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import shutil  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+import argparse
+import contextlib
+import copy
+import hashlib
+import io as stdio
+import json
+import platform
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
 
-import h5py  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import h5py
+import numpy as np
+import torch
 
-from nrdh.config import load_params  # noqa: E402
-from nrdh.pipeline import evaluation, hashing, representation  # noqa: E402
+from nrdh.config import load_params
+from nrdh.pipeline import evaluation, hashing, representation
 
 # Each variant: overrides of params.yaml sections. The first two are the paper and its
 # Table 7 ablation; then the three extensions alone, their combinations, and hash-side
@@ -70,6 +70,8 @@ VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
 }
 BASELINES = ("lsh", "pcah", "itq", "sh", "random")
 DEFAULT_VARIANTS = tuple(k for k in VARIANTS if not k.startswith("plus_"))
+CORE = ("nrdh", "nrdh_nogcn", "center", "kmeans_center")  # kmeans_center = params.yaml's nrdh_plus
+SEED_VARIANTS = ("nrdh", "nrdh_nogcn", "center", "kmeans_center")
 
 # The sections each artifact depends on (beyond dataset, seed and its upstream artifact).
 STAGE_KEYS = {
@@ -232,63 +234,107 @@ def tables(rows: list[dict[str, Any]], methods: list[str], bits: list[int]) -> s
     return "\n".join(out)
 
 
+def jobs(args: argparse.Namespace) -> list[tuple[int, int, str]]:
+    """(seed, bits, variant) to run per dataset: the core variants at every code length
+    with the first seed, the other variants at --variant-bits with the first seed, and the
+    --seed-variants with every seed at --seed-bits."""
+    first, out = args.seeds[0], []
+    for seed in args.seeds:
+        for bits in args.bits:
+            for name in dict.fromkeys([*args.core, *args.variants, *args.seed_variants]):
+                run = seed == first and (
+                    name in args.core or (name in args.variants and bits in args.variant_bits)
+                )
+                run |= name in args.seed_variants and bits in args.seed_bits
+                if run:
+                    out.append((seed, bits, name))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--params", default="params.yaml")
     ap.add_argument("--datasets", nargs="+", default=["digits", "digits_mosaic"])
     ap.add_argument("--bits", nargs="+", type=int, default=[16, 32, 64])
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    ap.add_argument("--variants", nargs="+", default=list(DEFAULT_VARIANTS), choices=VARIANTS)
-    ap.add_argument("--baselines", nargs="+", default=list(BASELINES), choices=BASELINES)
+    ap.add_argument(
+        "--core",
+        nargs="*",
+        default=list(CORE),
+        choices=VARIANTS,
+        help="variants run at every code length (first seed)",
+    )
+    ap.add_argument(
+        "--variants",
+        nargs="*",
+        default=list(DEFAULT_VARIANTS),
+        choices=VARIANTS,
+        help="variants run at --variant-bits only (first seed)",
+    )
+    ap.add_argument("--variant-bits", nargs="+", type=int, default=[32])
+    ap.add_argument(
+        "--seed-variants",
+        nargs="*",
+        default=list(SEED_VARIANTS),
+        choices=VARIANTS,
+        help="variants run with every seed at --seed-bits",
+    )
+    ap.add_argument("--seed-bits", nargs="+", type=int, default=[32])
+    ap.add_argument(
+        "--baselines",
+        nargs="*",
+        default=list(BASELINES),
+        choices=BASELINES,
+        help="run at every code length and seed",
+    )
     ap.add_argument("--split", choices=("test", "val"), default="test")
     ap.add_argument("--workdir", help="keep artifacts here (default: a temporary folder)")
-    ap.add_argument("--json", help="also write every row to this file")
+    ap.add_argument("--json", help="also write every row to this file (updated as rows come)")
     ap.add_argument("--markdown", help="also write the tables to this file")
     args = ap.parse_args()
     torch.set_num_threads(1)
     params = load_params(args.params)
+    methods = [*dict.fromkeys([*args.core, *args.variants, *args.seed_variants]), *args.baselines]
     rows: list[dict[str, Any]] = []
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.workdir or tmp)
         work.mkdir(parents=True, exist_ok=True)
         for ds in args.datasets:
+            studies: dict[int, Study] = {}
             for seed in args.seeds:
-                study = Study(params, ds, seed, work, args.split)
+                studies[seed] = Study(params, ds, seed, work, args.split)
                 for bits in args.bits:
-                    for name in args.variants:
-                        t0 = time.perf_counter()
-                        r = study.variant(VARIANTS[name], bits)
-                        rows.append(
-                            {
-                                "dataset": ds,
-                                "seed": seed,
-                                "bits": bits,
-                                "method": name,
-                                **r,
-                                "seconds": time.perf_counter() - t0,
-                            }
-                        )
-                        print(
-                            f"{ds} seed {seed} {bits:3d} bits {name:20s} "
-                            f"mAP@all {r['map_all']:.4f}  ({rows[-1]['seconds']:.0f} s)",
-                            flush=True,
-                        )
                     for name in args.baselines:
+                        r = studies[seed].baseline(name, bits)
                         rows.append(
-                            {
-                                "dataset": ds,
-                                "seed": seed,
-                                "bits": bits,
-                                "method": name,
-                                **study.baseline(name, bits),
-                            }
+                            {"dataset": ds, "seed": seed, "bits": bits, "method": name, **r}
                         )
+            for seed, bits, name in jobs(args):
+                t0 = time.perf_counter()
+                r = studies[seed].variant(VARIANTS[name], bits)
+                rows.append(
+                    {
+                        "dataset": ds,
+                        "seed": seed,
+                        "bits": bits,
+                        "method": name,
+                        **r,
+                        "seconds": time.perf_counter() - t0,
+                    }
+                )
+                print(
+                    f"{ds} seed {seed} {bits:3d} bits {name:20s} "
+                    f"mAP@all {r['map_all']:.4f}  ({rows[-1]['seconds']:.0f} s)",
+                    flush=True,
+                )
+                if args.json:
+                    Path(args.json).write_text(json.dumps({"rows": rows}, indent=1))
     elapsed = time.perf_counter() - start
-    text = tables(rows, [*args.variants, *args.baselines], args.bits)
+    text = tables(rows, methods, args.bits)
     footer = (
         f"\nsplit: {args.split}; seeds {args.seeds}; {elapsed / 60:.1f} min on "
-        f"{platform.processor() or platform.machine()}, torch threads 1"
+        f"{os.cpu_count()} CPU cores ({platform.machine()}), torch threads 1"
     )
     print(text + footer)
     if args.markdown:

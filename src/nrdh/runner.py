@@ -37,3 +37,24 @@ def run_stage(
     except NRDHError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
+
+
+def stage_main(
+    doc: str, fn: Callable[..., None], variant: str = "", with_params: bool = True, **flags: type
+) -> None:
+    """The whole body of a stage script: one required ``--flag`` per keyword (in order),
+    then ``fn(params, *values)``.
+
+    variant="apply" adds ``--variant`` and merges its overrides into the params; "pass"
+    also hands its name to `fn` first (the method name of the codes it writes).
+    with_params=False calls ``fn(*values)`` for stages that read no params.
+    """
+    parser = stage_parser(doc, variant=bool(variant))
+    for name, kind in flags.items():
+        parser.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, required=True)
+
+    def main(args: argparse.Namespace, params: dict[str, Any]) -> None:
+        head = ([params] if with_params else []) + ([args.variant] if variant == "pass" else [])
+        fn(*head, *(getattr(args, name) for name in flags))
+
+    run_stage(main, parser)
