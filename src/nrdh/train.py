@@ -41,6 +41,9 @@ class GCNConfig:
     # Table 7 ablation "without GCN": U' = identity, the autoencoder sees no graph.
     identity_graph: bool = False
     checkpoint_every: int = 10  # epochs between resumable checkpoints (0 = none)
+    # CPU threads for GCN training. Its batched matmuls are tiny, so more threads gain
+    # nothing, and OpenMP barriers stall whenever another process holds a core.
+    threads: int = 1
 
     def __post_init__(self) -> None:
         check_range("gcn.alpha", self.alpha, 0.0, 1.0)
@@ -50,6 +53,7 @@ class GCNConfig:
                 raise NRDHError(f"gcn.{key}: {getattr(self, key)} is out of range, expected >= 1")
         check_range("gcn.lr", self.lr, 0.0, None)
         check_range("gcn.checkpoint_every", self.checkpoint_every, 0, None)
+        check_range("gcn.threads", self.threads, 1, None)
 
 
 @dataclass(frozen=True)

@@ -148,6 +148,7 @@ def train_gcn_stage(
     inputs = {"features": features_path, "graphs": graphs_path}
     prov = io.provenance({"base.seed": seed, "gcn": as_dict(cfg), "bits": bits}, inputs)
     run_id = train.config_digest(prov)
+    torch.set_num_threads(cfg.threads)
     torch.manual_seed(seed)
     model, history = train.train_gcn(
         x, nodes, valid, adj, bits, cfg, seed, out.with_name(out.name + ".ckpt"), run_id
