@@ -66,7 +66,10 @@ def write_summary(table: pd.DataFrame, summary_json: Path, reports_dir: Path) ->
     io.write_text(reports_dir / "summary.csv", table.to_csv(index=False, float_format="%.4f"))
     wide = table.pivot_table(index=["dataset", "method"], columns="bits", values="map_all")
     wide.columns = [f"mAP@all {b} bits" for b in wide.columns]
-    io.write_text(reports_dir / "summary.md", wide.to_markdown(floatfmt=".4f") + "\n")
+    io.write_text(
+        reports_dir / "summary.md",
+        wide.reset_index().to_markdown(index=False, floatfmt=".4f") + "\n",
+    )
     io.write_text(
         reports_dir / "map_vs_bits.csv",
         table[["dataset", "method", "bits", "map_all"]].to_csv(index=False, float_format="%.4f"),
