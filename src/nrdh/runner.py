@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +30,7 @@ def run_stage(
     An NRDHError prints 'error: ...' and exits 2: a user mistake never shows a traceback.
     """
     args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # throughput and progress notes
     try:
         params = load_params(args.params)
         if getattr(args, "variant", None):
