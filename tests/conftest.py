@@ -49,7 +49,7 @@ def make_project(dest: Path, params: Path) -> Path:
     return dest
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def tiny_params() -> Path:
     """The tiny params file the integration tests run the whole DAG with."""
     return ROOT / "tests" / "data" / "params_tiny.yaml"
