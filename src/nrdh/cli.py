@@ -65,6 +65,19 @@ def _export_list(args: argparse.Namespace) -> None:
     print(f"{len(images)} images and list files written to {args.out}")
 
 
+def _dvc_deps(args: argparse.Namespace) -> None:
+    """Set each dvc.yaml stage's source deps to its script's import closure (or --check)."""
+    from nrdh.workflow import sync_deps
+
+    changed = sync_deps(args.root, write=not args.check)
+    for name, (old, new) in changed.items():
+        gone, added = sorted(set(old) - set(new)), sorted(set(new) - set(old))
+        print(f"{name}: +{added} -{gone}" if gone or added else f"{name}: reordered")
+    if changed and args.check:
+        raise NRDHError(f"{args.root / 'dvc.yaml'}: source deps differ from the import closures")
+    print("dvc.yaml source deps " + ("checked" if args.check else "up to date"))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `nrdh` command and its subcommands."""
     parser = argparse.ArgumentParser(prog="nrdh", description=__doc__)
@@ -93,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--params", type=Path, default=Path("params.yaml"))
     e.add_argument("--format", default="png", choices=["png", "jpg"])
     e.set_defaults(func=_export_list)
+
+    d = sub.add_parser("dvc-deps", help=_dvc_deps.__doc__)
+    d.add_argument("--root", type=Path, default=Path("."), help="folder of dvc.yaml")
+    d.add_argument("--check", action="store_true", help="only report, exit 2 on a difference")
+    d.set_defaults(func=_dvc_deps)
 
     i = sub.add_parser("inspect", help=_inspect.__doc__)
     i.add_argument("path", type=Path)
