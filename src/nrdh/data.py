@@ -81,7 +81,8 @@ class DatasetConfig:
     # (two random mosaics share a class 38% of the time; with 4 classes it would be 93%).
     mosaic_classes: int = 2
     download: bool = False  # cifar10: fetch from the internet; off so runs never go online
-    topk: int = 0  # the dataset's default mAP cut-off, read by evaluation; 0 = mAP@all
+    # the dataset's mAP cut-off, read by evaluation: 0 = mAP@all, null = evaluate.topk
+    topk: int | None = None
     # list: an image in both test.txt and train.txt is an error (queries leaking into
     # unsupervised training) unless this is true. Database and training may always overlap.
     allow_query_in_train: bool = False
@@ -89,7 +90,7 @@ class DatasetConfig:
     def __post_init__(self) -> None:
         """Reject values no source can use, naming the key."""
         for key in ("query_per_class", "n_query", "n_train", "n_database", "n_images", "topk"):
-            if getattr(self, key) < 0:
+            if (getattr(self, key) or 0) < 0:
                 raise NRDHError(f"dataset param '{key}': expected >= 0, got {getattr(self, key)}")
         if self.protocol not in SOURCE_PROTOCOLS[self.source]:
             raise NRDHError(
