@@ -267,7 +267,7 @@ def test_unreadable_model_checkpoint(work):
         work, "dump_node_reps", "--variant", "nrdh", "--features", "features.h5",
         "--graphs", "graphs.h5", "--model", "gcn.pt", "--out", "out/reps.h5",
     )  # fmt: skip
-    assert_user_error(proc, work / "out", "gcn.pt: not a readable checkpoint")
+    assert_user_error(proc, work / "out", "gcn.pt: not a valid gcn checkpoint")
 
 
 # ---- params -----------------------------------------------------------------------------

@@ -61,7 +61,8 @@ def evaluate_stage(
     c = read_codes(codes_path)
     if c["bits"] != bits:
         raise NRDHError(f"{codes_path}: attr bits={c['bits']}, but the stage asks for bits={bits}")
-    topk = ds_cfg.topk or cfg.topk
+    # datasets.<name>.topk: unset = evaluate.topk; 0 = mAP@all (no cut-off, topk None)
+    topk = cfg.topk if ds_cfg.topk is None else (ds_cfg.topk or None)
     report = metrics.retrieval_report(
         c["query"]["codes"],
         c["database"]["codes"],
