@@ -38,6 +38,7 @@ tr:nth-child(even) td { background: #fafafa; }
 .scroll { overflow-x: auto; }
 figure { margin: 1em 0; } figure img { max-width: 100%; height: auto; }
 figcaption { font-size: 0.9em; color: #555; }
+.grids { display: flex; flex-wrap: wrap; gap: 1.5em; } .grids figure { width: 640px; }
 .note { color: #555; font-size: 0.9em; }
 pre { background: #f6f6f6; padding: 1em; overflow-x: auto; font-size: 0.85em; }
 """
@@ -58,6 +59,11 @@ def _figure(path: Path, caption: str) -> str:
 def _table(df: pd.DataFrame) -> str:
     """A DataFrame as an escaped HTML table in a horizontally scrolling box."""
     return f'<div class="scroll">{df.to_html(index=False, border=0, na_rep="")}</div>'
+
+
+def _yaml(params: dict[str, Any]) -> str:
+    """The params as YAML in file order, short lists on one line."""
+    return yaml.safe_dump(params, sort_keys=False, default_flow_style=None)
 
 
 def _section(title: str, *body: str) -> str:
@@ -108,14 +114,17 @@ def render(
         ),
         _section(
             SECTIONS[5],
-            *(_figure(p, str(p.relative_to(reports_dir / "grid").with_suffix(""))) for p in grids),
-            ""
+            '<div class="grids">'
+            + "".join(
+                _figure(p, str(p.relative_to(reports_dir / "grid").with_suffix(""))) for p in grids
+            )
+            + "</div>"
             if grids
             else '<p class="note">No retrieval grids under grid/ (retrieval_grid stage).</p>',
         ),
         _section(
             SECTIONS[6],
-            f"<pre>{html.escape(yaml.safe_dump(params, sort_keys=False))}</pre>"
+            f"<pre>{html.escape(_yaml(params))}</pre>"
             if params
             else '<p class="note">No params given.</p>',
         ),

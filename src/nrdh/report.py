@@ -38,10 +38,10 @@ def _p_at_r_column(level: str) -> str:
     return f"{PR_PREFIX}{float(level) * 100:g}"
 
 
-def p_at_r_columns(table: pd.DataFrame) -> list[str]:
-    """The precision-at-recall columns of a table, by ascending recall level."""
-    cols = [c for c in table.columns if c.startswith(PR_PREFIX)]
-    return sorted(cols, key=lambda c: float(c[len(PR_PREFIX) :]))
+def p_at_r_columns(table: pd.DataFrame, suffix: str = "") -> list[str]:
+    """The precision-at-recall columns (ending in ``suffix``), by ascending recall level."""
+    cols = [c for c in table.columns if c.startswith(PR_PREFIX) and c.endswith(suffix)]
+    return sorted(cols, key=lambda c: float(c[len(PR_PREFIX) : len(c) - len(suffix)]))
 
 
 def collect(eval_dir: Path) -> pd.DataFrame:
@@ -108,7 +108,7 @@ def comparison_table(agg: pd.DataFrame, reference: str, metric: str = "map_all")
 
 def precision_at_recall_table(agg: pd.DataFrame) -> pd.DataFrame:
     """The paper's Table 3: precision at each recall level, mean ± std (n) over seeds."""
-    levels = [c[: -len("_mean")] for c in p_at_r_columns(agg) if c.endswith("_mean")]
+    levels = [c[: -len("_mean")] for c in p_at_r_columns(agg, "_mean")]
     out = agg[["dataset", "method", "bits"]].copy()
     for c in levels:
         label = f"P@R {c[len(PR_PREFIX) :]}%"
