@@ -111,10 +111,13 @@ def test_seed_comes_from_content_and_defaults_to_zero(tmp_path):
         aggregate.seed_stats(report.collect(tmp_path / "eval"))
 
 
-def test_unknown_reference_is_a_clear_error(tmp_path):
+def test_cells_without_a_reference_run_are_marked(tmp_path):
     make_runs(tmp_path)
-    with pytest.raises(NRDHError, match="reference method 'nrdh_typo'"):
-        aggregate.aggregate(report.collect(tmp_path / "eval"), reference="nrdh_typo")
+    write_eval(tmp_path, "digits", "a", 64, 0, 0.7)  # no nrdh at 64 bits
+    agg = aggregate.aggregate(report.collect(tmp_path / "eval"))
+    assert agg.loc[agg.bits == 64, "mark"].tolist() == ["n/a (no reference run)"]
+    marks = aggregate.aggregate(report.collect(tmp_path / "eval"), reference="nrdh_typo")["mark"]
+    assert set(marks) == {"n/a (no reference run)"}
 
 
 def numbers_only(node):
