@@ -27,11 +27,16 @@ def _query(args: argparse.Namespace) -> None:
 
 
 def _compare(args: argparse.Namespace) -> None:
-    """Gather every metrics file into one table and the comparison figures."""
-    from nrdh.pipeline.summary import summarize_stage
+    """Compare methods over seeds: tables (mean ± std, n, noise mark), figures, report.html."""
+    from nrdh.config import load_params
+    from nrdh.pipeline.summary import write_report
 
-    summarize_stage(args.eval_dir, args.pr_dir, args.loss_dir, args.summary, args.out)
+    params = load_params(args.params)
+    write_report(
+        args.eval_dir, args.pr_dir, args.loss_dir, args.summary, args.out, args.reference, params
+    )
     print((args.out / "summary.md").read_text())
+    print(f"report written to {args.out / 'report.html'}")
 
 
 def _inspect(args: argparse.Namespace) -> None:
@@ -98,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--loss-dir", type=Path, default=Path("plots/loss"))
     c.add_argument("--summary", type=Path, default=Path("metrics/summary.json"))
     c.add_argument("--out", type=Path, default=Path("reports"))
+    c.add_argument("--reference", default="nrdh", help="method the others are tested against")
+    c.add_argument("--params", type=Path, default=Path("params.yaml"), help="shown in the report")
     c.set_defaults(func=_compare)
 
     e = sub.add_parser("export-list", help=_export_list.__doc__)

@@ -76,6 +76,15 @@ def evaluate_stage(
         empty_query=cfg.empty_query,
     )
     pr = report.pop("pr_curve")
+    report["precision_at_recall"] = metrics.precision_at_recall(
+        c["query"]["codes"],
+        c["database"]["codes"],
+        c["query"]["labels"],
+        c["database"]["labels"],
+        bits=bits,
+        ties=cfg.ties,
+        empty_query=cfg.empty_query,
+    )
     report["protocol"].update(
         {
             "dataset": dataset,
