@@ -1,9 +1,15 @@
 """Stage build_graphs: M-node graphs with re-weighted adjacency (Eqs. 2-4) -> graphs.h5."""
 
-from pathlib import Path
-
+from nrdh.params import load_params
 from nrdh.pipeline.representation import build_graphs_stage
-from nrdh.runner import stage_main
+from nrdh.runner import parse_args, run
+
+
+def main() -> None:
+    args = parse_args(__doc__, variant=True, paths=["features", "out"])
+    p = load_params(args.params, args.variant)
+    build_graphs_stage(features_path=args.features, out=args.out, cfg=p.graph, seed=p.base.seed)
+
 
 if __name__ == "__main__":
-    stage_main(__doc__, build_graphs_stage, variant="apply", features=Path, out=Path)
+    run(main)

@@ -1,18 +1,19 @@
 """Stage compute_codes: the code shards merged -> codes.h5 (torch-free)."""
 
-from pathlib import Path
-
+from nrdh.params import load_params
 from nrdh.pipeline.common import merge_codes
-from nrdh.runner import stage_main
-from nrdh.shards import shard_count
+from nrdh.runner import parse_args, run
+
+
+def main() -> None:
+    args = parse_args(__doc__, paths=["features", "shards", "out"])
+    merge_codes(
+        folder=args.shards,
+        count=load_params(args.params).shards.count,
+        features_path=args.features,
+        out=args.out,
+    )
+
 
 if __name__ == "__main__":
-    stage_main(
-        __doc__,
-        lambda params, features, shards, out: merge_codes(
-            shards, shard_count(params), features, out
-        ),
-        features=Path,
-        shards=Path,
-        out=Path,
-    )
+    run(main)

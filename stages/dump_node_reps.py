@@ -1,17 +1,21 @@
-"""Stage dump_node_reps: Node representations g(x) of the training images -> node_reps_<bits>.h5."""
+"""Stage dump_node_reps: node representations g(x) of the training images -> node_reps.h5."""
 
-from pathlib import Path
-
+from nrdh.params import load_params
 from nrdh.pipeline.representation import dump_node_reps_stage
-from nrdh.runner import stage_main
+from nrdh.runner import parse_args, run
+
+
+def main() -> None:
+    args = parse_args(__doc__, variant=True, paths=["features", "graphs", "model", "out"])
+    p = load_params(args.params, args.variant)
+    dump_node_reps_stage(
+        features_path=args.features,
+        graphs_path=args.graphs,
+        model_path=args.model,
+        out=args.out,
+        cfg=p.node_reps,
+    )
+
 
 if __name__ == "__main__":
-    stage_main(
-        __doc__,
-        dump_node_reps_stage,
-        variant="apply",
-        features=Path,
-        graphs=Path,
-        model=Path,
-        out=Path,
-    )
+    run(main)

@@ -1,14 +1,14 @@
 """Stage extract_features: the feature shards merged -> features.h5 (torch-free)."""
 
-from pathlib import Path
+from nrdh.params import load_params
+from nrdh.runner import parse_args, run
+from nrdh.shards import merge_features
 
-from nrdh.runner import stage_main
-from nrdh.shards import merge_features, shard_count
+
+def main() -> None:
+    args = parse_args(__doc__, paths=["shards", "out"])
+    merge_features(folder=args.shards, count=load_params(args.params).shards.count, out=args.out)
+
 
 if __name__ == "__main__":
-    stage_main(
-        __doc__,
-        lambda params, shards, out: merge_features(shards, shard_count(params), out),
-        shards=Path,
-        out=Path,
-    )
+    run(main)

@@ -1,18 +1,23 @@
 """Stage extract_features_shard: features, labels, ids and split of one shard of rows."""
 
-from pathlib import Path
-
+from nrdh.params import load_params
 from nrdh.pipeline.representation import extract_shard_stage
-from nrdh.runner import stage_main
-from nrdh.shards import shard_count
+from nrdh.runner import parse_args, run
+
+
+def main() -> None:
+    args = parse_args(__doc__, paths=["out"], ints=["shard"], strs=["dataset"])
+    p = load_params(args.params)
+    extract_shard_stage(
+        out=args.out,
+        dataset=args.dataset,
+        ds_cfg=p.dataset(args.dataset),
+        f_cfg=p.features,
+        seed=p.base.seed,
+        shard=args.shard,
+        count=p.shards.count,
+    )
+
 
 if __name__ == "__main__":
-    stage_main(
-        __doc__,
-        lambda params, dataset, shard, out: extract_shard_stage(
-            params, dataset, out, shard, shard_count(params)
-        ),
-        dataset=str,
-        shard=int,
-        out=Path,
-    )
+    run(main)

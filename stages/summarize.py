@@ -1,17 +1,23 @@
-"""Stage summarize: tables over seeds, figures and reports/report.html."""
+"""Stage summarize: tables over seeds, figures and the self-contained HTML report."""
 
-from pathlib import Path
-
+from nrdh.config import load_yaml
+from nrdh.params import load_params
 from nrdh.pipeline.summary import summarize_stage
-from nrdh.runner import stage_main
+from nrdh.runner import parse_args, run
+
+
+def main() -> None:
+    args = parse_args(__doc__, paths=["eval_dir", "pr_dir", "loss_dir", "summary", "reports"])
+    summarize_stage(
+        eval_dir=args.eval_dir,
+        pr_dir=args.pr_dir,
+        loss_dir=args.loss_dir,
+        summary_out=args.summary,
+        reports_dir=args.reports,
+        reference=load_params(args.params).summary.reference,
+        params=load_yaml(args.params),
+    )
+
 
 if __name__ == "__main__":
-    stage_main(
-        __doc__,
-        summarize_stage,
-        eval_dir=Path,
-        pr_dir=Path,
-        loss_dir=Path,
-        summary=Path,
-        reports=Path,
-    )
+    run(main)

@@ -1,18 +1,25 @@
-"""Stage train_gcn: GCN autoencoder (Table 1, Eq. 8) -> gcn_<bits>.pt and its loss history."""
+"""Stage train_gcn: the GCN autoencoder (Table 1, L1 of Eq. 8) -> gcn_<bits>.pt, loss history."""
 
-from pathlib import Path
-
+from nrdh.params import load_params
 from nrdh.pipeline.representation import train_gcn_stage
-from nrdh.runner import stage_main
+from nrdh.runner import parse_args, run
+
+
+def main() -> None:
+    args = parse_args(
+        __doc__, variant=True, paths=["features", "graphs", "out", "history"], ints=["bits"]
+    )
+    p = load_params(args.params, args.variant)
+    train_gcn_stage(
+        features_path=args.features,
+        graphs_path=args.graphs,
+        out=args.out,
+        history_out=args.history,
+        bits=args.bits,
+        cfg=p.gcn,
+        seed=p.base.seed,
+    )
+
 
 if __name__ == "__main__":
-    stage_main(
-        __doc__,
-        train_gcn_stage,
-        variant="apply",
-        features=Path,
-        graphs=Path,
-        bits=int,
-        out=Path,
-        history=Path,
-    )
+    run(main)

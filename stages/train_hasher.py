@@ -1,11 +1,23 @@
-"""Stage train_hasher: Hash network fitted to node representations (Eq. 18) -> hasher_<bits>.pt."""
+"""Stage train_hasher: the hash network fitted to g(x) (Eq. 18) -> hasher_<bits>.pt."""
 
-from pathlib import Path
-
+from nrdh.params import load_params
 from nrdh.pipeline.hashing import train_hasher_stage
-from nrdh.runner import stage_main
+from nrdh.runner import parse_args, run
+
+
+def main() -> None:
+    args = parse_args(__doc__, variant=True, paths=["reps", "out", "history"], strs=["dataset"])
+    p = load_params(args.params, args.variant)
+    train_hasher_stage(
+        reps_path=args.reps,
+        out=args.out,
+        history_out=args.history,
+        dataset=args.dataset,
+        ds_cfg=p.dataset(args.dataset),
+        cfg=p.hasher,
+        seed=p.base.seed,
+    )
+
 
 if __name__ == "__main__":
-    stage_main(
-        __doc__, train_hasher_stage, variant="apply", dataset=str, reps=Path, out=Path, history=Path
-    )
+    run(main)

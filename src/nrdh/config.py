@@ -1,7 +1,7 @@
-"""Typed, validated parameters: params.yaml sections load into frozen dataclasses.
+"""Typed loading helpers for the params model (nrdh.params): YAML reading, dataclass building.
 
-Unknown keys, wrong types and out-of-range values are rejected with an NRDHError that
-names the key, so a typo in params.yaml never silently falls back to a default.
+Unknown or missing keys, wrong types and out-of-range values are rejected with an NRDHError
+that names the key, so a typo in params.yaml never silently falls back to a default.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from nrdh.errors import NRDHError
 T = TypeVar("T")
 
 
-def load_params(path: str | Path) -> dict[str, Any]:
+def load_yaml(path: str | Path) -> dict[str, Any]:
     """Read a params YAML file into a dict, with a clear error for a missing or invalid file."""
     path = Path(path)
     if not path.is_file():
@@ -37,16 +37,6 @@ def load_params(path: str | Path) -> dict[str, Any]:
             f"{path}: expected a mapping of sections at top level, got {type(data).__name__}"
         )
     return data
-
-
-def section(params: dict[str, Any], key: str, where: str = "params.yaml") -> dict[str, Any]:
-    """Return a top-level section of the params, or raise naming the missing key."""
-    if key not in params:
-        raise NRDHError(f"{where}: missing section '{key}'")
-    value = params[key]
-    if not isinstance(value, dict):
-        raise NRDHError(f"{where}: section '{key}' must be a mapping, got {type(value).__name__}")
-    return value
 
 
 def _check_type(value: Any, annotation: Any, key: str) -> Any:
@@ -110,6 +100,14 @@ def from_mapping(cls: type[T], data: Any, where: str) -> T:
     unknown = sorted(set(data) - names)
     if unknown:
         raise NRDHError(f"{where}: unknown key(s) {unknown}; expected keys are {sorted(names)}")
+    required = [
+        f.name
+        for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    missing = [k for k in required if k not in data]
+    if missing:
+        raise NRDHError(f"{where}: missing key(s) {missing}")
     kwargs = {k: _check_type(v, hints[k], f"{where}.{k}") for k, v in data.items()}
     try:
         return cls(**kwargs)
@@ -127,24 +125,3 @@ def check_range(where: str, value: float, lo: float | None = None, hi: float | N
 def as_dict(cfg: Any) -> dict[str, Any]:
     """A dataclass config as plain JSON types (tuples as lists), for provenance and checkpoints."""
     return json.loads(json.dumps(dataclasses.asdict(cfg)))
-
-
-def apply_variant(params: dict[str, Any], name: str) -> dict[str, Any]:
-    """params with the overrides of ``variants.<name>`` merged into their sections.
-
-    A variant is a named set of overrides (for example ``nrdh_nogcn: {gcn: {identity_graph:
-    true}}``), so one DAG runs the paper's NRDH beside its ablations and extensions.
-    """
-    variants = section(params, "variants")
-    if name not in variants:
-        raise NRDHError(f"params.yaml: variants.{name} is not defined; defined: {sorted(variants)}")
-    overrides = variants[name] or {}
-    if not isinstance(overrides, dict):
-        raise NRDHError(f"variants.{name}: expected a mapping of section overrides")
-    merged = dict(params)
-    for key, values in overrides.items():
-        base = section(params, key)
-        if not isinstance(values, dict):
-            raise NRDHError(f"variants.{name}.{key}: expected a mapping of {key} keys")
-        merged[key] = {**base, **values}
-    return merged

@@ -14,12 +14,19 @@ import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from nrdh.errors import NRDHError
+from nrdh.params import (
+    Cifar10Data,
+    DatasetConfig,
+    DigitsMosaicData,
+    FolderData,
+    ListData,
+)
 
 SPLITS = ("train", "database", "query")
 IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
@@ -45,79 +52,6 @@ PROTOCOLS: dict[str, Protocol] = {
     "coco": Protocol(num_classes=80),
     "nuswide": Protocol(num_classes=21),
 }
-SOURCE_PROTOCOLS = {
-    "digits": ("",),
-    "digits_mosaic": ("",),
-    "cifar10": ("", "cifar10-1k", "cifar10-1k-54k", "cifar10-10k"),
-    "list": ("", "flickr25k", "coco", "nuswide"),
-    "folder": ("",),
-}
-
-
-@dataclass(frozen=True)
-class DatasetConfig:
-    """One entry of params.yaml's ``datasets`` mapping (load with nrdh.config.from_mapping)."""
-
-    source: Literal["digits", "digits_mosaic", "cifar10", "list", "folder"]
-    # cifar10: folder holding cifar-10-batches-py; list: folder with {train,test,database}.txt;
-    # folder: the image-folder tree. Relative paths are relative to the working directory.
-    root: str = ""
-    # list: folder the image paths in the list files are relative to (default: root), since
-    # list files are often shared while images live elsewhere.
-    image_root: str = ""
-    # Named split protocol from the literature; "" = the source's own default split.
-    protocol: Literal[
-        "", "cifar10-1k", "cifar10-1k-54k", "cifar10-10k", "flickr25k", "coco", "nuswide"
-    ] = ""
-    query_per_class: int = 20  # digits / digits_mosaic: first k images of each class are queries
-    # cifar10 / folder (n_database also list): 0 = the protocol's value or, for n_database,
-    # all the remaining images; n_database > 0 subsamples the database (seeded) for quick
-    # runs. digits and digits_mosaic use query_per_class instead (mosaics: n_query too).
-    n_query: int = 0
-    n_train: int = 0
-    n_database: int = 0
-    n_images: int = 2000  # digits_mosaic: total mosaics (queries + database)
-    # digits_mosaic: distinct digit classes per mosaic (1-4). 2 keeps relevance selective
-    # (two random mosaics share a class 38% of the time; with 4 classes it would be 93%).
-    mosaic_classes: int = 2
-    download: bool = False  # cifar10: fetch from the internet; off so runs never go online
-    # the dataset's mAP cut-off, read by evaluation: 0 = mAP@all, null = evaluate.topk
-    topk: int | None = None
-    # list: an image in both test.txt and train.txt is an error (queries leaking into
-    # unsupervised training) unless this is true. Database and training may always overlap.
-    allow_query_in_train: bool = False
-
-    def __post_init__(self) -> None:
-        """Reject values no source can use, naming the key."""
-        for key in ("query_per_class", "n_query", "n_train", "n_database", "n_images", "topk"):
-            if (getattr(self, key) or 0) < 0:
-                raise NRDHError(f"dataset param '{key}': expected >= 0, got {getattr(self, key)}")
-        if self.protocol not in SOURCE_PROTOCOLS[self.source]:
-            raise NRDHError(
-                f"dataset param 'protocol': {self.protocol!r} does not apply to source "
-                f"{self.source!r}; expected one of {list(SOURCE_PROTOCOLS[self.source])}"
-            )
-        if self.source in ("cifar10", "list", "folder") and not self.root:
-            raise NRDHError(f"dataset param 'root': required for source {self.source!r}")
-        if not 1 <= self.mosaic_classes <= 4:
-            raise NRDHError(
-                f"dataset param 'mosaic_classes': {self.mosaic_classes}, expected 1 to 4"
-            )
-        if self.source == "digits_mosaic" and self.n_images <= self.resolved_n_query():
-            raise NRDHError(
-                f"dataset param 'n_images': {self.n_images} leaves no database mosaics after "
-                f"{self.resolved_n_query()} queries"
-            )
-        if self.source == "folder" and self.n_query == 0:
-            raise NRDHError("dataset param 'n_query': required (> 0) for source 'folder'")
-
-    def resolved_n_query(self) -> int:
-        """Number of queries: n_query, else the protocol's, else the source default."""
-        if self.n_query:
-            return self.n_query
-        if self.protocol:
-            return PROTOCOLS[self.protocol].n_query
-        return self.n_images // 10 if self.source == "digits_mosaic" else 0
 
 
 class ImageSet:
@@ -299,7 +233,7 @@ def _mosaic_tiles(pool: np.ndarray, y: np.ndarray, k: int, rng: np.random.Genera
     return np.array([picks[c].pop() for c in tile_classes])
 
 
-def _digits_mosaic(cfg: DatasetConfig, seed: int) -> ImageSet:
+def _digits_mosaic(cfg: DigitsMosaicData, seed: int) -> ImageSet:
     """2x2 mosaics of digits, labelled with the digits they show (multi-label).
 
     Each mosaic shows `mosaic_classes` distinct digit classes: one tile of each, the other
@@ -348,7 +282,7 @@ def _unpickle(path: Path) -> dict:
         raise NRDHError(f"{path}: not a readable CIFAR-10 batch ({exc})") from None
 
 
-def _cifar10(cfg: DatasetConfig, seed: int) -> ImageSet:
+def _cifar10(cfg: Cifar10Data, seed: int) -> ImageSet:
     """CIFAR-10 (60,000 32x32 RGB): train batches then the test batch, split by protocol."""
     root = Path(cfg.root)
     if cfg.download:
@@ -383,7 +317,7 @@ def _cifar10(cfg: DatasetConfig, seed: int) -> ImageSet:
         proto = PROTOCOLS.get(cfg.protocol, Protocol())
         split = seeded_split(
             y,
-            cfg.resolved_n_query(),
+            cfg.n_query or proto.n_query,
             cfg.n_train or proto.n_train,
             cfg.n_database,
             proto.train_in_database,
@@ -440,7 +374,7 @@ def _refuse_query_in_train(root: Path, lines: dict[str, dict[int, int]], shown: 
     )
 
 
-def _list(cfg: DatasetConfig, seed: int) -> ImageSet:
+def _list(cfg: ListData, seed: int) -> ImageSet:
     """DeepHash-pytorch list files: test.txt (queries), database.txt, train.txt.
 
     An image listed in several files (its path normalised) is one item belonging to several
@@ -494,7 +428,7 @@ def _list(cfg: DatasetConfig, seed: int) -> ImageSet:
     return ImageSet(np.array(rels), lab_arr, class_names, out, paths=paths)
 
 
-def _folder(cfg: DatasetConfig, seed: int) -> ImageSet:
+def _folder(cfg: FolderData, seed: int) -> ImageSet:
     """An image-folder tree, one class per subfolder, with a seeded random split."""
     root = Path(cfg.root)
     if not root.is_dir():
@@ -527,12 +461,12 @@ def _folder(cfg: DatasetConfig, seed: int) -> ImageSet:
 
 def load_dataset(cfg: DatasetConfig, seed: int) -> ImageSet:
     """Load the dataset `cfg` describes, with its query / database / train split for `seed`."""
-    if cfg.source == "digits":
-        return _digits(cfg.query_per_class)
-    if cfg.source == "digits_mosaic":
+    if isinstance(cfg, DigitsMosaicData):
         return _digits_mosaic(cfg, seed)
-    if cfg.source == "cifar10":
+    if isinstance(cfg, Cifar10Data):
         return _cifar10(cfg, seed)
-    if cfg.source == "list":
+    if isinstance(cfg, ListData):
         return _list(cfg, seed)
-    return _folder(cfg, seed)
+    if isinstance(cfg, FolderData):
+        return _folder(cfg, seed)
+    return _digits(cfg.query_per_class)

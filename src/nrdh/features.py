@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlparse
 
 import h5py
@@ -27,34 +26,12 @@ from tqdm import tqdm
 from nrdh.data import SPLITS, ImageSet
 from nrdh.errors import NRDHError
 from nrdh.io import create_h5
+from nrdh.params import FeatureConfig
 from nrdh.shards import merge_features, run_unsharded, shard_rows
 
 log = logging.getLogger(__name__)
 
 STD_FLOOR = 1e-6  # constant pixels (digit borders) would otherwise divide by zero
-
-
-@dataclass(frozen=True)
-class FeatureConfig:
-    """The ``features`` section of params.yaml (load with nrdh.config.from_mapping)."""
-
-    backbone: Literal["pixels", "resnet18", "resnet50", "resnet101", "vgg16"] = "pixels"
-    # torchvision weights enum name (IMAGENET1K_V2, DEFAULT), "none" (random init, seed 0),
-    # or a path to a local .pth state dict; ignored by "pixels".
-    weights: str = "DEFAULT"
-    batch_size: int = 256  # images per forward pass; memory, not results, depends on it
-    num_workers: int = 0  # DataLoader decoding processes; 0 decodes in the main process
-    device: str = "auto"  # "auto" = cuda when available, else cpu; or "cpu", "cuda:0", ...
-    chunk_size: int = 4096  # rows buffered per HDF5 write: memory stays flat as n grows
-    download: bool = False  # fetch missing weights; off so offline runs fail at once
-
-    def __post_init__(self) -> None:
-        """Reject out-of-range values, naming the key."""
-        for key, lo in (("batch_size", 1), ("num_workers", 0), ("chunk_size", 1)):
-            if getattr(self, key) < lo:
-                raise NRDHError(f"features.{key}: expected >= {lo}, got {getattr(self, key)}")
-        if self.device != "auto" and self.device.split(":")[0] not in ("cpu", "cuda"):
-            raise NRDHError(f"features.device: expected auto, cpu or cuda[:N], got {self.device!r}")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -141,28 +118,28 @@ def _load_state_dict(path: Path) -> dict[str, torch.Tensor]:
     return state
 
 
-def _resolve_weights(cfg: FeatureConfig) -> tuple[Path | None, Any]:
+def _resolve_weights(backbone: str, weights: str, download: bool) -> tuple[Path | None, Any]:
     """(weights file or None for random init, the torchvision weights entry for preprocessing)."""
     from torchvision.models import get_model_weights
 
-    enum = get_model_weights(cfg.backbone)
-    if cfg.weights == "none":
+    enum = get_model_weights(backbone)
+    if weights == "none":
         return None, enum.DEFAULT
-    if cfg.weights.endswith((".pth", ".pt")) or "/" in cfg.weights:
-        path = Path(cfg.weights)
+    if weights.endswith((".pth", ".pt")) or "/" in weights:
+        path = Path(weights)
         if not path.is_file():
             raise NRDHError(f"features.weights: {path} not found (expected a .pth state dict)")
         return path, enum.DEFAULT
     names = [w.name for w in enum]
-    if cfg.weights != "DEFAULT" and cfg.weights not in names:
+    if weights != "DEFAULT" and weights not in names:
         raise NRDHError(
-            f"features.weights: {cfg.weights!r} is not a {cfg.backbone} weights name; expected "
+            f"features.weights: {weights!r} is not a {backbone} weights name; expected "
             f"one of {[*names, 'DEFAULT', 'none']} or a .pth path"
         )
-    entry = enum.DEFAULT if cfg.weights == "DEFAULT" else enum[cfg.weights]
+    entry = enum.DEFAULT if weights == "DEFAULT" else enum[weights]
     path = _weights_file(entry.url)
     if not path.is_file():
-        if not cfg.download:
+        if not download:
             raise NRDHError(
                 f"{path.name}: pretrained weights not found in {path.parent}; download "
                 f"{entry.url} into that folder (TORCH_HOME sets it), or set "
@@ -173,7 +150,7 @@ def _resolve_weights(cfg: FeatureConfig) -> tuple[Path | None, Any]:
     return path, entry
 
 
-def _cnn(cfg: FeatureConfig) -> tuple[nn.Module, Any, int]:
+def _cnn(backbone: str, weights: str, download: bool) -> tuple[nn.Module, Any, int]:
     """A torchvision CNN cut at its feature layer, with its ImageNet preprocessing.
 
     ResNets: fc replaced by Identity, so the output is the global average pool (512 for
@@ -183,16 +160,16 @@ def _cnn(cfg: FeatureConfig) -> tuple[nn.Module, Any, int]:
     from torchvision.models import get_model
     from torchvision.transforms import Compose
 
-    path, entry = _resolve_weights(cfg)
+    path, entry = _resolve_weights(backbone, weights, download)
     with torch.random.fork_rng(devices=[]):  # random init must not disturb the caller's RNG
         torch.manual_seed(0)
-        model = get_model(cfg.backbone, weights=None)
+        model = get_model(backbone, weights=None)
     if path is not None:
         try:
             model.load_state_dict(_load_state_dict(path))
         except RuntimeError as exc:
-            raise NRDHError(f"{path}: does not fit {cfg.backbone} ({exc})") from None
-    if cfg.backbone.startswith("resnet"):
+            raise NRDHError(f"{path}: does not fit {backbone} ({exc})") from None
+    if backbone.startswith("resnet"):
         z = model.fc.in_features
         model.fc = nn.Identity()
     else:
@@ -202,14 +179,25 @@ def _cnn(cfg: FeatureConfig) -> tuple[nn.Module, Any, int]:
 
 
 def build_backbone(
-    cfg: FeatureConfig, images: ImageSet | None = None
+    backbone: str,
+    weights: str = "none",
+    download: bool = False,
+    images: ImageSet | None = None,
+    channels: int = 3,
 ) -> tuple[nn.Module, Any, int]:
-    """(model mapping a (B, ...) batch to (B, z) features, PIL transform, z).
+    """Every backbone, made here: (model mapping a (B, ...) batch to (B, z), PIL transform
+    or None for the caller's own, z).
 
-    The pixel backbone needs `images` to fit its statistics on the train split.
+    "pixels" fits its statistics on `images`' train split; "small_cnn" (the hash network
+    of the embedded 8x8 images) takes `channels` and no transform; the rest are torchvision
+    trunks with their weights' preprocessing.
     """
-    if cfg.backbone != "pixels":
-        return _cnn(cfg)
+    if backbone == "small_cnn":
+        from nrdh.models import SmallCNN
+
+        return SmallCNN(channels), None, SmallCNN.out_dim
+    if backbone != "pixels":
+        return _cnn(backbone, weights, download)
     if images is None:
         raise ValueError("the pixels backbone needs the ImageSet to fit its statistics")
     model = fit_pixels(images)
@@ -246,7 +234,7 @@ def extract_shard(
     shards standardise alike; shard boundaries are multiples of ``batch_size``.
     """
     device = resolve_device(cfg.device)
-    model, transform, z = build_backbone(cfg, dataset)
+    model, transform, z = build_backbone(cfg.backbone, cfg.weights, cfg.download, dataset)
     model = model.to(device).eval()
     start, stop = shard_rows(len(dataset), shard, count, cfg.batch_size)
     loader = DataLoader(

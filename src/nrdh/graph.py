@@ -7,48 +7,11 @@ U'_ii = p and U'_ij = (1 - p) / sum_{j != i} U_ij for the neighbours (U_ij = 1),
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
 import numpy as np
 import torch
 
-from nrdh.config import check_range
 from nrdh.errors import NRDHError
-
-
-@dataclass(frozen=True)
-class GraphConfig:
-    """Graph-building params (params.yaml section ``graph``)."""
-
-    M: int = 10  # nodes per graph; the paper's Table 3 picks 10 among 5, 10, 20, 40
-    rho: float = 0.4  # Eq. 3 threshold; the paper's Table 4 peaks at 0.4
-    p: float = 0.8  # Eq. 4 self weight; the paper's Table 5 peaks at 0.8
-    distance: Literal["cosine", "euclidean"] = "cosine"  # euclidean: the Fig. 3 ablation
-    # Eq. 4 ambiguity: does the row sum count the node itself (U_ii = 1)? The paper's
-    # "(1-p)/sum_j U_ij" would then give rows summing below 1; we exclude it by default.
-    self_in_rowsum: bool = False
-    # Eq. 4 ambiguity: self weight of a node with no neighbour above rho. "p" keeps Eq. 4
-    # as written; "one" makes every row sum to 1.
-    isolated_weight: Literal["p", "one"] = "p"
-    # How many independent seeded partitions to store; the GCN cycles through them one per
-    # epoch. 1 = one fixed partition (our reading of the paper); >1 = re-drawn batches.
-    partitions: int = 1
-    # Beyond the paper: "random" (the paper) or "kmeans" (graphs of near neighbours).
-    batching: Literal["random", "kmeans"] = "random"
-    # Beyond the paper: "fixed" uses rho; "quantile" sets rho per graph to this quantile
-    # of its off-diagonal similarities (a data-calibrated threshold).
-    rho_mode: Literal["fixed", "quantile"] = "fixed"
-    rho_quantile: float = 0.8
-
-    def __post_init__(self) -> None:
-        if self.M < 2:
-            raise NRDHError(f"graph.M: {self.M} is out of range, expected an integer >= 2")
-        check_range("graph.rho", self.rho, -1.0, 1.0)
-        check_range("graph.p", self.p, 0.0, 1.0)
-        check_range("graph.rho_quantile", self.rho_quantile, 0.0, 1.0)
-        if self.partitions < 1:
-            raise NRDHError(f"graph.partitions: {self.partitions} is out of range, expected >= 1")
+from nrdh.params import GraphConfig
 
 
 def similarity(x: torch.Tensor, distance: str) -> torch.Tensor:

@@ -104,13 +104,6 @@ def hash_head(in_dim: int, bits: int, slope: float = 0.01) -> nn.Sequential:
     )
 
 
-def build_backbone(name: str, in_channels: int) -> nn.Module:
-    """A trunk built here (torchvision backbones come from nrdh.features.build_backbone)."""
-    if name != "small_cnn":
-        raise ValueError(f"unknown built-in backbone {name!r}")
-    return SmallCNN(in_channels)
-
-
 class HashNet(nn.Module):
     """Hash function (Eqs. 9-14): backbone, Table 2 head; returns (fc(x), fch(x) = tanh(fc(x)))."""
 

@@ -14,7 +14,6 @@ import contextlib
 import json
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,29 +24,10 @@ from nrdh import io
 from nrdh.config import from_mapping, section
 from nrdh.data import SPLITS
 from nrdh.errors import NRDHError
+from nrdh.params import ShardConfig
 
 BLOCK_BYTES = 16 << 20  # rows copied or read per block of a streamed pass: about 16 MiB
 H5_CHUNK_BYTES = 1 << 20  # HDF5 chunk of about 1 MiB: fast row-range reads, small cache
-
-
-@dataclass(frozen=True)
-class ShardConfig:
-    """params.yaml section ``shards``: the shard indices of the sharded stages."""
-
-    # DVC's matrix takes a list, not a count, so N shards are listed as 0, 1, ..., N-1.
-    ids: tuple[int, ...] = (0,)
-
-    def __post_init__(self) -> None:
-        """Reject anything but 0..N-1, naming the key."""
-        if not self.ids or list(self.ids) != list(range(len(self.ids))):
-            raise NRDHError(
-                f"shards.ids: expected 0, 1, ..., N-1 for N >= 1 shards, got {list(self.ids)}"
-            )
-
-    @property
-    def count(self) -> int:
-        """The number of shards."""
-        return len(self.ids)
 
 
 def shard_count(params: dict[str, Any]) -> int:

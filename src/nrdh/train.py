@@ -10,87 +10,19 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import torch
 from torch import nn
 from tqdm import tqdm
 
-from nrdh.config import check_range
 from nrdh.errors import NRDHError
 from nrdh.features import resolve_device
 from nrdh.io import read_torch, save_torch
 from nrdh.losses import gcn_loss, hash_loss
 from nrdh.models import GCNAutoencoder, HashNet
-
-
-@dataclass(frozen=True)
-class GCNConfig:
-    """GCN autoencoder training (params.yaml section ``gcn``); Table 1 and Eqs. 5-8."""
-
-    hidden: tuple[int, ...] = (64, 64)  # Table 1 hidden widths
-    alpha: float = 0.999  # Eq. 8 reconstruction weight (paper)
-    beta: float = 0.001  # Eq. 8 regulariser weight (paper)
-    epochs: int = 100  # "until convergence": not given in the paper
-    lr: float = 1e-3  # Adam; the paper gives no optimiser
-    graphs_per_step: int = 64  # graphs stacked as one (B, M, M) tensor per optimiser step
-    recon_reduction: Literal["element", "node"] = "element"  # Eq. 6 averaging, see losses.py
-    # Table 7 ablation "without GCN": U' = identity, the autoencoder sees no graph.
-    identity_graph: bool = False
-    checkpoint_every: int = 10  # epochs between resumable checkpoints (0 = none)
-    # CPU threads for GCN training. Its batched matmuls are tiny, so more threads gain
-    # nothing, and OpenMP barriers stall whenever another process holds a core.
-    threads: int = 1
-
-    def __post_init__(self) -> None:
-        check_range("gcn.alpha", self.alpha, 0.0, 1.0)
-        check_range("gcn.beta", self.beta, 0.0, 1.0)
-        for key in ("epochs", "graphs_per_step"):
-            if getattr(self, key) < 1:
-                raise NRDHError(f"gcn.{key}: {getattr(self, key)} is out of range, expected >= 1")
-        check_range("gcn.lr", self.lr, 0.0, None)
-        check_range("gcn.checkpoint_every", self.checkpoint_every, 0, None)
-        check_range("gcn.threads", self.threads, 1, None)
-
-
-@dataclass(frozen=True)
-class HasherConfig:
-    """Hash-function training (params.yaml section ``hasher``); Table 2 and Eqs. 9-18."""
-
-    backbone: Literal["small_cnn", "resnet18"] = "small_cnn"  # paper: resnet18 (fc reset)
-    weights: str = "DEFAULT"  # torchvision weights for resnet18 ("none" = random init)
-    mu: float = 0.8  # Eq. 18 (paper, Table 6)
-    omega: float = 0.2  # Eq. 18 (paper, Table 6)
-    bce_target: Literal["own", "node"] = "own"  # Eq. 16 b from fch ("own") or from g(x)
-    epochs: int = 30
-    lr: float = 1e-3
-    batch_size: int = 64
-    optimizer: Literal["adam", "sgd"] = "adam"
-    weight_decay: float = 0.0
-    image_size: int = 0  # resize images to this side (0 = native size; resnet18: weights' own)
-    augment: bool = False  # random crop + horizontal flip during training
-    num_workers: int = 0  # DataLoader decoding workers
-    device: str = "auto"  # "auto" = CUDA when present
-    # CUDA only: bfloat16 autocast for the forward pass (the losses stay float32). Off by
-    # default: results then differ from a float32 run.
-    amp: bool = False
-    checkpoint_every: int = 10  # epochs between resumable checkpoints (0 = none)
-
-    def __post_init__(self) -> None:
-        check_range("hasher.mu", self.mu, 0.0, 1.0)
-        check_range("hasher.omega", self.omega, 0.0, 1.0)
-        for key in ("epochs", "batch_size"):
-            if getattr(self, key) < 1:
-                raise NRDHError(
-                    f"hasher.{key}: {getattr(self, key)} is out of range, expected >= 1"
-                )
-        if self.batch_size < 2:
-            raise NRDHError("hasher.batch_size: BatchNorm needs batches of at least 2")
-        check_range("hasher.lr", self.lr, 0.0, None)
-        check_range("hasher.checkpoint_every", self.checkpoint_every, 0, None)
+from nrdh.params import GCNConfig, HasherConfig
 
 
 def config_digest(obj: object) -> str:

@@ -1,4 +1,4 @@
-"""What every stage shares: the base/evaluate/baselines params and the codes artifact.
+"""The codes artifact every code-writing stage shares: writer, shard merge and reader.
 
 Kept free of torch so the evaluation stages start in a fraction of a second.
 """
@@ -8,74 +8,15 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import h5py
 import numpy as np
 
 from nrdh import codes, io, shards
 from nrdh.artifacts import Features, iter_rows, open_features
-from nrdh.config import check_range, from_mapping, section
-from nrdh.data import DatasetConfig
 from nrdh.errors import NRDHError
-
-
-@dataclass(frozen=True)
-class BaseConfig:
-    """Shared settings (params.yaml section ``base``)."""
-
-    seed: int = 0  # every random choice derives from it
-    datasets: tuple[str, ...] = ("digits",)  # the datasets the DAG runs on (DVC matrix)
-    bits: tuple[int, ...] = (16, 32, 64)  # code lengths (paper: 16, 32, 48, 64, 96, 128)
-    variants: tuple[str, ...] = ("nrdh",)  # NRDH variants (keys of the variants section)
-    methods: tuple[str, ...] = ("nrdh",)  # methods evaluated: variants and baselines
-
-
-@dataclass(frozen=True)
-class EvaluateConfig:
-    """Evaluation protocol (params.yaml section ``evaluate``)."""
-
-    topk: int = 1000  # mAP@K cut-off unless the dataset sets its own (datasets.<name>.topk)
-    radius: int = 2  # Hamming radius for precision/recall/F1 (the paper's PR at radius 2)
-    ks: tuple[int, ...] = (100, 500, 1000)  # precision@K / recall@K
-    ties: Literal["index", "expected"] = "index"  # "index": stable, by database index
-    # a query with no relevant item in the top K counts 0 ("zero") or is left out ("skip")
-    empty_query: Literal["zero", "skip"] = "zero"
-
-    def __post_init__(self) -> None:
-        """Reject cut-offs below 1 and a negative radius, naming the key."""
-        limits = [("topk", self.topk, 1), ("radius", self.radius, 0)]
-        limits += [(f"ks[{i}]", k, 1) for i, k in enumerate(self.ks)]
-        for key, value, lo in limits:
-            check_range(f"evaluate.{key}", value, lo, None)
-
-
-@dataclass(frozen=True)
-class BaselinesConfig:
-    """Classic hashing baselines (params.yaml section ``baselines``)."""
-
-    methods: tuple[str, ...] = ("lsh", "pcah", "itq", "sh")
-    itq_iterations: int = 50  # as published (Gong & Lazebnik 2011)
-
-
-def load_section(params: dict[str, Any], key: str, cls: type) -> Any:
-    """Load params section `key` into dataclass `cls`, with errors naming the key."""
-    return from_mapping(cls, section(params, key), key)
-
-
-def dataset_config(params: dict[str, Any], name: str) -> DatasetConfig:
-    """The DatasetConfig of dataset `name` from the ``datasets`` section."""
-    sets = section(params, "datasets")
-    if name not in sets:
-        raise NRDHError(f"params.yaml: datasets.{name} is not defined; defined: {sorted(sets)}")
-    return from_mapping(DatasetConfig, sets[name], f"datasets.{name}")
-
-
-def seed_of(params: dict[str, Any]) -> int:
-    return load_section(params, "base", BaseConfig).seed
-
 
 CODE_SPLITS = ("query", "database")
 ID_ROWS = 1 << 16  # ids and labels copied per block into a codes file

@@ -3,29 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from nrdh import baselines, io, metrics
 from nrdh.artifacts import read_features
 from nrdh.config import as_dict
 from nrdh.errors import NRDHError
-from nrdh.pipeline.common import (
-    BaselinesConfig,
-    EvaluateConfig,
-    dataset_config,
-    load_section,
-    read_codes,
-    seed_of,
-    write_codes,
-)
+from nrdh.params import BaselinesConfig, DatasetConfig, EvaluateConfig
+from nrdh.pipeline.common import read_codes, write_codes
 
 
 def baseline_codes_stage(
-    params: dict[str, Any], method: str, bits: int, features_path: Path, out: Path
+    *, features_path: Path, out: Path, method: str, bits: int, cfg: BaselinesConfig, seed: int
 ) -> None:
-    """Classic baselines (LSH, PCAH, ITQ, SH) fitted on the training features -> codes."""
-    seed = seed_of(params)
-    cfg = load_section(params, "baselines", BaselinesConfig)
+    """A classic baseline (LSH, PCAH, ITQ, SH, random) fitted on the training features -> codes."""
     feats = read_features(features_path)
     options = {"iterations": cfg.itq_iterations} if method == "itq" else {}
     model = baselines.fit_baseline(
@@ -48,16 +38,17 @@ def baseline_codes_stage(
 
 
 def evaluate_stage(
-    params: dict[str, Any],
-    dataset: str,
-    bits: int,
+    *,
     codes_path: Path,
     metrics_out: Path,
     pr_out: Path,
+    dataset: str,
+    bits: int,
+    seed: int,
+    ds_cfg: DatasetConfig,
+    cfg: EvaluateConfig,
 ) -> None:
     """Stage 7: retrieval metrics with their protocol -> eval_<bits>.json and pr_<bits>.json."""
-    cfg = load_section(params, "evaluate", EvaluateConfig)
-    ds_cfg = dataset_config(params, dataset)
     c = read_codes(codes_path)
     if c["bits"] != bits:
         raise NRDHError(f"{codes_path}: attr bits={c['bits']}, but the stage asks for bits={bits}")
@@ -92,7 +83,7 @@ def evaluate_stage(
             "split": {"query": len(c["query"]["index"]), "database": len(c["database"]["index"])},
         }
     )
-    report.update({"dataset": dataset, "method": c["method"], "bits": bits})
+    report.update({"dataset": dataset, "method": c["method"], "bits": bits, "seed": seed})
     io.write_json(metrics_out, report)
     io.write_json(pr_out, pr)
     print(f"{dataset} {c['method']} {bits} bits: mAP@all {report['map_all']:.4f}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,25 +10,10 @@ import torch
 
 from nrdh import codes, features, io, shards, train
 from nrdh.artifacts import open_features
-from nrdh.config import as_dict, check_range, from_mapping
-from nrdh.data import DatasetConfig, ImageSet, load_dataset
-from nrdh.models import HashNet, SmallCNN, build_backbone
-from nrdh.pipeline.common import dataset_config, load_section, merge_codes, seed_of
-
-
-@dataclass(frozen=True)
-class CodesConfig:
-    """Code computation (params.yaml section ``codes``): where and in what batches fch runs.
-
-    Its own section, not ``hasher``'s: codes may be computed on another machine kind than
-    training, and changing the device must not retrain the network.
-    """
-
-    device: str = "auto"  # "auto" = CUDA when present
-    batch_size: int = 256  # images per forward pass; also the shard boundary alignment
-
-    def __post_init__(self) -> None:
-        check_range("codes.batch_size", self.batch_size, 1, None)
+from nrdh.config import as_dict, from_mapping
+from nrdh.data import ImageSet, load_dataset
+from nrdh.models import HashNet
+from nrdh.params import CodesConfig, DatasetConfig, HasherConfig, dataset_from_mapping
 
 
 def image_channels(images: ImageSet) -> int:
@@ -37,7 +21,7 @@ def image_channels(images: ImageSet) -> int:
     return 1 if images[0].mode == "L" else 3
 
 
-def hasher_transforms(cfg: train.HasherConfig, eval_transform: Any | None) -> tuple[Any, Any]:
+def hasher_transforms(cfg: HasherConfig, eval_transform: Any | None) -> tuple[Any, Any]:
     """(train, eval) image transforms of the hash network.
 
     small_cnn: optional resize, tensor, normalise to [-1, 1]. resnet18: the weights' own
@@ -56,24 +40,26 @@ def hasher_transforms(cfg: train.HasherConfig, eval_transform: Any | None) -> tu
     return train_transform, eval_transform
 
 
-def _hash_network(cfg: train.HasherConfig, bits: int, channels: int) -> tuple[HashNet, Any, Any]:
+def _hash_network(cfg: HasherConfig, bits: int, channels: int) -> tuple[HashNet, Any, Any]:
     """Build (network, train transform, eval transform) for the configured backbone."""
-    if cfg.backbone == "small_cnn":
-        backbone, t_eval, feat_dim = build_backbone("small_cnn", channels), None, SmallCNN.out_dim
-    else:
-        fcfg = features.FeatureConfig(backbone=cfg.backbone, weights=cfg.weights)
-        backbone, t_eval, feat_dim = features.build_backbone(fcfg)
+    backbone, t_eval, feat_dim = features.build_backbone(
+        cfg.backbone, cfg.weights, channels=channels
+    )
     t_train, t_eval = hasher_transforms(cfg, t_eval)
     return HashNet(backbone, feat_dim, bits), t_train, t_eval
 
 
 def train_hasher_stage(
-    params: dict[str, Any], dataset: str, reps_path: Path, out: Path, history_out: Path
+    *,
+    reps_path: Path,
+    out: Path,
+    history_out: Path,
+    dataset: str,
+    ds_cfg: DatasetConfig,
+    cfg: HasherConfig,
+    seed: int,
 ) -> None:
     """Stage 5: the hash network fitted to node representations (Eq. 18) -> hasher_<bits>.pt."""
-    seed = seed_of(params)
-    cfg = load_section(params, "hasher", train.HasherConfig)
-    ds_cfg = dataset_config(params, dataset)
     with io.open_h5(reps_path, "node_reps") as f:
         train_idx = io.require(f, "train", np.int64, 1)[()]
         reps = io.require(f, "reps", np.float32, 2)[()]
@@ -115,13 +101,13 @@ def train_hasher_stage(
     io.write_json(history_out, history)
 
 
-def load_hasher(path: Path) -> tuple[HashNet, Any, train.HasherConfig, dict[str, Any]]:
+def load_hasher(path: Path) -> tuple[HashNet, Any, HasherConfig, dict[str, Any]]:
     """Rebuild a trained hash network, its eval transform, config and metadata from its
     checkpoint (bits, channels, input_size, dataset, dataset_config, seed)."""
     ckpt = io.load_torch(path, "hasher")
-    cfg = from_mapping(train.HasherConfig, ckpt["config"], f"{path}:config")
+    cfg = from_mapping(HasherConfig, ckpt["config"], f"{path}:config")
     model, _, t_eval = _hash_network(
-        train.HasherConfig(**{**as_dict(cfg), "weights": "none"}),
+        HasherConfig(**{**as_dict(cfg), "weights": "none"}),
         ckpt["bits"],
         ckpt["channels"],
     )
@@ -132,50 +118,31 @@ def load_hasher(path: Path) -> tuple[HashNet, Any, train.HasherConfig, dict[str,
         "channels": ckpt["channels"],
         "input_size": ckpt["input_size"],
         "dataset": ckpt["dataset"],
-        "dataset_config": from_mapping(
-            DatasetConfig, params[f"datasets.{ckpt['dataset']}"], f"{path}:dataset"
+        "dataset_config": dataset_from_mapping(
+            params[f"datasets.{ckpt['dataset']}"], f"{path}:dataset"
         ),
         "seed": params["base.seed"],
     }
     return model.eval(), t_eval, cfg, meta
 
 
-def compute_codes_stage(
-    params: dict[str, Any],
-    method: str,
-    dataset: str,
-    features_path: Path,
-    model_path: Path,
-    out: Path,
-) -> None:
-    """Stage 6 unsharded: NRDH codes of queries and database -> codes_<bits>.h5 (one shard,
-    merged: the same bytes as any sharded run)."""
-    shards.run_unsharded(
-        lambda shard: compute_codes_shard_stage(
-            params, method, dataset, features_path, model_path, shard
-        ),
-        lambda folder: merge_codes(folder, 1, features_path, out),
-        out,
-    )
-
-
 def compute_codes_shard_stage(
-    params: dict[str, Any],
-    method: str,
-    dataset: str,
+    *,
     features_path: Path,
     model_path: Path,
     out: Path,
-    shard: int = 0,
-    count: int = 1,
+    method: str,
+    dataset: str,
+    ds_cfg: DatasetConfig,
+    cfg: CodesConfig,
+    seed: int,
+    shard: int,
+    count: int,
 ) -> None:
     """Stage 6: NRDH codes (Eq. 19: bit = 1 where fch >= 0) of shard `shard` of `count` of
     the queries and of the database, streamed block by block into a ``codes_shard`` file.
 
     The network runs on ``codes.device``, not the device recorded at training time."""
-    seed = seed_of(params)
-    ds_cfg = dataset_config(params, dataset)
-    cfg = load_section(params, "codes", CodesConfig)
     with open_features(features_path) as feats:
         split = feats.split
     model, t_eval, _, _ = load_hasher(model_path)

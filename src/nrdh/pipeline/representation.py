@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,35 +14,20 @@ from nrdh.config import as_dict, from_mapping
 from nrdh.data import load_dataset
 from nrdh.errors import NRDHError
 from nrdh.models import GCNAutoencoder
-from nrdh.pipeline.common import dataset_config, load_section, seed_of
-
-
-@dataclass(frozen=True)
-class NodeRepConfig:
-    """Node-representation dump (params.yaml section ``node_reps``)."""
-
-    # Beyond the paper: subtract the training mean from g(x) before it becomes the hash
-    # network's target, so sign(g(x)) is balanced. False = the paper.
-    center: bool = False
-
-
-def extract_features_stage(params: dict[str, Any], dataset: str, out: Path) -> None:
-    """Stage 1 unsharded: image features of every item, labels, ids and the split ->
-    features.h5 (one shard, merged: the same bytes as any sharded run)."""
-    shards.run_unsharded(
-        lambda shard: extract_shard_stage(params, dataset, shard),
-        lambda folder: shards.merge_features(folder, 1, out),
-        out,
-    )
+from nrdh.params import DatasetConfig, FeatureConfig, GCNConfig, GraphConfig, NodeRepConfig
 
 
 def extract_shard_stage(
-    params: dict[str, Any], dataset: str, out: Path, shard: int = 0, count: int = 1
+    *,
+    out: Path,
+    dataset: str,
+    ds_cfg: DatasetConfig,
+    f_cfg: FeatureConfig,
+    seed: int,
+    shard: int,
+    count: int,
 ) -> None:
     """Stage 1: features, labels, ids and split members of shard `shard` of `count`."""
-    seed = seed_of(params)
-    ds_cfg = dataset_config(params, dataset)
-    f_cfg = load_section(params, "features", features.FeatureConfig)
     images = load_dataset(ds_cfg, seed)
     prov = io.provenance(
         {"base.seed": seed, f"datasets.{dataset}": as_dict(ds_cfg), "features": as_dict(f_cfg)}
@@ -51,15 +35,13 @@ def extract_shard_stage(
     features.extract_shard(images, f_cfg, out, prov, shard, count)
 
 
-def build_graphs_stage(params: dict[str, Any], features_path: Path, out: Path) -> None:
+def build_graphs_stage(*, features_path: Path, out: Path, cfg: GraphConfig, seed: int) -> None:
     """Stage 2: M-node graphs over the training split with U' (Eqs. 2-4) -> graphs.h5.
 
     Graphs are built and written in blocks of about `shards.BLOCK_BYTES` of node features,
     each reading only its rows (sorted), so memory does not grow with the training set;
     k-means batching needs every training feature at once and loads them.
     """
-    seed = seed_of(params)
-    cfg = load_section(params, "graph", graph.GraphConfig)
     m, parts = cfg.M, cfg.partitions
     rng = np.random.default_rng(seed)
     eye = np.eye(m, dtype=np.float32)
@@ -133,16 +115,16 @@ def _train_features(features_path: Path, train_idx: np.ndarray) -> np.ndarray:
 
 
 def train_gcn_stage(
-    params: dict[str, Any],
+    *,
     features_path: Path,
     graphs_path: Path,
-    bits: int,
     out: Path,
     history_out: Path,
+    bits: int,
+    cfg: GCNConfig,
+    seed: int,
 ) -> None:
     """Stage 3: the GCN autoencoder (Table 1, L1 of Eq. 8) -> gcn_<bits>.pt and its loss history."""
-    seed = seed_of(params)
-    cfg = load_section(params, "gcn", train.GCNConfig)
     train_idx, nodes, valid, adj = _read_graphs(graphs_path)
     x = _train_features(features_path, train_idx)
     inputs = {"features": features_path, "graphs": graphs_path}
@@ -169,12 +151,11 @@ def train_gcn_stage(
 
 
 def dump_node_reps_stage(
-    params: dict[str, Any], features_path: Path, graphs_path: Path, model_path: Path, out: Path
+    *, features_path: Path, graphs_path: Path, model_path: Path, out: Path, cfg: NodeRepConfig
 ) -> None:
     """Stage 4: g(x) of every training image from the trained encoder -> node_reps_<bits>.h5."""
-    cfg = load_section(params, "node_reps", NodeRepConfig)
     ckpt = io.load_torch(model_path, "gcn")
-    gcn_cfg = from_mapping(train.GCNConfig, ckpt["config"], f"{model_path}:config")
+    gcn_cfg = from_mapping(GCNConfig, ckpt["config"], f"{model_path}:config")
     model = GCNAutoencoder(ckpt["in_dim"], ckpt["bits"], gcn_cfg.hidden)
     model.load_state_dict(ckpt["state_dict"])
     train_idx, nodes, valid, adj = _read_graphs(graphs_path)

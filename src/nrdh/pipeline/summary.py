@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,14 +10,8 @@ import pandas as pd
 
 from nrdh import aggregate, html_report, report, search
 from nrdh.data import load_dataset
-from nrdh.pipeline.common import dataset_config, load_section, read_codes, seed_of
-
-
-@dataclass(frozen=True)
-class SummaryConfig:
-    """The comparison over seeds (params.yaml section ``summary``)."""
-
-    reference: str = "nrdh"  # every method's difference from this one is tested against noise
+from nrdh.params import DatasetConfig, GridConfig
+from nrdh.pipeline.common import read_codes
 
 
 def write_report(
@@ -44,34 +37,26 @@ def write_report(
 
 
 def summarize_stage(
-    params: dict[str, Any],
+    *,
     eval_dir: Path,
     pr_dir: Path,
     loss_dir: Path,
     summary_out: Path,
     reports_dir: Path,
+    reference: str,
+    params: dict[str, Any],
 ) -> None:
-    """Gather every eval_<bits>.json over seeds into tables, figures and the HTML report."""
-    cfg = load_section(params, "summary", SummaryConfig)
-    write_report(eval_dir, pr_dir, loss_dir, summary_out, reports_dir, cfg.reference, params)
+    """Gather every eval_<bits>.json over seeds into tables, figures and the HTML report
+    (which shows `params`, the run's whole params file)."""
+    write_report(eval_dir, pr_dir, loss_dir, summary_out, reports_dir, reference, params)
 
 
-@dataclass(frozen=True)
-class GridConfig:
-    """The retrieval grid picture (params.yaml section ``grid``), like the paper's Fig. 9."""
-
-    bits: int = 32  # code length shown; must be one of base.bits
-    method: str = "nrdh"  # whose codes are shown
-    queries: int = 8  # random queries (seeded), one row each
-    k: int = 10  # results per query
-
-
-def retrieval_grid_stage(params: dict[str, Any], dataset: str, codes_path: Path, out: Path) -> None:
+def retrieval_grid_stage(
+    *, codes_path: Path, out: Path, ds_cfg: DatasetConfig, cfg: GridConfig, seed: int
+) -> None:
     """Random queries and their top-k results, correct ones framed green, wrong ones red."""
-    cfg = load_section(params, "grid", GridConfig)
-    seed = seed_of(params)
     codes = read_codes(codes_path)
-    images = load_dataset(dataset_config(params, dataset), seed)
+    images = load_dataset(ds_cfg, seed)
     rng = np.random.default_rng(seed)
     nq = len(codes["query"]["index"])
     q = np.sort(rng.choice(nq, min(cfg.queries, nq), replace=False))
