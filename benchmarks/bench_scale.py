@@ -196,6 +196,22 @@ def extraction(images: ImageSet, cfg: features.FeatureConfig, n: int, small: int
     }
 
 
+def best_rate(step: Callable[[], Any], batches: int, device: torch.device, reps: int = 3) -> float:
+    """Calls of `step` per second: the best of `reps` timed blocks of `batches` calls, after
+    two warm-up calls (the ceiling is the model's rate undisturbed by other load)."""
+    for _ in range(2):
+        step()
+    best = 0.0
+    for _ in range(reps):
+        sync(device)
+        t0 = time.perf_counter()
+        for _ in range(batches):
+            step()
+        sync(device)
+        best = max(best, batches / (time.perf_counter() - t0))
+    return best
+
+
 def extraction_ceiling(cfg: features.FeatureConfig, batches: int) -> float:
     """Images/s of the backbone alone on random uint8 batches on the device (stage's flags)."""
     device = features.resolve_device(cfg.device)
@@ -206,19 +222,14 @@ def extraction_ceiling(cfg: features.FeatureConfig, batches: int) -> float:
         torch.no_grad(),
         torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True),
     ):
-        for _ in range(2):
-            model(x)
-        sync(device)
-        t0 = time.perf_counter()
-        for _ in range(batches):
-            model(x).float()
-        sync(device)
-    return batches * cfg.batch_size / (time.perf_counter() - t0)
+        return cfg.batch_size * best_rate(lambda: model(x).float(), batches, device)
 
 
-def hasher_run(images: ImageSet, cfg: train.HasherConfig, bits: int, epochs: tuple[int, int]):
-    """Steady and overall stage rate of train_hasher on the train split (epochs a vs b)."""
-    idx = images.split["train"]
+def hasher_run(
+    images: ImageSet, cfg: train.HasherConfig, bits: int, epochs: tuple[int, int], n: int
+):
+    """Steady and overall stage rate of train_hasher on n of the train split (epochs a vs b)."""
+    idx = images.split["train"][: n or None]
     targets = np.tanh(np.random.default_rng(0).standard_normal((len(images), bits))).astype(
         np.float32
     )
@@ -265,15 +276,9 @@ def hasher_ceiling(cfg: train.HasherConfig, bits: int, batches: int) -> float:
         opt.step()
 
     with torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True):
-        for _ in range(2):
-            step()
-        sync(device)
-        t0 = time.perf_counter()
-        for _ in range(batches):
-            step()
-        sync(device)
+        rate = b * best_rate(step, batches, device)
     model.cpu()
-    return batches * b / (time.perf_counter() - t0)
+    return rate
 
 
 def transform_cost(images: ImageSet, backbone: str, n: int = 300, reps: int = 3) -> dict:
@@ -385,6 +390,7 @@ def main() -> None:
     p.add_argument("--extract-n", type=int, default=0, help="images extracted (0 = all)")
     p.add_argument("--sweep-n", type=int, default=5000, help="images per extraction sweep point")
     p.add_argument("--small-n", type=int, default=1000, help="the short run of the difference")
+    p.add_argument("--hasher-n", type=int, default=0, help="training images (0 = the split)")
     p.add_argument("--workers", type=int, nargs="+", default=[0, 4, 8, 16])
     p.add_argument("--ceiling-batches", type=int, default=20)
     p.add_argument("--supply-batches", type=int, default=10)
@@ -479,7 +485,8 @@ def main() -> None:
         cfg = dataclasses.replace(hcfg, amp=amp)
         ceiling = hasher_ceiling(cfg, args.bits, args.ceiling_batches)
         for w in args.workers if not amp else [hcfg.num_workers]:
-            r = hasher_run(images, dataclasses.replace(cfg, num_workers=w), args.bits, (1, 3))
+            w_cfg = dataclasses.replace(cfg, num_workers=w)
+            r = hasher_run(images, w_cfg, args.bits, (1, 3), args.hasher_n)
             res["runs"].append(
                 {
                     "part": "hasher",
