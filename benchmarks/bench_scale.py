@@ -130,7 +130,7 @@ def gpu_query(device: torch.device) -> Callable[[], float] | None:
         pynvml.nvmlInit()
         handle = pynvml.nvmlDeviceGetHandleByIndex(index)
         return lambda: float(pynvml.nvmlDeviceGetUtilizationRates(handle).gpu)
-    except (ImportError, OSError, RuntimeError):
+    except Exception:  # noqa: BLE001 - no pynvml or no NVML: fall back to nvidia-smi
         pass
     if shutil.which("nvidia-smi") is None:
         return None
@@ -363,15 +363,25 @@ def markdown(res: dict[str, Any]) -> str:
         f"| {s['part']} | {s['workers']} | {s['pin']} | {s['images_per_s']:.1f} |"
         for s in res["supply"]
     ]
-    e = res["evaluation"]
+    e = res.get("evaluation")
     rows += [
         "",
-        f"evaluation {e['nq']} x {e['nb']} on {res['machine']['device']}: "
+        "evaluation: not reached"
+        if e is None
+        else f"evaluation {e['nq']} x {e['nb']} on {res['machine']['device']}: "
         f"{e['seconds']:.2f} s, peak device {e.get('peak_device_mib', 0):.0f} MiB",
     ]
     if res["notes"]:
         rows += ["", *(f"- {n}" for n in res["notes"])]
     return "\n".join(rows) + "\n"
+
+
+def save(res: dict[str, Any], json_path: Path | None, md_path: Path | None) -> None:
+    """Write the results so far: a run cut short by a time limit keeps what it measured."""
+    if json_path:
+        json_path.write_text(json.dumps(res, indent=2, default=str))
+    if md_path:
+        md_path.write_text(markdown(res))
 
 
 def main() -> None:
@@ -465,6 +475,7 @@ def main() -> None:
             }
         )
         print(res["runs"][-1], flush=True)
+        save(res, args.json, args.md)
         for w in args.workers:
             if w == fcfg.num_workers and n == args.sweep_n:
                 continue
@@ -479,6 +490,7 @@ def main() -> None:
                 }
             )
             print(res["runs"][-1], flush=True)
+            save(res, args.json, args.md)
 
     amps = [False, True] if device.type == "cuda" else [False]
     for amp in amps:
@@ -496,16 +508,13 @@ def main() -> None:
                 }
             )
             print(res["runs"][-1], flush=True)
+            save(res, args.json, args.md)
 
     nq, nb = map(int, args.eval.split("x"))
     res["evaluation"] = evaluation(nq, nb, device)
     print(res["evaluation"], flush=True)
-    text = markdown(res)
-    print(text)
-    if args.json:
-        args.json.write_text(json.dumps(res, indent=2, default=str))
-    if args.md:
-        args.md.write_text(text)
+    save(res, args.json, args.md)
+    print(markdown(res))
 
 
 if __name__ == "__main__":
