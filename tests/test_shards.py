@@ -23,7 +23,8 @@ def params() -> dict:
     """The tiny params with small batches (several per shard) and a one-epoch hash network."""
     p = yaml.safe_load((ROOT / "tests" / "data" / "params_tiny.yaml").read_text())
     p["features"]["batch_size"] = 64
-    p["hasher"] |= {"epochs": 1, "batch_size": 8}  # codes are computed in batches of 4 x 8
+    p["hasher"] |= {"epochs": 1, "batch_size": 8}
+    p["codes"] |= {"batch_size": 32}  # several batches per shard
     return p
 
 

@@ -22,7 +22,7 @@ from tqdm import tqdm
 from nrdh.config import check_range
 from nrdh.errors import NRDHError
 from nrdh.features import resolve_device
-from nrdh.io import save_torch
+from nrdh.io import read_torch, save_torch
 from nrdh.losses import gcn_loss, hash_loss
 from nrdh.models import GCNAutoencoder, HashNet
 
@@ -112,17 +112,16 @@ def fit(
 
     `run_epoch(epoch)` trains one epoch and returns its mean losses. A checkpoint whose
     run_id differs (other params or inputs) is ignored. The checkpoint is removed at the end.
+    It holds tensors and plain values only and is read with ``weights_only=True``.
     """
     history: list[dict[str, float]] = []
     start = 0
     if checkpoint is not None and checkpoint.is_file():
         try:
-            state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-        except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad file
-            raise NRDHError(
-                f"{checkpoint}: not a readable checkpoint ({exc}); delete it to train from scratch"
-            ) from None
-        if state.get("run_id") == run_id:
+            state = read_torch(checkpoint, f"{desc} resume")
+        except NRDHError as exc:
+            raise NRDHError(f"{exc}; delete it to train from scratch") from None
+        if isinstance(state, dict) and state.get("run_id") == run_id:
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
             history, start = state["history"], state["epoch"]
@@ -202,8 +201,7 @@ def train_gcn(
             opt.step()
             totals += [loss.item(), lr_.item(), lw.item()]
             steps += 1
-        loss_, recon, reg = totals / steps
-        return {"loss": loss_, "recon": recon, "reg": reg}
+        return dict(zip(("loss", "recon", "reg"), (totals / steps).tolist(), strict=True))
 
     history = fit(
         model, opt, cfg.epochs, run_epoch, checkpoint, cfg.checkpoint_every, run_id, "gcn"
@@ -298,8 +296,7 @@ def train_hasher(
             opt.step()
             totals += [loss.item(), l_fc.item(), l_fch.item()]
             steps += 1
-        loss_, mse, bce = totals / max(steps, 1)
-        return {"loss": loss_, "mse": mse, "bce": bce}
+        return dict(zip(("loss", "mse", "bce"), (totals / max(steps, 1)).tolist(), strict=True))
 
     history = fit(
         model, opt, cfg.epochs, run_epoch, checkpoint, cfg.checkpoint_every, run_id, "hasher"
