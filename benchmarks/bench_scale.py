@@ -463,52 +463,33 @@ def main() -> None:
                 res["supply"].append({"part": part, "workers": w, "pin": pin, "images_per_s": rate})
                 print(f"supply {part} workers={w} pin={pin}: {rate:.1f} images/s", flush=True)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        ceiling = extraction_ceiling(fcfg, args.ceiling_batches)
-        main_run = extraction(images, fcfg, n, args.small_n, Path(tmp))
-        res["runs"].append(
-            {
-                "part": "extraction",
-                "setting": f"{fcfg.backbone} bs {fcfg.batch_size} workers {fcfg.num_workers} n {n}",
-                "ceiling": ceiling,
-                **main_run,
-            }
-        )
+    def record(part: str, setting: str, ceiling: float, run: dict[str, Any]) -> None:
+        res["runs"].append({"part": part, "setting": setting, "ceiling": ceiling, **run})
         print(res["runs"][-1], flush=True)
         save(res, args.json, args.md)
-        for w in args.workers:
-            if w == fcfg.num_workers and n == args.sweep_n:
-                continue
-            cfg = dataclasses.replace(fcfg, num_workers=w)
-            r = extraction(images, cfg, min(args.sweep_n, len(images)), args.small_n, Path(tmp))
-            res["runs"].append(
-                {
-                    "part": "extraction",
-                    "setting": f"workers {w} n {r['n']}",
-                    "ceiling": ceiling,
-                    **r,
-                }
-            )
-            print(res["runs"][-1], flush=True)
-            save(res, args.json, args.md)
 
-    amps = [False, True] if device.type == "cuda" else [False]
-    for amp in amps:
+    sweep_n = min(args.sweep_n, len(images))
+    points = [(fcfg, n)] + [
+        (dataclasses.replace(fcfg, num_workers=w), sweep_n)
+        for w in args.workers
+        if (w, sweep_n) != (fcfg.num_workers, n)
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        ceiling = extraction_ceiling(fcfg, args.ceiling_batches)
+        for cfg, k in points:
+            r = extraction(images, cfg, k, args.small_n, Path(tmp))
+            setting = f"{cfg.backbone} bs {cfg.batch_size} workers {cfg.num_workers} n {k}"
+            record("extraction", setting, ceiling, r)
+
+    for amp in [False, True] if device.type == "cuda" else [False]:
         cfg = dataclasses.replace(hcfg, amp=amp)
         ceiling = hasher_ceiling(cfg, args.bits, args.ceiling_batches)
         for w in args.workers if not amp else [hcfg.num_workers]:
-            w_cfg = dataclasses.replace(cfg, num_workers=w)
-            r = hasher_run(images, w_cfg, args.bits, (1, 3), args.hasher_n)
-            res["runs"].append(
-                {
-                    "part": "hasher",
-                    "setting": f"{cfg.backbone} bs {cfg.batch_size} workers {w} amp {amp}",
-                    "ceiling": ceiling,
-                    **r,
-                }
+            r = hasher_run(
+                images, dataclasses.replace(cfg, num_workers=w), args.bits, (1, 3), args.hasher_n
             )
-            print(res["runs"][-1], flush=True)
-            save(res, args.json, args.md)
+            setting = f"{cfg.backbone} bs {cfg.batch_size} workers {w} amp {amp}"
+            record("hasher", setting, ceiling, r)
 
     nq, nb = map(int, args.eval.split("x"))
     res["evaluation"] = evaluation(nq, nb, device)
