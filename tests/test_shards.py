@@ -8,7 +8,7 @@ import h5py
 import numpy as np
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, run, tool
 
 from nrdh import io, shards
 from nrdh.artifacts import read_features
@@ -126,7 +126,10 @@ def test_merge_jobs_wait_for_their_own_shards(tmp_path) -> None:
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["shards"] = {"ids": [0, 1, 2]}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    rules = {r.name: r for r in load_rules(ROOT / "dvc.yaml", tmp_path / "params.yaml")}
+    for name in ("dvc.yaml", "stages", "src"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    run([tool("dvc"), "init", "--no-scm", "-q"], tmp_path)
+    rules = {r.name: r for r in load_rules(tmp_path)}
     merge = rules["extract_features"].job_inputs({"dataset": "digits"})
     assert [p for p in merge if "_shards/" in p] == [
         f"data/digits/features_shards/{i}.h5" for i in range(3)

@@ -70,6 +70,16 @@ def _export_list(args: argparse.Namespace) -> None:
     print(f"{len(images)} images and list files written to {args.out}")
 
 
+def _make_scale_data(args: argparse.Namespace) -> None:
+    """Write the scale scenario's CIFAR-10-shaped collection as PNGs and list files."""
+    from nrdh.export import export_list_dataset, scale_collection
+
+    images = scale_collection(args.n, args.n_query, args.n_train, args.seed)
+    export_list_dataset(images, args.out)
+    sizes = ", ".join(f"{len(images.split[k])} {k}" for k in ("query", "train", "database"))
+    print(f"{len(images)} images ({sizes}) and list files written to {args.out}")
+
+
 def _dvc_deps(args: argparse.Namespace) -> None:
     """Set each dvc.yaml stage's source deps to its script's import closure (or --check)."""
     from nrdh.workflow import sync_deps
@@ -113,6 +123,14 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--params", type=Path, default=Path("params.yaml"))
     e.add_argument("--format", default="png", choices=["png", "jpg"])
     e.set_defaults(func=_export_list)
+
+    m = sub.add_parser("make-scale-data", help=_make_scale_data.__doc__)
+    m.add_argument("--out", type=Path, required=True, help="folder for images and list files")
+    m.add_argument("--n", type=int, default=60000, help="images (default 60000, as CIFAR-10)")
+    m.add_argument("--n-query", type=int, default=1000, help="queries, a multiple of 10")
+    m.add_argument("--n-train", type=int, default=5000, help="training images, a multiple of 10")
+    m.add_argument("--seed", type=int, default=0)
+    m.set_defaults(func=_make_scale_data)
 
     d = sub.add_parser("dvc-deps", help=_dvc_deps.__doc__)
     d.add_argument("--root", type=Path, default=Path("."), help="folder of dvc.yaml")

@@ -239,12 +239,29 @@ def train_hasher(
 
 @torch.no_grad()
 def hash_outputs(
-    model: HashNet, images: torch.utils.data.Dataset, batch_size: int, device: str
+    model: HashNet,
+    images: torch.utils.data.Dataset,
+    batch_size: int,
+    device: str,
+    num_workers: int = 0,
 ) -> np.ndarray:
-    """fch(x) for every item of `images`, in order: (n, bits) float32 (eval mode)."""
+    """fch(x) for every item of `images`, in order: (n, bits) float32 (eval mode).
+
+    `num_workers` loader processes decode and transform, so a GPU is not left waiting on
+    the main process (one core supplies about 1,000 images/s at 224 x 224).
+    """
     dev = resolve_device(device)
     model.to(dev).eval()
-    loader = torch.utils.data.DataLoader(images, batch_size=batch_size, shuffle=False)
-    outs = [model(xb.to(dev))[1].cpu().numpy() for xb, _ in tqdm(loader, desc="codes", leave=False)]
+    loader = torch.utils.data.DataLoader(
+        images,
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=num_workers,
+        pin_memory=dev.type == "cuda",
+    )
+    outs = [
+        model(xb.to(dev, non_blocking=True))[1].cpu().numpy()
+        for xb, _ in tqdm(loader, desc="codes", leave=False)
+    ]
     model.cpu()
     return np.concatenate(outs).astype(np.float32) if outs else np.zeros((0, 0), np.float32)
