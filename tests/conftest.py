@@ -9,6 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
+
+from nrdh.params import Params, parse
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_FILES = ("dvc.yaml", "Snakefile", "workflow", "stages", "src", ".dvcignore")
@@ -57,7 +60,32 @@ def make_project(dest: Path, params: Path) -> Path:
     return dest
 
 
+def overlay(changes: dict, base: Path = ROOT / "params.yaml") -> dict:
+    """params.yaml with `changes` merged in: a section's keys are updated, ``datasets`` and
+    ``variants`` entries are replaced whole. params.yaml stays the one source of defaults."""
+    params = yaml.safe_load(base.read_text())
+    for key, value in changes.items():
+        if key in ("datasets", "variants") or not isinstance(value, dict):
+            params[key] = value
+        else:
+            params[key] = {**params[key], **value}
+    return params
+
+
+def default_params(**changes: dict) -> Params:
+    """The validated params of params.yaml, with `changes` merged in (see `overlay`)."""
+    return parse(overlay(changes))
+
+
+def write_params(path: Path, changes: dict) -> Path:
+    """A full params file at `path`: params.yaml with `changes` merged in."""
+    path.write_text(yaml.safe_dump(overlay(changes), sort_keys=False))
+    return path
+
+
 @pytest.fixture(scope="session")
-def tiny_params() -> Path:
-    """The tiny params file the integration tests run the whole DAG with."""
-    return ROOT / "tests" / "data" / "params_tiny.yaml"
+def tiny_params(tmp_path_factory) -> Path:
+    """The tiny params file the integration tests run the whole DAG with: params.yaml with
+    tests/data/params_tiny.yaml's changes."""
+    changes = yaml.safe_load((ROOT / "tests" / "data" / "params_tiny.yaml").read_text())
+    return write_params(tmp_path_factory.mktemp("params") / "params.yaml", changes)

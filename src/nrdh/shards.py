@@ -21,18 +21,11 @@ import h5py
 import numpy as np
 
 from nrdh import io
-from nrdh.config import from_mapping, section
 from nrdh.data import SPLITS
 from nrdh.errors import NRDHError
-from nrdh.params import ShardConfig
 
 BLOCK_BYTES = 16 << 20  # rows copied or read per block of a streamed pass: about 16 MiB
 H5_CHUNK_BYTES = 1 << 20  # HDF5 chunk of about 1 MiB: fast row-range reads, small cache
-
-
-def shard_count(params: dict[str, Any]) -> int:
-    """N, the number of shards of the sharded stages (params.yaml ``shards.ids``)."""
-    return from_mapping(ShardConfig, section(params, "shards"), "shards").count
 
 
 def shard_rows(n: int, shard: int, count: int, align: int) -> tuple[int, int]:

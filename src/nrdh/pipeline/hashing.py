@@ -126,6 +126,37 @@ def load_hasher(path: Path) -> tuple[HashNet, Any, HasherConfig, dict[str, Any]]
     return model.eval(), t_eval, cfg, meta
 
 
+def compute_codes_stage(
+    *,
+    features_path: Path,
+    model_path: Path,
+    out: Path,
+    method: str,
+    dataset: str,
+    ds_cfg: DatasetConfig,
+    cfg: CodesConfig,
+    seed: int,
+) -> None:
+    """Stage 6 unsharded: codes.h5 in one call (one shard, merged: the same bytes as any
+    sharded run)."""
+    shards.run_unsharded(
+        lambda shard: compute_codes_shard_stage(
+            features_path=features_path,
+            model_path=model_path,
+            out=shard,
+            method=method,
+            dataset=dataset,
+            ds_cfg=ds_cfg,
+            cfg=cfg,
+            seed=seed,
+            shard=0,
+            count=1,
+        ),
+        lambda folder: merge_codes(folder, 1, features_path, out),
+        out,
+    )
+
+
 def compute_codes_shard_stage(
     *,
     features_path: Path,

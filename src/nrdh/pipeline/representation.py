@@ -17,6 +17,20 @@ from nrdh.models import GCNAutoencoder
 from nrdh.params import DatasetConfig, FeatureConfig, GCNConfig, GraphConfig, NodeRepConfig
 
 
+def extract_features_stage(
+    *, out: Path, dataset: str, ds_cfg: DatasetConfig, f_cfg: FeatureConfig, seed: int
+) -> None:
+    """Stage 1 unsharded: features.h5 in one call (one shard, merged: the same bytes as any
+    sharded run)."""
+    shards.run_unsharded(
+        lambda shard: extract_shard_stage(
+            out=shard, dataset=dataset, ds_cfg=ds_cfg, f_cfg=f_cfg, seed=seed, shard=0, count=1
+        ),
+        lambda folder: shards.merge_features(folder, 1, out),
+        out,
+    )
+
+
 def extract_shard_stage(
     *,
     out: Path,
