@@ -14,6 +14,7 @@ from nrdh.config import as_dict, from_mapping
 from nrdh.data import ImageSet, load_dataset
 from nrdh.models import HashNet
 from nrdh.params import CodesConfig, DatasetConfig, HasherConfig, dataset_from_mapping
+from nrdh.pipeline.common import merge_codes
 
 
 def image_channels(images: ImageSet) -> int:
