@@ -13,8 +13,8 @@ choice a paper leaves open.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
 import dataclasses
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -212,7 +212,8 @@ def training_distances(x: torch.Tensor, max_pairs: int, seed: int = 0) -> np.nda
         i = torch.randint(n, (max_pairs,), generator=gen)
         j = (i + torch.randint(1, n, (max_pairs,), generator=gen)) % n
     xn = F.normalize(x, dim=1)
-    chunks = [1.0 - (xn[a] * xn[b]).sum(1) for a, b in zip(i.split(1 << 18), j.split(1 << 18))]
+    pairs = zip(i.split(1 << 18), j.split(1 << 18), strict=True)
+    chunks = [1.0 - (xn[a] * xn[b]).sum(1) for a, b in pairs]
     return torch.cat(chunks).numpy().astype(np.float64)
 
 
@@ -223,9 +224,7 @@ class SSDH(FeatureObjective):
 
     name = "ssdh"
 
-    def __init__(
-        self, cfg: SSDHConfig, train_features: np.ndarray, train_idx: np.ndarray
-    ) -> None:
+    def __init__(self, cfg: SSDHConfig, train_features: np.ndarray, train_idx: np.ndarray) -> None:
         super().__init__(train_features, train_idx)
         d = training_distances(self.features, cfg.max_pairs)
         self.d_l, self.d_r = ssdh_thresholds(d, cfg.alpha, cfg.beta, cfg.bins)
