@@ -32,9 +32,7 @@ from nrdh.pipeline import hashing
 
 def pixel_features(images: ImageSet) -> np.ndarray:
     """Standardised pixel features of every image (the ``pixels`` backbone of features.h5)."""
-    model, transform, _ = features.build_backbone(
-        features.FeatureConfig(backbone="pixels"), images
-    )
+    model, transform, _ = features.build_backbone(features.FeatureConfig(backbone="pixels"), images)
     loader = torch.utils.data.DataLoader(images.view(transform), batch_size=512)
     with torch.no_grad():
         return np.concatenate([model(x).numpy() for x, _ in loader]).astype(np.float32)

@@ -234,3 +234,21 @@ def test_one_loop_feeds_deepbit_its_rotated_views():
     assert seen == [3, 3]
     assert set(history[0]) == {"epoch", "loss", "quantisation", "balance", "rotation"}
     assert all(math.isfinite(v) for v in history[0].values())
+
+
+def test_params_yaml_peers_section_parses_with_published_defaults():
+    # Every method of params.yaml's peers section builds its config; the published values
+    # (SSDH alpha = beta = 2, GreedyHash alpha 0.1, BiHalf gamma 6, CIBHash tau 0.3 and
+    # beta 0.001) are the ones the file sets.
+    from pathlib import Path
+
+    from nrdh.config import load_params
+
+    peers = load_params(Path(__file__).parents[1] / "params.yaml")["peers"]
+    cfgs = {name: ob.peer_config(name, peers[name]) for name in ob.PEERS}
+    assert set(peers) == set(ob.PEERS)
+    assert (cfgs["ssdh"].alpha, cfgs["ssdh"].beta) == (2.0, 2.0)
+    assert cfgs["greedyhash"].alpha == 0.1
+    assert cfgs["bihalf"].gamma == 6.0
+    assert (cfgs["cibhash"].temperature, cfgs["cibhash"].beta) == (0.3, 0.001)
+    assert cfgs["deepbit"].angles == (-10.0, 10.0)

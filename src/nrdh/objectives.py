@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -76,9 +76,10 @@ def _index_map(train_idx: np.ndarray, n_rows: int) -> torch.Tensor:
 
 
 class FeatureObjective(Objective):
-    """An objective reading feature similarities of the training images."""
+    """An objective reading feature similarities of the training images, with its config."""
 
-    def __init__(self, train_features: np.ndarray, train_idx: np.ndarray) -> None:
+    def __init__(self, cfg: Any, train_features: np.ndarray, train_idx: np.ndarray) -> None:
+        self.cfg = cfg
         self.features = torch.from_numpy(np.ascontiguousarray(train_features, dtype=np.float32))
         self.lookup = _index_map(train_idx, len(self.features))
 
@@ -154,26 +155,50 @@ def halves_cosine(a: torch.Tensor) -> torch.Tensor:
     return F.cosine_similarity(a[:k], a[k : 2 * k], dim=1)
 
 
+def similarity_preservation(b: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """MSE between the half-pair cosine similarities of codes b and of features x."""
+    return F.mse_loss(halves_cosine(b), halves_cosine(x))
+
+
+# ----------------------------------------------------------------------------- configs
+
+
+@dataclass(frozen=True)
+class PeerConfig:
+    """Settings every peer has: lr and epochs overrides of the hasher section (0 = its value).
+
+    Subclasses name their params.yaml key (`key`) and the fields that must be >= 0
+    (`nonnegative`); each is checked with a message naming ``peers.<key>.<field>``.
+    """
+
+    key: ClassVar[str] = ""
+    nonnegative: ClassVar[tuple[str, ...]] = ()
+    lr: float = 0.0
+    epochs: int = 0
+
+    def __post_init__(self) -> None:
+        for field in ("lr", "epochs", *self.nonnegative):
+            check_range(f"peers.{self.key}.{field}", getattr(self, field), 0.0, None)
+
+
 # ----------------------------------------------------------------------------- SSDH
 
 
 @dataclass(frozen=True)
-class SSDHConfig:
+class SSDHConfig(PeerConfig):
     """SSDH (Yang et al., IJCAI 2018): thresholds on the cosine-distance distribution."""
 
+    key: ClassVar[str] = "ssdh"
+    nonnegative: ClassVar[tuple[str, ...]] = ("alpha", "beta")
     alpha: float = 2.0  # d_l = m_l - alpha sigma_l (Sec. 3.1; authors' code)
     beta: float = 2.0  # d_r = m_r + beta sigma_r
     bins: int = 100  # histogram bins locating the mode m (the paper: "the mode")
     max_pairs: int = 2_000_000  # distances sampled for the fit (all pairs when fewer)
-    lr: float = 0.0  # 0 = hasher.lr
-    epochs: int = 0  # 0 = hasher.epochs
 
     def __post_init__(self) -> None:
-        check_range("peers.ssdh.alpha", self.alpha, 0.0, None)
-        check_range("peers.ssdh.beta", self.beta, 0.0, None)
+        super().__post_init__()
         check_range("peers.ssdh.bins", self.bins, 2, None)
         check_range("peers.ssdh.max_pairs", self.max_pairs, 1, None)
-        _check_optim("ssdh", self)
 
 
 def cosine_distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -225,7 +250,7 @@ class SSDH(FeatureObjective):
     name = "ssdh"
 
     def __init__(self, cfg: SSDHConfig, train_features: np.ndarray, train_idx: np.ndarray) -> None:
-        super().__init__(train_features, train_idx)
+        super().__init__(cfg, train_features, train_idx)
         d = training_distances(self.features, cfg.max_pairs)
         self.d_l, self.d_r = ssdh_thresholds(d, cfg.alpha, cfg.beta, cfg.bins)
 
@@ -244,16 +269,12 @@ class SSDH(FeatureObjective):
 
 
 @dataclass(frozen=True)
-class GreedyHashConfig:
+class GreedyHashConfig(PeerConfig):
     """GreedyHash, unsupervised (Su et al., NeurIPS 2018)."""
 
+    key: ClassVar[str] = "greedyhash"
+    nonnegative: ClassVar[tuple[str, ...]] = ("alpha",)
     alpha: float = 0.1  # weight of the | |h| - 1 |^3 penalty (authors' code)
-    lr: float = 0.0
-    epochs: int = 0
-
-    def __post_init__(self) -> None:
-        check_range("peers.greedyhash.alpha", self.alpha, 0.0, None)
-        _check_optim("greedyhash", self)
 
 
 class GreedyHash(FeatureObjective):
@@ -263,35 +284,25 @@ class GreedyHash(FeatureObjective):
 
     name = "greedyhash"
 
-    def __init__(
-        self, cfg: GreedyHashConfig, train_features: np.ndarray, train_idx: np.ndarray
-    ) -> None:
-        super().__init__(train_features, train_idx)
-        self.alpha = cfg.alpha
-
     def __call__(self, outputs: Sequence[Outputs], idx: torch.Tensor) -> tuple[torch.Tensor, Terms]:
         h, _ = outputs[0]
         b = SignSTE.apply(h)
         x = self.batch_features(idx, h)
-        sim = F.mse_loss(halves_cosine(b), halves_cosine(x))
+        sim = similarity_preservation(b, x)
         penalty = (h.abs() - 1.0).pow(3).abs().mean()
-        return sim + self.alpha * penalty, {"similarity": sim, "penalty": penalty}
+        return sim + self.cfg.alpha * penalty, {"similarity": sim, "penalty": penalty}
 
 
 # --------------------------------------------------------------------------- BiHalf
 
 
 @dataclass(frozen=True)
-class BiHalfConfig:
+class BiHalfConfig(PeerConfig):
     """BiHalf (Li and van Gemert, AAAI 2021)."""
 
+    key: ClassVar[str] = "bihalf"
+    nonnegative: ClassVar[tuple[str, ...]] = ("gamma",)
     gamma: float = 6.0  # gradient scale of the bi-half layer (authors' code)
-    lr: float = 0.0
-    epochs: int = 0
-
-    def __post_init__(self) -> None:
-        check_range("peers.bihalf.gamma", self.gamma, 0.0, None)
-        _check_optim("bihalf", self)
 
 
 class BiHalf(FeatureObjective):
@@ -300,17 +311,10 @@ class BiHalf(FeatureObjective):
 
     name = "bihalf"
 
-    def __init__(
-        self, cfg: BiHalfConfig, train_features: np.ndarray, train_idx: np.ndarray
-    ) -> None:
-        super().__init__(train_features, train_idx)
-        self.gamma = cfg.gamma
-
     def __call__(self, outputs: Sequence[Outputs], idx: torch.Tensor) -> tuple[torch.Tensor, Terms]:
         h, _ = outputs[0]
-        b = BiHalfSign.apply(h, self.gamma)
-        x = self.batch_features(idx, h)
-        loss = F.mse_loss(halves_cosine(b), halves_cosine(x))
+        b = BiHalfSign.apply(h, self.cfg.gamma)
+        loss = similarity_preservation(b, self.batch_features(idx, h))
         return loss, {"similarity": loss}
 
 
@@ -318,20 +322,15 @@ class BiHalf(FeatureObjective):
 
 
 @dataclass(frozen=True)
-class DeepBitConfig:
+class DeepBitConfig(PeerConfig):
     """DeepBit (Lin et al., CVPR 2016): quantisation, even distribution, rotation invariance."""
 
+    key: ClassVar[str] = "deepbit"
+    nonnegative: ClassVar[tuple[str, ...]] = ("alpha", "beta", "gamma")
     alpha: float = 1.0  # quantisation weight
     beta: float = 1.0  # bit-balance weight
     gamma: float = 1.0  # rotation-invariance weight
     angles: tuple[float, ...] = (-10.0, 10.0)  # rotations in degrees (Sec. 3.2)
-    lr: float = 0.0
-    epochs: int = 0
-
-    def __post_init__(self) -> None:
-        for key in ("alpha", "beta", "gamma"):
-            check_range(f"peers.deepbit.{key}", getattr(self, key), 0.0, None)
-        _check_optim("deepbit", self)
 
 
 class Rotate:
@@ -380,9 +379,11 @@ class DeepBit(Objective):
 
 
 @dataclass(frozen=True)
-class CIBHashConfig:
+class CIBHashConfig(PeerConfig):
     """CIBHash (Qiu et al., IJCAI 2021): contrastive views + information bottleneck."""
 
+    key: ClassVar[str] = "cibhash"
+    nonnegative: ClassVar[tuple[str, ...]] = ("beta", "jitter")
     temperature: float = 0.3  # NT-Xent temperature tau (Sec. 4.1)
     beta: float = 0.001  # weight of the KL term (Sec. 4.1)
     crop_scale: float = 0.5  # random resized crop: smallest area fraction (authors' code)
@@ -390,17 +391,13 @@ class CIBHashConfig:
     jitter: float = 0.4  # colour jitter strength: brightness, contrast, saturation
     jitter_p: float = 0.8  # probability of colour jitter
     grey_p: float = 0.2  # probability of greyscale
-    lr: float = 0.0
-    epochs: int = 0
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         check_range("peers.cibhash.temperature", self.temperature, 1e-6, None)
-        check_range("peers.cibhash.beta", self.beta, 0.0, None)
         check_range("peers.cibhash.crop_scale", self.crop_scale, 1e-3, 1.0)
-        check_range("peers.cibhash.jitter", self.jitter, 0.0, None)
-        check_range("peers.cibhash.jitter_p", self.jitter_p, 0.0, 1.0)
-        check_range("peers.cibhash.grey_p", self.grey_p, 0.0, 1.0)
-        _check_optim("cibhash", self)
+        for p in ("jitter_p", "grey_p"):
+            check_range(f"peers.cibhash.{p}", getattr(self, p), 0.0, 1.0)
 
 
 class ResizedCrop:
@@ -479,13 +476,7 @@ def hasher_config(hasher_cfg: Any, peer_cfg: Any) -> Any:
     return dataclasses.replace(hasher_cfg, **changes)
 
 
-def _check_optim(name: str, cfg: Any) -> None:
-    """lr and epochs overrides of one peer: 0 means the hasher section's value."""
-    check_range(f"peers.{name}.lr", cfg.lr, 0.0, None)
-    check_range(f"peers.{name}.epochs", cfg.epochs, 0, None)
-
-
-PEERS: dict[str, type] = {
+PEERS: dict[str, type[PeerConfig]] = {
     "ssdh": SSDHConfig,
     "greedyhash": GreedyHashConfig,
     "bihalf": BiHalfConfig,
