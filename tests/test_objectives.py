@@ -252,3 +252,42 @@ def test_params_yaml_peers_section_parses_with_published_defaults():
     assert cfgs["bihalf"].gamma == 6.0
     assert (cfgs["cibhash"].temperature, cfgs["cibhash"].beta) == (0.3, 0.001)
     assert cfgs["deepbit"].angles == (-10.0, 10.0)
+
+
+class Interrupted(Exception):
+    """Raised by `Stopping` to cut a run short, as a kill would."""
+
+
+def test_cibhash_run_resumes_to_the_uninterrupted_weights(tmp_path):
+    # CIBHash draws random crops, jitter and Bernoulli noise: a run cut in epoch 3 and
+    # resumed from its epoch-2 checkpoint must end with the uninterrupted run's weights.
+    images = load_dataset(DatasetConfig(source="digits"), 0)
+    from nrdh.pipeline.hashing import hasher_transforms
+
+    cfg = train.HasherConfig(epochs=4, batch_size=16, device="cpu", checkpoint_every=2)
+    t_train, t_eval = hasher_transforms(cfg, None)
+    cib = ob.peer_config("cibhash", {"flip": False})
+
+    class Stopping(ob.CIBHash):
+        calls = 0
+
+        def __call__(self, outputs, idx):
+            Stopping.calls += 1
+            if Stopping.calls == 5:  # 2 batches per epoch: the first batch of epoch 3
+                raise Interrupted
+            return super().__call__(outputs, idx)
+
+    def run(objective: ob.Objective, ckpt) -> HashNet:
+        view = images.view(objective.view_transform(t_train, t_eval), images.split["train"][:32])
+        torch.manual_seed(0)
+        model = HashNet(SmallCNN(1), SmallCNN.out_dim, 8)
+        train.train_hasher(model, view, objective, cfg, 0, ckpt, "run")
+        return model
+
+    full = run(ob.CIBHash(cib), tmp_path / "full.ckpt")
+    with pytest.raises(Interrupted):
+        run(Stopping(cib), tmp_path / "cut.ckpt")
+    assert torch.load(tmp_path / "cut.ckpt", weights_only=False)["epoch"] == 2
+    resumed = run(ob.CIBHash(cib), tmp_path / "cut.ckpt")
+    for a, b in zip(full.state_dict().values(), resumed.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
