@@ -8,6 +8,7 @@ queries and database, scored by nrdh.metrics; LSH and ITQ on the same features a
 references. Prints a Markdown table and the wall time.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/peers_smoke.py --bits 32 --seed 0
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/peers_smoke.py --epochs 0  # params' 30
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 os.environ.setdefault("TQDM_DISABLE", "1")
 
 import argparse
+import dataclasses
 import time
 
 import numpy as np
@@ -46,12 +48,15 @@ def score(images: ImageSet, q: np.ndarray, b: np.ndarray) -> float:
     )
 
 
-def run_peer(name: str, params: dict, images: ImageSet, x: np.ndarray, bits: int, seed: int):
-    """Train peer `name` and return (mAP@all, last history row)."""
+def run_peer(
+    name: str, params: dict, images: ImageSet, x: np.ndarray, bits: int, seed: int, epochs: int
+):
+    """Train peer `name` (for `epochs` epochs when > 0) and return (mAP@all, last history)."""
     peer_cfg = objectives.peer_config(name, params.get("peers", {}).get(name))
     cfg = objectives.hasher_config(
         from_mapping(train.HasherConfig, {**params["hasher"], "device": "cpu"}, "hasher"), peer_cfg
     )
+    cfg = dataclasses.replace(cfg, epochs=epochs or cfg.epochs)
     train_idx = images.split["train"]
     obj = objectives.build_objective(
         name, params.get("peers", {}).get(name), x[train_idx], bits, train_idx
@@ -75,6 +80,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--peers", nargs="+", default=list(objectives.PEERS))
+    parser.add_argument(
+        "--epochs", type=int, default=10, help="epochs of every peer (0 = params.yaml's)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     params = load_params(args.params)
@@ -87,10 +95,11 @@ def main() -> None:
         rows.append((method, score(images, q, b), 0.0, ""))
     for name in args.peers:
         start = time.perf_counter()
-        value, last = run_peer(name, params, images, x, args.bits, args.seed)
+        value, last = run_peer(name, params, images, x, args.bits, args.seed, args.epochs)
         terms = ", ".join(f"{k} {v:.4f}" for k, v in last.items() if k != "epoch")
         rows.append((name, value, time.perf_counter() - start, terms))
-    print(f"digits, {args.bits} bits, seed {args.seed}, pixel features, small_cnn\n")
+    epochs = args.epochs or "params.yaml"
+    print(f"digits, {args.bits} bits, seed {args.seed}, epochs {epochs}, pixels, small_cnn\n")
     print("| method | mAP@all | train s | last epoch |\n|---|---|---|---|")
     for name, value, seconds, terms in rows:
         print(f"| {name} | {value:.4f} | {seconds:.1f} | {terms} |")

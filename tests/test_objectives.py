@@ -291,3 +291,14 @@ def test_cibhash_run_resumes_to_the_uninterrupted_weights(tmp_path):
     resumed = run(ob.CIBHash(cib), tmp_path / "cut.ckpt")
     for a, b in zip(full.state_dict().values(), resumed.state_dict().values(), strict=True):
         assert torch.equal(a, b)
+
+
+def test_feature_objective_rejects_images_outside_its_training_rows():
+    # Rows belong to images 10 and 12: image 11 (a hole) and 13 (past the end) have none.
+    obj = ob.build_objective("bihalf", {}, np.eye(2, dtype=np.float32), 2, np.array([10, 12]))
+    h = out([[0.1, 0.2], [0.3, 0.4]])
+    for bad in ([10, 11], [12, 13]):
+        with pytest.raises(NRDHError, match="outside the training features"):
+            obj([h], torch.tensor(bad))
+    loss, _ = obj([h], torch.tensor([12, 10]))
+    assert math.isfinite(loss.item())

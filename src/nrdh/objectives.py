@@ -85,7 +85,13 @@ class FeatureObjective(Objective):
 
     def batch_features(self, idx: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         """Feature rows of the images `idx`, on the device of `like`."""
-        return _rows(self.features, self.lookup[idx], like)
+        rows = self.lookup[idx.clamp_max(len(self.lookup) - 1)]
+        if (rows < 0).any() or (idx >= len(self.lookup)).any():
+            raise NRDHError(
+                f"{self.name}: the batch holds images outside the training features' "
+                "train_idx; build the objective with the training view's image indices"
+            )
+        return _rows(self.features, rows, like)
 
 
 # ------------------------------------------------------------------------- NRDH (the paper)
