@@ -51,6 +51,7 @@ def make_dataset(root: Path, n: int) -> None:
         "features": {"backbone": "pixels", "batch_size": 256, "device": "cpu"},
         "graph": {},
         "hasher": {"epochs": 1, "batch_size": 64, "device": "cpu", "checkpoint_every": 0},
+        "codes": {"device": "cpu", "batch_size": 256},
         "evaluate": {"topk": 1000, "radius": 2, "ks": [100, 1000]},
     }
     (root / "params.yaml").write_text(yaml.safe_dump(params))

@@ -1,4 +1,4 @@
-"""Stage summarize: Summary table over datasets, methods and code lengths, and figures."""
+"""Stage summarize: tables over seeds, figures and reports/report.html."""
 
 from pathlib import Path
 
@@ -9,7 +9,6 @@ if __name__ == "__main__":
     stage_main(
         __doc__,
         summarize_stage,
-        with_params=False,
         eval_dir=Path,
         pr_dir=Path,
         loss_dir=Path,

@@ -20,8 +20,16 @@ def tool(name: str) -> str:
 
 
 def run(cmd: list[str], cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
-    """Run a command with the venv's bin first on PATH; fail the test with its output."""
+    """Run a command with the venv's bin first on PATH; fail the test with its output.
+
+    In a project copy, its own src/ comes first on PYTHONPATH, so the stages run the copy's
+    code (an edit there is what the pipeline executes), not the installed package's.
+    """
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    if (Path(cwd) / "src" / "nrdh").is_dir():
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(Path(cwd).resolve() / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]
+        )
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}"
     return proc

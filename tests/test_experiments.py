@@ -1,13 +1,78 @@
-"""A queued sweep of three rho values through `dvc exp run --queue` and `dvc queue start`."""
+"""A queued sweep of three rho values through `dvc exp run --queue` and `dvc queue start`.
+
+Each experiment's graphs must be the ones its rho builds: the adjacency in its graphs.h5
+equals U' recomputed from the features with that rho, and the mean degree falls as rho
+rises. A sweep that ignored rho (three identical graphs) fails both checks.
+"""
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
+from pathlib import Path
 
+import h5py
+import numpy as np
 import pytest
+import torch
 import yaml
 from conftest import make_project, run, tool
+
+from nrdh import graph
+from nrdh.artifacts import read_features
+from nrdh.config import from_mapping
+
+
+def graph_degree_for_rho(features: Path, graphs: Path, graph_params: dict, rho: float) -> float:
+    """Mean off-diagonal degree of graphs.h5 after checking that its adjacency is U' of its
+    graphs' nodes rebuilt from `features` with threshold `rho`."""
+    cfg = from_mapping(graph.GraphConfig, {**graph_params, "rho": rho}, "graph")
+    feats = read_features(features)
+    with h5py.File(graphs) as f:
+        train, nodes = f["train"][()], f["nodes"][0]
+        valid, adj = f["valid"][0].astype(bool), f["adjacency"][0]
+        recorded = float(f.attrs["mean_degree"])
+    x = torch.from_numpy(np.asarray(feats.features[()], np.float32)[train[nodes]])
+    np.testing.assert_allclose(adj, graph.build_adjacency(x, cfg).numpy(), atol=1e-6)
+    offdiag = adj * (1 - np.eye(adj.shape[-1], dtype=adj.dtype))
+    degree = float((offdiag > 0).sum(-1)[valid].mean())
+    assert degree == pytest.approx(recorded)
+    return degree
+
+
+def assert_graphs_follow_rho(degrees: dict[float, float]) -> None:
+    """Mean degrees strictly decreasing in rho: a higher threshold keeps fewer edges."""
+    by_rho = [degrees[r] for r in sorted(degrees)]
+    assert all(a > b for a, b in itertools.pairwise(by_rho)), degrees
+
+
+def test_graph_checks_catch_an_ignored_rho(tmp_path, tiny_params):
+    """The sweep's checks on graphs built directly: they pass for graphs of each rho and
+    fail for three graphs built with one rho (a sweep that ignored it)."""
+    from nrdh.data import DatasetConfig, load_dataset
+    from nrdh.features import FeatureConfig, extract_features
+    from nrdh.io import provenance
+    from nrdh.pipeline.representation import build_graphs_stage
+
+    params = yaml.safe_load(tiny_params.read_text())
+    digits = load_dataset(DatasetConfig(source="digits", query_per_class=5), seed=0)
+    extract_features(digits, FeatureConfig(), tmp_path / "features.h5", provenance({}))
+    rhos = (0.2, 0.4, 0.6)
+    for rho in rhos:
+        swept = {**params, "graph": {**params["graph"], "rho": rho}}
+        build_graphs_stage(swept, tmp_path / "features.h5", tmp_path / f"g{rho}.h5")
+
+    def check(rho: float, built: float) -> float:
+        """The checks with `rho` on the graphs built with `built`."""
+        features, graphs = tmp_path / "features.h5", tmp_path / f"g{built}.h5"
+        return graph_degree_for_rho(features, graphs, params["graph"], rho)
+
+    assert_graphs_follow_rho({rho: check(rho, rho) for rho in rhos})
+    with pytest.raises(AssertionError):  # rho ignored: every experiment got rho 0.4's graphs
+        check(0.2, 0.4)
+    with pytest.raises(AssertionError):
+        assert_graphs_follow_rho({rho: check(0.4, 0.4) for rho in rhos})
 
 
 @pytest.mark.slow
@@ -46,3 +111,14 @@ def test_queued_rho_sweep_lists_three_experiments_with_map(tmp_path, tiny_params
         "rho0.6": 0.6,
     }
     assert all(0.0 < m <= 1.0 for _, m in found.values())
+
+    degrees = {}
+    for name, (rho, _) in found.items():
+        run([tool("dvc"), "exp", "apply", name], project)
+        degrees[rho] = graph_degree_for_rho(
+            project / "data/digits/features.h5",
+            project / "data/digits/nrdh/graphs.h5",
+            params["graph"],
+            rho,
+        )
+    assert_graphs_follow_rho(degrees)

@@ -14,7 +14,7 @@ from nrdh.artifacts import read_features
 from nrdh.config import from_mapping
 from nrdh.data import ImageSet, one_hot
 from nrdh.errors import NRDHError
-from nrdh.features import FeatureConfig, build_backbone, extract_features
+from nrdh.features import FeatureConfig, build_backbone, extract_features, weights_entry
 
 PROV = {"params": {"features": {"backbone": "pixels"}}, "inputs": {}}
 
@@ -125,3 +125,35 @@ def test_config_errors_name_the_key(mapping: dict, message: str) -> None:
 def test_unknown_weights_name_lists_choices() -> None:
     with pytest.raises(NRDHError, match=r"'IMAGENET1K_V9' is not a resnet50 weights name"):
         build_backbone(FeatureConfig(backbone="resnet50", weights="IMAGENET1K_V9"))
+
+
+@pytest.mark.parametrize(
+    ("backbone", "name", "expected"),
+    [
+        ("resnet101", "IMAGENET1K_V1", "IMAGENET1K_V1"),  # the paper's original weights
+        ("resnet101", "DEFAULT", "IMAGENET1K_V2"),  # torchvision's current best
+        ("resnet18", "DEFAULT", "IMAGENET1K_V1"),
+    ],
+)
+def test_weights_names_resolve_to_torchvision_enums(backbone: str, name: str, expected: str):
+    from torchvision.models import get_model_weights
+
+    assert weights_entry(backbone, name) is get_model_weights(backbone)[expected]
+
+
+def test_paper_weights_are_the_config_default() -> None:
+    assert FeatureConfig().weights == "IMAGENET1K_V1"
+
+
+def test_cnn_input_ships_uint8_and_normalises_like_torchvision() -> None:
+    # The loader yields uint8 crops; the model's own first step must reproduce the weights'
+    # float preprocessing exactly, so features do not change with where normalising runs.
+    model, transform, _ = build_backbone(FeatureConfig(backbone="resnet18", weights="none"))
+    img = toy(np.random.default_rng(0).integers(0, 256, (1, 32, 32, 3), np.uint8), [0], [0])[0]
+    x = transform(img)
+    assert x.dtype == torch.uint8 and x.shape == (3, 224, 224)
+    seen: list[torch.Tensor] = []
+    model.conv1.register_forward_pre_hook(lambda _m, args: seen.append(args[0]))
+    model(x[None])
+    assert torch.equal(seen[0][0], weights_entry("resnet18", "DEFAULT").transforms()(img))
+    assert not any(k.startswith("input_") for k in model.state_dict())

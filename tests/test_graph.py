@@ -83,6 +83,30 @@ def test_quantile_rho_keeps_the_top_pairs():
     assert a[0, 1].item() == pytest.approx(0.2)
 
 
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("rho_mode", ["fixed", "quantile"])
+def test_adjacency_builds_on_the_input_device_and_dtype(device, dtype, rho_mode):
+    # Edges 1-2 and 2-3 survive both the fixed rho 0.4 and the 0.5-quantile (0.0): the
+    # matrix of test_reweighted_graph_four_nodes_with_an_isolated_node, node 4 isolated.
+    cfg = GraphConfig(M=4, rho=0.4, p=0.8, rho_mode=rho_mode, rho_quantile=0.5)
+    expected = torch.tensor(
+        [[0.8, 0.2, 0, 0], [0.1, 0.8, 0.1, 0], [0, 0.2, 0.8, 0], [0, 0, 0, 0.8]], dtype=dtype
+    )
+    a = build_adjacency(X4.to(device, dtype), cfg)
+    assert a.device.type == device and a.dtype == dtype
+    torch.testing.assert_close(a[0].cpu(), expected)
+
+
+def test_fixed_rho_follows_a_non_cpu_device_without_a_gpu():
+    # The meta device stands in for CUDA here: a rho built on the CPU fails to compare.
+    a = build_adjacency(torch.empty(3, 4, 2, device="meta"), GraphConfig(M=4))
+    assert a.device.type == "meta" and a.shape == (3, 4, 4)
+
+
 def test_partition_pads_the_last_graph_and_marks_it():
     nodes, valid = partition(7, 3, np.random.default_rng(0))
     assert nodes.shape == valid.shape == (3, 3)

@@ -5,7 +5,13 @@ import math
 import pytest
 import torch
 
-from nrdh.losses import gcn_loss, hash_loss, reconstruction_loss, weight_decay_loss
+from nrdh.losses import (
+    binary_targets,
+    gcn_loss,
+    hash_loss,
+    reconstruction_loss,
+    weight_decay_loss,
+)
 
 
 def test_reconstruction_loss_reductions_and_mask():
@@ -52,9 +58,19 @@ def test_hash_loss_node_target_uses_sign_of_g():
     assert node.item() == pytest.approx(-math.log(1 - p), rel=1e-5)
 
 
-def test_bce_target_carries_no_gradient():
-    fc = torch.tensor([[0.3, -0.2]], requires_grad=True)
-    _, _, l_fch = hash_loss(fc, torch.tanh(fc), torch.zeros(1, 2), 0.0, 1.0)
+def test_bce_target_carries_no_gradient(monkeypatch):
+    """Eq. 16's b is a constant target: dL_fch/dfch is BCE's gradient with b held fixed.
+
+    sign() has a zero gradient, so a target left attached to the graph would still give the
+    same numbers; a straight-through stand-in for sign (the same values, gradient 1) makes
+    an attached target change the gradient, so this fails if b is not detached.
+    """
+    real_sign = torch.sign
+    monkeypatch.setattr(torch, "sign", lambda x: x + (real_sign(x) - x).detach())
+    fch = torch.tensor([[0.6, -0.2]], requires_grad=True)
+    assert not binary_targets(fch).requires_grad
+    _, _, l_fch = hash_loss(fch, fch, torch.zeros(1, 2), 0.0, 1.0)
     l_fch.backward()
-    # pushing towards the own sign: gradient sign opposite to fc's sign
-    assert fc.grad[0, 0] < 0 < fc.grad[0, 1]
+    # p = (fch + 1) / 2 = (0.8, 0.4), b = (1, 0); L = mean BCE, dp/dfch = 1/2, so
+    # dL/dfch = (1/2)(1/2) * (-1/p if b = 1 else 1/(1 - p)) = (-0.3125, 0.41667)
+    assert fch.grad.tolist()[0] == pytest.approx([0.25 * -1 / 0.8, 0.25 / 0.6], rel=1e-5)

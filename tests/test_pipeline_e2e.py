@@ -2,8 +2,8 @@
 
 A DVC run, a second (no-op) DVC run, and a Snakemake run in a separate clean copy whose
 artifacts must be byte-identical to DVC's (same params and seed -> same bytes on CPU);
-then, on the DVC copy, `dvc metrics/plots show` and a `dvc exp run -S gcn...` that must
-re-run only the GCN stage and those after it.
+then, on copies of the built projects, what each engine reruns after a param change or a
+code edit: exactly the stages that read it and everything downstream, in both engines.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -43,8 +44,60 @@ def dvc_project(tmp_path_factory, tiny_params) -> Path:
     return project
 
 
+@pytest.fixture(scope="module")
+def smk_project(tmp_path_factory, tiny_params) -> Path:
+    """A clean copy of the project on the tiny params after one full Snakemake run."""
+    project = make_project(tmp_path_factory.mktemp("e2e") / "smk", tiny_params)
+    run([tool("snakemake"), "--cores", "2", "--profile", "workflow/profiles/local"], project)
+    return project
+
+
+def copy_of(project: Path, dest: Path) -> Path:
+    """A copy of a built project with its files' times kept (Snakemake's mtime checks)."""
+    shutil.copytree(project, dest, symlinks=True)
+    return dest
+
+
+# Stage groups downstream of the hash network, for the NRDH method only.
+HASH_AND_DOWNSTREAM = {
+    "train_hasher",
+    "compute_codes_shard",
+    "compute_codes",
+    "evaluate",
+    "summarize",
+    "retrieval_grid",
+}
+UPSTREAM_OF_GRAPHS = {"extract_features_shard", "extract_features", "baseline_codes"}
+
+
+def edit_hash_network_code(project: Path) -> None:
+    """Change a function body in the hash-network stage module (a different seed)."""
+    path = project / "src/nrdh/pipeline/hashing.py"
+    text = path.read_text()
+    assert text.count("torch.manual_seed(seed)") == 1
+    path.write_text(text.replace("torch.manual_seed(seed)", "torch.manual_seed(seed + 1)"))
+
+
+def snakemake_planned(project: Path) -> set[str]:
+    """Jobs a Snakemake dry run plans, as DVC-style names (group@wildcard values)."""
+    out = run([tool("snakemake"), "-n", "--cores", "1"], project).stdout
+    jobs = set()
+    for block in re.split(r"\n(?=rule \w+:)", out):
+        m = re.match(r"rule (\w+):", block)
+        if not m or m.group(1) == "all":
+            continue
+        wc = re.search(r"^\s+wildcards: (.*)$", block, re.M)
+        values = [kv.split("=", 1)[1] for kv in wc[1].split(", ")] if wc else []
+        jobs.add(m.group(1) + ("@" + "-".join(values) if values else ""))
+    return jobs
+
+
+def groups(names: set[str]) -> set[str]:
+    return {n.split("@")[0] for n in names}
+
+
 @pytest.mark.slow
-def test_dvc_and_snakemake_build_the_same_artifacts(dvc_project, tmp_path, tiny_params):
+def test_dvc_and_snakemake_build_the_same_artifacts(dvc_project, smk_project):
     for ds in ("digits", "digits_mosaic"):
         for method in ("nrdh", "lsh"):
             path = dvc_project / f"metrics/eval/{ds}/{method}/eval_16.json"
@@ -57,9 +110,8 @@ def test_dvc_and_snakemake_build_the_same_artifacts(dvc_project, tmp_path, tiny_
     second = run([tool("dvc"), "repro"], dvc_project).stdout
     assert ran_stages(second) == set()
 
-    smk_dir = make_project(tmp_path / "smk", tiny_params)
-    run([tool("snakemake"), "--cores", "2", "--profile", "workflow/profiles/local"], smk_dir)
-    ours, theirs = digests(dvc_project), digests(smk_dir)
+    assert snakemake_planned(smk_project) == set()
+    ours, theirs = digests(dvc_project), digests(smk_project)
     assert ours.keys() == theirs.keys()
     assert ours == theirs
 
@@ -83,3 +135,40 @@ def test_gcn_param_change_reruns_only_downstream_stages(dvc_project):
         "build_graphs",
         "baseline_codes",
     }
+
+
+@pytest.mark.slow
+def test_dvc_code_edit_reruns_hash_stages_and_downstream(dvc_project, tmp_path):
+    project = copy_of(dvc_project, tmp_path / "p")
+    edit_hash_network_code(project)
+    status = json.loads(run([tool("dvc"), "status", "--json"], project).stdout)
+    # the stages whose own code changed
+    assert groups(set(status)) == {"train_hasher", "compute_codes_shard"}
+    ran = ran_stages(run([tool("dvc"), "repro"], project).stdout)
+    assert groups(ran) == HASH_AND_DOWNSTREAM
+    assert {n for n in ran if n.startswith("evaluate@")} == {
+        "evaluate@digits-nrdh-16",
+        "evaluate@digits_mosaic-nrdh-16",
+    }
+
+
+@pytest.mark.slow
+def test_snakemake_param_change_reruns_graphs_and_downstream(smk_project, tmp_path):
+    project = copy_of(smk_project, tmp_path / "p")
+    params = project / "params.yaml"
+    params.write_text(params.read_text().replace("rho: 0.4", "rho: 0.7"))
+    planned = snakemake_planned(project)
+    assert groups(planned) == {"build_graphs", "train_gcn", "dump_node_reps"} | (
+        HASH_AND_DOWNSTREAM
+    )
+    assert not groups(planned) & UPSTREAM_OF_GRAPHS
+    assert "evaluate@digits-lsh-16" not in planned
+
+
+@pytest.mark.slow
+def test_snakemake_code_edit_reruns_hash_stages_and_downstream(smk_project, tmp_path):
+    project = copy_of(smk_project, tmp_path / "p")
+    edit_hash_network_code(project)
+    planned = snakemake_planned(project)
+    assert groups(planned) == HASH_AND_DOWNSTREAM
+    assert "evaluate@digits-lsh-16" not in planned

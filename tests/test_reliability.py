@@ -267,7 +267,7 @@ def test_unreadable_model_checkpoint(work):
         work, "dump_node_reps", "--variant", "nrdh", "--features", "features.h5",
         "--graphs", "graphs.h5", "--model", "gcn.pt", "--out", "out/reps.h5",
     )  # fmt: skip
-    assert_user_error(proc, work / "out", "gcn.pt: not a readable checkpoint")
+    assert_user_error(proc, work / "out", "gcn.pt: not a valid gcn checkpoint")
 
 
 # ---- params -----------------------------------------------------------------------------
@@ -332,17 +332,22 @@ def test_params_file_missing_or_not_a_mapping(work):
 
 def test_summary_and_figures_are_byte_identical_across_runs(good, tmp_path):
     """The summarize stage's outs (tables, PNG, SVG) carry no timestamp nor random id."""
-    metrics, pr = tmp_path / "eval/lsh/eval_16.json", tmp_path / "pr/lsh/pr_16.json"
+    metrics, pr = tmp_path / "eval/digits/lsh/eval_16.json", tmp_path / "pr/digits/lsh/pr_16.json"
     evaluate_stage(PARAMS, "digits", 16, good / "codes_16.h5", metrics, pr)
     history = json.dumps([{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": 0.25}])
     for net in ("gcn", "hasher"):
-        (tmp_path / "loss/nrdh").mkdir(parents=True, exist_ok=True)
-        (tmp_path / f"loss/nrdh/{net}_16.json").write_text(history)
+        (tmp_path / "loss/digits/nrdh").mkdir(parents=True, exist_ok=True)
+        (tmp_path / f"loss/digits/nrdh/{net}_16.json").write_text(history)
     runs = {}
     for run in ("a", "b"):
         out = tmp_path / run
         summarize_stage(
-            tmp_path / "eval", tmp_path / "pr", tmp_path / "loss", out / "summary.json", out
+            {**PARAMS, "summary": {"reference": "nrdh"}},
+            tmp_path / "eval",
+            tmp_path / "pr",
+            tmp_path / "loss",
+            out / "summary.json",
+            out,
         )
         runs[run] = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert {p.suffix for p in runs["a"]} >= {".json", ".csv", ".md", ".png", ".svg"}

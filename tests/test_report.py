@@ -1,63 +1,228 @@
-"""The comparison table and figures from metrics files."""
+"""The comparison over seeds, its tables, figures and the self-contained HTML report."""
 
 import json
+import math
 import re
+from html.parser import HTMLParser
 
+import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import pytest
 
-from nrdh import report
+from nrdh import aggregate, html_report, report
 from nrdh.errors import NRDHError
+from nrdh.pipeline.summary import summarize_stage, write_report
+
+T_975_2 = 4.302652729749462  # Student t quantile 0.975 with 2 degrees of freedom (tables)
 
 
-def write_eval(root, dataset, method, bits, map_all):
-    path = root / "eval" / dataset / method / f"eval_{bits}.json"
+def write_eval(root, dataset, method, bits, seed, map_all, seed_key=True, seed_dir=True):
+    """One evaluate-stage metrics file and its PR curve; the seed folder is optional."""
+    folder = f"seed{seed}" if seed_dir else ""
+    m = {
+        "dataset": dataset,
+        "method": method,
+        "bits": bits,
+        "map_all": map_all,
+        "map_at_k": map_all + 0.1,
+        "precision_radius": 0.5,
+        "recall_radius": 0.25,
+        "f1_radius": 1 / 3,
+        "precision_at_recall": {"0.1": 0.9 - seed / 100, "0.5": 0.6, "1.0": 0.3},
+        "protocol": {"topk": 100, "radius": 2, "ties": "index"},
+    }
+    if seed_key:
+        m["seed"] = seed
+    path = root / "eval" / dataset / method / folder / f"eval_{bits}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps(
-            {
-                "dataset": dataset,
-                "method": method,
-                "bits": bits,
-                "map_all": map_all,
-                "map_at_k": map_all + 0.1,
-                "precision_radius": 0.5,
-                "recall_radius": 0.25,
-                "f1_radius": 1 / 3,
-                "protocol": {"topk": 100, "radius": 2, "ties": "index"},
-            }
-        )
-    )
-    pr = root / "pr" / dataset / method / f"pr_{bits}.json"
+    path.write_text(json.dumps(m))
+    pr = root / "pr" / dataset / method / folder / f"pr_{bits}.json"
     pr.parent.mkdir(parents=True, exist_ok=True)
     pr.write_text(
         json.dumps([{"radius": r, "precision": 1 - r / 8, "recall": r / 8} for r in range(9)])
     )
+    for kind in ("gcn", "hasher"):
+        loss = root / "loss" / dataset / method / folder / f"{kind}_{bits}.json"
+        loss.parent.mkdir(parents=True, exist_ok=True)
+        hist = [{"epoch": e, "loss": (1 + seed / 10) / e} for e in range(1, 6)]
+        loss.write_text(json.dumps(hist))
 
 
-def test_table_summary_and_figures(tmp_path):
-    for bits, (a, b) in {16: (0.3, 0.5), 32: (0.4, 0.6)}.items():
-        write_eval(tmp_path, "digits", "lsh", bits, a)
-        write_eval(tmp_path, "digits", "nrdh", bits, b)
+# reference nrdh: 0.50, 0.52, 0.54 (mean 0.52, std 0.02)
+# "a": 0.60, 0.61, 0.65 (mean 0.62, std sqrt(0.0007)); d = 0.10, 0.09, 0.11: mean 0.10,
+#      sd 0.01, threshold 4.3027 * 0.01 / sqrt 3 = 0.0248 < 0.10: beyond noise
+# "b": 0.53, 0.50, 0.56; d = 0.03, -0.02, 0.02: mean 0.01, sd sqrt(0.0007) = 0.02646,
+#      threshold 4.3027 * 0.02646 / sqrt 3 = 0.0657 > 0.01: within noise
+# "c": seed 0 only (0.40): n/a (one seed); "e": seed 5 only, which nrdh lacks: no shared seed
+RUNS = {
+    "nrdh": {0: 0.50, 1: 0.52, 2: 0.54},
+    "a": {0: 0.60, 1: 0.61, 2: 0.65},
+    "b": {0: 0.53, 1: 0.50, 2: 0.56},
+    "c": {0: 0.40},
+    "e": {5: 0.45},
+}
+
+
+def make_runs(root, bits=(32,)):
+    for method, seeds in RUNS.items():
+        for seed, value in seeds.items():
+            for b in bits:
+                write_eval(root, "digits", method, b, seed, value + (b - 32) / 1000)
+
+
+def test_seed_aggregation_and_noise_marks(tmp_path):
+    make_runs(tmp_path)
+    agg = aggregate.aggregate(report.collect(tmp_path / "eval")).set_index("method")
+    assert agg.loc["nrdh", ["n", "map_all_mean", "map_all_std"]].tolist() == pytest.approx(
+        [3, 0.52, 0.02]
+    )
+    assert agg.loc["a", ["n", "map_all_mean", "map_all_std"]].tolist() == pytest.approx(
+        [3, 0.62, math.sqrt(0.0007)]
+    )
+    assert agg.loc["a", "map_at_k_mean"] == pytest.approx(0.72)
+    assert agg.loc["c", "n"] == 1 and np.isnan(agg.loc["c", "map_all_std"])
+    a, b = agg.loc["a"], agg.loc["b"]
+    assert [a["diff"], a["diff_sd"], a["pairs"]] == pytest.approx([0.10, 0.01, 3])
+    assert a["threshold"] == pytest.approx(T_975_2 * 0.01 / math.sqrt(3))
+    assert a["mark"] == "beyond noise"
+    assert [b["diff"], b["diff_sd"]] == pytest.approx([0.01, math.sqrt(0.0007)])
+    assert b["threshold"] == pytest.approx(T_975_2 * math.sqrt(0.0007) / math.sqrt(3))
+    assert b["mark"] == "within noise"
+    assert agg.loc["c", "mark"] == "n/a (one seed)" and agg.loc["c", "diff"] == pytest.approx(-0.1)
+    assert agg.loc["e", "mark"] == "n/a (no shared seed)"
+    assert agg.loc["nrdh", "mark"] == "reference"
+    # another reference flips the sign of the difference
+    other = aggregate.aggregate(report.collect(tmp_path / "eval"), reference="a")
+    assert other.set_index("method").loc["nrdh", "diff"] == pytest.approx(-0.10)
+
+
+def test_seed_comes_from_content_and_defaults_to_zero(tmp_path):
+    write_eval(tmp_path, "digits", "nrdh", 16, 0, 0.5, seed_key=False, seed_dir=False)
+    write_eval(tmp_path, "digits", "nrdh", 16, 3, 0.7)
     table = report.collect(tmp_path / "eval")
-    assert list(table[["method", "bits"]].itertuples(index=False, name=None)) == [
-        ("lsh", 16),
-        ("lsh", 32),
-        ("nrdh", 16),
-        ("nrdh", 32),
-    ]
-    report.write_summary(table, tmp_path / "summary.json", tmp_path / "reports")
-    summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["digits"]["nrdh"]["32"]["map_all"] == 0.6
-    csv = pd.read_csv(tmp_path / "reports" / "summary.csv")
-    assert csv.loc[csv.method == "lsh", "map_at_k"].round(4).tolist() == [0.4, 0.5]
-    md = (tmp_path / "reports" / "summary.md").read_text()
-    assert "mAP@all 16 bits" in md and "0.6000" in md
-    report.plot_map_vs_bits(table, tmp_path / "reports")
-    report.plot_pr_curves(tmp_path / "pr", tmp_path / "reports")
-    for name in ("map_vs_bits", "pr_curves"):
+    assert table["seed"].tolist() == [0, 3]
+    assert table[["p_at_r_10", "p_at_r_50", "p_at_r_100"]].iloc[1].tolist() == pytest.approx(
+        [0.87, 0.6, 0.3]
+    )
+    # the same seed twice is an error, not a silent double count
+    write_eval(tmp_path, "digits", "nrdh", 16, 3, 0.7, seed_dir=False)
+    with pytest.raises(NRDHError, match="more than one eval file"):
+        aggregate.seed_stats(report.collect(tmp_path / "eval"))
+
+
+def test_cells_without_a_reference_run_are_marked(tmp_path):
+    make_runs(tmp_path)
+    write_eval(tmp_path, "digits", "a", 64, 0, 0.7)  # no nrdh at 64 bits
+    agg = aggregate.aggregate(report.collect(tmp_path / "eval"))
+    assert agg.loc[agg.bits == 64, "mark"].tolist() == ["n/a (no reference run)"]
+    marks = aggregate.aggregate(report.collect(tmp_path / "eval"), reference="nrdh_typo")["mark"]
+    assert set(marks) == {"n/a (no reference run)"}
+
+
+def numbers_only(node):
+    """True when a JSON tree holds only dicts of numbers (what `dvc metrics show` lists)."""
+    if isinstance(node, dict):
+        return all(numbers_only(v) for v in node.values())
+    return isinstance(node, (int, float)) and not isinstance(node, bool) and math.isfinite(node)
+
+
+def test_summary_files_and_figures(tmp_path):
+    make_runs(tmp_path, bits=(16, 32))
+    out, reports = tmp_path / "summary.json", tmp_path / "reports"
+    agg = write_report(tmp_path / "eval", tmp_path / "pr", tmp_path / "loss", out, reports)
+    assert len(agg) == 10
+    summary = json.loads(out.read_text())
+    assert numbers_only(summary)
+    cell = summary["digits"]["a"]["32"]
+    assert cell["n"] == 3 and cell["beyond_noise"] == 1
+    assert [cell["map_all"], cell["map_all_std"], cell["map_all_diff"]] == pytest.approx(
+        [0.62, math.sqrt(0.0007), 0.10]
+    )
+    assert summary["digits"]["b"]["32"]["beyond_noise"] == 0
+    assert "beyond_noise" not in summary["digits"]["c"]["32"]  # one seed: no mark
+    csv = pd.read_csv(reports / "summary.csv")
+    assert csv.loc[csv.method == "nrdh", "map_all_mean"].round(4).tolist() == [0.504, 0.52]
+    md = (reports / "summary.md").read_text()
+    assert "| digits    | a        | 0.6040 ± 0.0265 (3) | 0.6200 ± 0.0265 (3) |" in md
+    assert "+0.1000 beyond noise" in md and "+0.0100 within noise" in md
+    assert "0.4000 (1)" in md and "n/a (one seed)" in md
+    assert "| P@R 10%" in md and "0.8900 ± 0.0100 (3)" in md  # 0.9 - seed / 100 over seeds
+    wide = pd.read_csv(reports / "map_vs_bits.csv")
+    assert list(wide.columns) == ["dataset", "method", "bits", "map_all", "map_all_std", "n"]
+    for name in ("map_vs_bits", "pr_curves", "loss_curves"):
         for ext in ("png", "svg"):
-            assert (tmp_path / "reports" / f"{name}.{ext}").stat().st_size > 1000
+            assert (reports / f"{name}.{ext}").stat().st_size > 1000
+    first = {p.name: p.read_bytes() for p in reports.glob("*.svg")}
+    write_report(tmp_path / "eval", tmp_path / "pr", tmp_path / "loss", out, reports)
+    assert {p.name: p.read_bytes() for p in reports.glob("*.svg")} == first  # deterministic
+
+
+def test_run_keys_with_and_without_seed_folder(tmp_path):
+    root = tmp_path / "loss"
+    assert report._run_keys(root, root / "ds" / "nrdh" / "seed2" / "gcn_32.json") == (
+        "ds",
+        "nrdh",
+        2,
+        "gcn",
+        32,
+    )
+    assert report._run_keys(root, root / "ds" / "nrdh" / "hasher_64.json") == (
+        "ds",
+        "nrdh",
+        0,
+        "hasher",
+        64,
+    )
+    for bad in ("ds/nrdh/x/gcn_32.json", "ds/gcn_32.json", "ds/nrdh/seedx/gcn_32.json"):
+        with pytest.raises(NRDHError, match="seed"):
+            report._run_keys(root, root / bad)
+
+
+class Links(HTMLParser):
+    """Collects headings, tags and every src/href value of a page."""
+
+    def __init__(self):
+        super().__init__()
+        self.tags, self.urls, self.headings, self._in_h2 = [], [], [], False
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.urls += [v for k, v in attrs if k in ("src", "href")]
+        self._in_h2 = tag == "h2"
+
+    def handle_data(self, data):
+        if self._in_h2:
+            self.headings.append(data)
+            self._in_h2 = False
+
+
+def test_html_report_is_complete_and_self_contained(tmp_path):
+    make_runs(tmp_path)
+    reports = tmp_path / "reports"
+    (reports / "grid").mkdir(parents=True)
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.imshow(np.eye(8))
+    fig.savefig(reports / "grid" / "digits.png")
+    plt.close(fig)
+    params = {"summary": {"reference": "a"}, "graph": {"rho": 0.4, "M": 10}}
+    summarize_stage(
+        params, tmp_path / "eval", tmp_path / "pr", tmp_path / "loss", tmp_path / "s.json", reports
+    )
+    text = (reports / "report.html").read_text()
+    page = Links()
+    page.feed(text)
+    assert page.headings == list(html_report.SECTIONS)
+    assert page.urls and all(u.startswith("data:image/") for u in page.urls)
+    assert sum(u.startswith("data:image/png") for u in page.urls) == 1  # the grid
+    assert sum(u.startswith("data:image/svg+xml") for u in page.urls) == 3  # the figures
+    for banned in ("http://", "https://", 'src="//', "url("):
+        assert banned not in text
+    assert "link" not in page.tags and "script" not in page.tags
+    assert "rho: 0.4" in text and "M: 10" in text  # the params block
+    assert "Reference method: <b>a</b>" in text  # from the summary section
+    assert "-0.1000 beyond noise" in text  # nrdh vs a
+    assert text.isascii()
 
 
 def test_empty_metrics_folder_is_a_clear_error(tmp_path):

@@ -78,7 +78,7 @@ def test_fit_resumes_to_the_uninterrupted_weights(tmp_path):
     ckpt = tmp_path / "cut.ckpt"
     with pytest.raises(Interrupted):
         toy_fit(ckpt, 6, stop_at=3)
-    assert torch.load(ckpt, weights_only=False)["epoch"] == 2
+    assert torch.load(ckpt, weights_only=True)["epoch"] == 2
     resumed = toy_fit(ckpt, 6)
     assert same_weights(full, resumed)
     assert not ckpt.exists()  # removed once training completes
@@ -94,7 +94,7 @@ def test_fit_ignores_a_checkpoint_of_another_run(tmp_path):
 def test_unreadable_checkpoint_is_named(tmp_path):
     ckpt = tmp_path / "x.ckpt"
     ckpt.write_bytes(b"not a checkpoint")
-    with pytest.raises(NRDHError, match=r"x\.ckpt: not a readable checkpoint .*delete it"):
+    with pytest.raises(NRDHError, match=r"x\.ckpt: not a valid toy resume checkpoint .*delete it"):
         toy_fit(ckpt, 4)
 
 

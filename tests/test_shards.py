@@ -8,7 +8,7 @@ import h5py
 import numpy as np
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, run, tool
 
 from nrdh import io, shards
 from nrdh.artifacts import read_features
@@ -23,7 +23,8 @@ def params() -> dict:
     """The tiny params with small batches (several per shard) and a one-epoch hash network."""
     p = yaml.safe_load((ROOT / "tests" / "data" / "params_tiny.yaml").read_text())
     p["features"]["batch_size"] = 64
-    p["hasher"] |= {"epochs": 1, "batch_size": 8}  # codes are computed in batches of 4 x 8
+    p["hasher"] |= {"epochs": 1, "batch_size": 8}
+    p["codes"] |= {"batch_size": 32}  # several batches per shard
     return p
 
 
@@ -125,7 +126,10 @@ def test_merge_jobs_wait_for_their_own_shards(tmp_path) -> None:
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["shards"] = {"ids": [0, 1, 2]}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    rules = {r.name: r for r in load_rules(ROOT / "dvc.yaml", tmp_path / "params.yaml")}
+    for name in ("dvc.yaml", "stages", "src"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    run([tool("dvc"), "init", "--no-scm", "-q"], tmp_path)
+    rules = {r.name: r for r in load_rules(tmp_path)}
     merge = rules["extract_features"].job_inputs({"dataset": "digits"})
     assert [p for p in merge if "_shards/" in p] == [
         f"data/digits/features_shards/{i}.h5" for i in range(3)

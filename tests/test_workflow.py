@@ -2,37 +2,44 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 from conftest import ROOT, make_project, run, tool
 
+from nrdh.errors import NRDHError
 from nrdh.workflow import load_rules
 
 
-def dvc_stages(project: Path) -> dict[str, tuple[set[str], set[str], str]]:
-    """DVC's own resolved stages: name -> (file deps, outputs incl. metrics and plots, cmd)."""
+def dvc_stages(project: Path) -> dict[str, tuple[set[str], set[str], str, dict]]:
+    """DVC's own resolved stages: name -> (file deps, outputs incl. metrics and plots, cmd,
+    tracked param values)."""
     from dvc.repo import Repo
 
+    stages = {}
     with Repo(str(project)) as repo:
-        return {
-            stage.name: (
+        for stage in repo.index.stages:
+            params = {}
+            for d in stage.deps:
+                if type(d).__name__ == "ParamsDependency":
+                    params.update({f"{d.def_path}:{k}": v for k, v in d.read_params().items()})
+            stages[stage.name] = (
                 {d.def_path for d in stage.deps if type(d).__name__ != "ParamsDependency"},
                 {o.def_path for o in stage.outs},
                 " ".join(stage.cmd.split()),
+                params,
             )
-            for stage in repo.index.stages
-        }
+    return stages
 
 
-def snakemake_jobs(project: Path) -> dict[str, tuple[set[str], set[str], str]]:
-    """The jobs Snakemake plans (dry run, all forced): DVC-style name -> (inputs, outputs, cmd)."""
+def snakemake_jobs(project: Path) -> dict[str, tuple[set[str], set[str], str, dict]]:
+    """The jobs Snakemake plans (dry run, all forced): DVC-style name -> (inputs, outputs, cmd,
+    the param values the job carries for Snakemake's params trigger)."""
     out = run([tool("snakemake"), "-n", "-p", "--forceall", "--cores", "1"], project).stdout
-    matrix = {
-        name: list(stage.get("matrix") or {})
-        for name, stage in yaml.safe_load((project / "dvc.yaml").read_text())["stages"].items()
-    }
+    rules = {r.name: r for r in load_rules(project)}
     jobs = {}
     for block in re.split(r"\n(?=rule \w+:)", out):
         m = re.match(r"rule (\w+):", block)
@@ -40,14 +47,14 @@ def snakemake_jobs(project: Path) -> dict[str, tuple[set[str], set[str], str]]:
             continue
         fields = dict(re.findall(r"^\s+(\w+): (.*)$", block, flags=re.M))
         wildcards = dict(kv.split("=", 1) for kv in fields.get("wildcards", "").split(", ") if kv)
-        name = m.group(1)
-        if matrix[name]:
-            name += "@" + "-".join(wildcards[k] for k in matrix[name])
+        rule = rules[m.group(1)]
+        name = rule.name + ("@" + rule.key(wildcards) if rule.wildcards else "")
         shell = re.search(r"^Shell command: OMP_NUM_THREADS=\d+ (.*) > \S+ 2>&1$", block, re.M)
         jobs[name] = (
             set(fields["input"].split(", ")),
             set(fields["output"].split(", ")),
             shell.group(1),
+            json.loads(rule.job_params(wildcards)),
         )
     return jobs
 
@@ -57,10 +64,11 @@ def test_snakemake_rules_match_dvc_stages(tmp_path):
     dvc = dvc_stages(project)
     smk = snakemake_jobs(project)
     assert set(smk) == set(dvc)
-    for name, (deps, outs, cmd) in dvc.items():
-        inputs, outputs, shell = smk[name]
+    for name, (deps, outs, cmd, params) in dvc.items():
+        inputs, outputs, shell, values = smk[name]
         assert outputs == outs, name
         assert shell == cmd, name
+        assert values == params, name
         # a folder dependency in DVC stands for the outputs Snakemake lists inside it
         folders = {d for d in deps if any(i.startswith(d + "/") for i in inputs)}
         assert {i for i in inputs if not any(i.startswith(f + "/") for f in folders)} == (
@@ -68,18 +76,62 @@ def test_snakemake_rules_match_dvc_stages(tmp_path):
         ), name
 
 
-def test_rules_follow_the_matrix_values(tmp_path):
-    rules = {r.name: r for r in load_rules(ROOT / "dvc.yaml", ROOT / "params.yaml")}
+def test_rules_follow_the_matrix_values():
+    rules = {r.name: r for r in load_rules(ROOT)}
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     gcn = rules["train_gcn"]
     base = params["base"]
-    assert gcn.matrix == {
-        "dataset": base["datasets"],
-        "variant": base["variants"],
-        "bits": base["bits"],
-    }
-    assert gcn.constraints()["bits"] == "|".join(str(b) for b in params["base"]["bits"])
-    assert "--bits {bits}" in gcn.cmd and "${" not in gcn.cmd
+    assert gcn.wildcards == ["dataset", "variant", "bits"]
+    assert len(gcn.jobs) == len(base["datasets"]) * len(base["variants"]) * len(base["bits"])
+    assert gcn.constraints()["bits"] == "|".join(sorted(str(b) for b in base["bits"]))
+    job = gcn.job({"dataset": "digits", "variant": "nrdh", "bits": str(base["bits"][0])})
+    assert f"--bits {base['bits'][0]}" in job.cmd and "${" not in job.cmd
+    assert job.params["params.yaml:gcn"] == params["gcn"]
+
+
+def test_unsupported_dvc_construct_is_refused(tmp_path):
+    """A stage group Snakemake cannot express fails loudly instead of being misread."""
+    spec = yaml.safe_load((ROOT / "dvc.yaml").read_text())
+    spec["stages"]["evaluate"]["foreach"] = spec["stages"]["evaluate"].pop("matrix")
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump(spec))
+    for name in ("params.yaml", "stages", "src"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    run([tool("dvc"), "init", "--no-scm", "-q"], tmp_path)
+    with pytest.raises(NRDHError, match="foreach"):
+        load_rules(tmp_path)
+
+
+def slurm_gpus(project: Path) -> dict[str, set[int]]:
+    """rule -> the gpu values its jobs ask for in a dry run with the SLURM profile."""
+    out = run(
+        [tool("snakemake"), "--profile", "workflow/profiles/slurm", "-n", "--forceall"], project
+    ).stdout
+    gpus: dict[str, set[int]] = {}
+    for rule, res in re.findall(r"^rule (\w+):\n(?:.*\n)*?\s+resources: (.*)$", out, re.M):
+        match = re.search(r"\bgpu=(\d+)", res)
+        gpus.setdefault(rule, set()).add(int(match[1]) if match else 0)
+    return gpus
+
+
+def test_slurm_asks_a_gpu_only_where_a_stage_computes_on_one(tmp_path):
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["base"].update(datasets=["digits"], bits=[16])
+    params["grid"]["bits"] = 16
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    project = make_project(tmp_path / "p", tmp_path / "params.yaml")
+    gpus = slurm_gpus(project)
+    # pixel features run no model; the GCN and every numpy stage compute on the CPU
+    assert {r for r, g in gpus.items() if g == {1}} == {"train_hasher", "compute_codes_shard"}
+    assert all(
+        g == {0} for r, g in gpus.items() if r not in ("train_hasher", "compute_codes_shard")
+    )
+
+    params["features"]["backbone"] = "resnet18"
+    params["hasher"]["device"] = "cpu"
+    params["codes"]["device"] = "cpu"
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    gpus = slurm_gpus(project)
+    assert {r for r, g in gpus.items() if g == {1}} == {"extract_features_shard"}
 
 
 def test_snakemake_lint_is_clean():

@@ -29,7 +29,7 @@ METHODS = ("lsh", "pcah", "itq", "sh", "random")
 OPTIONS: dict[str, dict[str, int]] = {
     "lsh": {},
     "pcah": {},
-    "itq": {"iterations": 50},  # the authors' demo uses 50 Procrustes iterations
+    "itq": {"iterations": 50},  # Procrustes updates; the demo's ITQ(V, 50) makes 51
     "sh": {},
     "random": {},
 }
@@ -157,9 +157,12 @@ def _fit_itq(
 ) -> dict[str, np.ndarray]:
     """ITQ: rotate the PCA projection to minimise the quantisation loss ||B - V R||_F^2.
 
-    Loss history `loss` (iterations + 1,) is ||B - V R||_F^2 / nt at each iterate R_t with
-    its optimal B_t = sign(V R_t); it cannot increase, since each half-step is a minimiser.
-    Codes use the final R (the authors' demo does the same, after n_iter + 1 updates).
+    R starts as the orthogonal factor of one SVD of a random matrix, then takes `iterations`
+    Procrustes updates (one SVD each): iterations + 1 SVDs in all. Loss history `loss`
+    (iterations + 1,) is ||B - V R||_F^2 / nt at each iterate R_t with its optimal
+    B_t = sign(V R_t); it cannot increase, since each half-step is a minimiser. Codes use
+    the final R, as the authors' demo does. Its ITQ.m loops ``for iter=0:n_iter``, so its
+    ITQ(V, 50) makes 51 updates (52 SVDs): ``iterations=51`` here.
     """
     if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 0:
         raise NRDHError(f"itq baseline: iterations must be an integer >= 0, got {iterations!r}")

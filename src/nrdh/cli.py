@@ -27,11 +27,16 @@ def _query(args: argparse.Namespace) -> None:
 
 
 def _compare(args: argparse.Namespace) -> None:
-    """Gather every metrics file into one table and the comparison figures."""
-    from nrdh.pipeline.summary import summarize_stage
+    """Compare methods over seeds: tables (mean ± std, n, noise mark), figures, report.html."""
+    from nrdh.config import load_params
+    from nrdh.pipeline.summary import write_report
 
-    summarize_stage(args.eval_dir, args.pr_dir, args.loss_dir, args.summary, args.out)
+    params = load_params(args.params)
+    write_report(
+        args.eval_dir, args.pr_dir, args.loss_dir, args.summary, args.out, args.reference, params
+    )
     print((args.out / "summary.md").read_text())
+    print(f"report written to {args.out / 'report.html'}")
 
 
 def _inspect(args: argparse.Namespace) -> None:
@@ -65,6 +70,29 @@ def _export_list(args: argparse.Namespace) -> None:
     print(f"{len(images)} images and list files written to {args.out}")
 
 
+def _make_scale_data(args: argparse.Namespace) -> None:
+    """Write the scale scenario's CIFAR-10-shaped collection as PNGs and list files."""
+    from nrdh.export import export_list_dataset, scale_collection
+
+    images = scale_collection(args.n, args.n_query, args.n_train, args.seed)
+    export_list_dataset(images, args.out)
+    sizes = ", ".join(f"{len(images.split[k])} {k}" for k in ("query", "train", "database"))
+    print(f"{len(images)} images ({sizes}) and list files written to {args.out}")
+
+
+def _dvc_deps(args: argparse.Namespace) -> None:
+    """Set each dvc.yaml stage's source deps to its script's import closure (or --check)."""
+    from nrdh.workflow import sync_deps
+
+    changed = sync_deps(args.root, write=not args.check)
+    for name, (old, new) in changed.items():
+        gone, added = sorted(set(old) - set(new)), sorted(set(new) - set(old))
+        print(f"{name}: +{added} -{gone}" if gone or added else f"{name}: reordered")
+    if changed and args.check:
+        raise NRDHError(f"{args.root / 'dvc.yaml'}: source deps differ from the import closures")
+    print("dvc.yaml source deps " + ("checked" if args.check else "up to date"))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `nrdh` command and its subcommands."""
     parser = argparse.ArgumentParser(prog="nrdh", description=__doc__)
@@ -85,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--loss-dir", type=Path, default=Path("plots/loss"))
     c.add_argument("--summary", type=Path, default=Path("metrics/summary.json"))
     c.add_argument("--out", type=Path, default=Path("reports"))
+    c.add_argument("--reference", default="nrdh", help="method the others are tested against")
+    c.add_argument("--params", type=Path, default=Path("params.yaml"), help="shown in the report")
     c.set_defaults(func=_compare)
 
     e = sub.add_parser("export-list", help=_export_list.__doc__)
@@ -93,6 +123,19 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--params", type=Path, default=Path("params.yaml"))
     e.add_argument("--format", default="png", choices=["png", "jpg"])
     e.set_defaults(func=_export_list)
+
+    m = sub.add_parser("make-scale-data", help=_make_scale_data.__doc__)
+    m.add_argument("--out", type=Path, required=True, help="folder for images and list files")
+    m.add_argument("--n", type=int, default=60000, help="images (default 60000, as CIFAR-10)")
+    m.add_argument("--n-query", type=int, default=1000, help="queries, a multiple of 10")
+    m.add_argument("--n-train", type=int, default=5000, help="training images, a multiple of 10")
+    m.add_argument("--seed", type=int, default=0)
+    m.set_defaults(func=_make_scale_data)
+
+    d = sub.add_parser("dvc-deps", help=_dvc_deps.__doc__)
+    d.add_argument("--root", type=Path, default=Path("."), help="folder of dvc.yaml")
+    d.add_argument("--check", action="store_true", help="only report, exit 2 on a difference")
+    d.set_defaults(func=_dvc_deps)
 
     i = sub.add_parser("inspect", help=_inspect.__doc__)
     i.add_argument("path", type=Path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,12 +81,16 @@ class DatasetConfig:
     # (two random mosaics share a class 38% of the time; with 4 classes it would be 93%).
     mosaic_classes: int = 2
     download: bool = False  # cifar10: fetch from the internet; off so runs never go online
-    topk: int = 0  # the dataset's default mAP cut-off, read by evaluation; 0 = mAP@all
+    # the dataset's mAP cut-off, read by evaluation: 0 = mAP@all, null = evaluate.topk
+    topk: int | None = None
+    # list: an image in both test.txt and train.txt is an error (queries leaking into
+    # unsupervised training) unless this is true. Database and training may always overlap.
+    allow_query_in_train: bool = False
 
     def __post_init__(self) -> None:
         """Reject values no source can use, naming the key."""
         for key in ("query_per_class", "n_query", "n_train", "n_database", "n_images", "topk"):
-            if getattr(self, key) < 0:
+            if (getattr(self, key) or 0) < 0:
                 raise NRDHError(f"dataset param '{key}': expected >= 0, got {getattr(self, key)}")
         if self.protocol not in SOURCE_PROTOCOLS[self.source]:
             raise NRDHError(
@@ -413,11 +418,35 @@ def _read_list(path: Path, num_classes: int) -> list[tuple[str, np.ndarray, int]
     return rows
 
 
+LIST_FILES = {"query": "test.txt", "database": "database.txt", "train": "train.txt"}
+
+
+def _refuse_query_in_train(root: Path, lines: dict[str, dict[int, int]], shown: int = 5) -> None:
+    """Raise naming the list files and the line numbers of the first `shown` images that are
+    both queries and training images: a query seen in training would flatter the results."""
+    shared = [i for i in lines["query"] if i in lines["train"]]
+    if not shared:
+        return
+    query, train = root / LIST_FILES["query"], root / LIST_FILES["train"]
+    pairs = ", ".join(
+        f"{query.name}:{lines['query'][i]} = {train.name}:{lines['train'][i]}"
+        for i in shared[:shown]
+    )
+    more = f" and {len(shared) - shown} more" if len(shared) > shown else ""
+    raise NRDHError(
+        f"{query} and {train}: {len(shared)} image(s) both a query and a training image "
+        f"({pairs}{more}); remove them from one file, or set the dataset param "
+        "'allow_query_in_train: true'"
+    )
+
+
 def _list(cfg: DatasetConfig, seed: int) -> ImageSet:
     """DeepHash-pytorch list files: test.txt (queries), database.txt, train.txt.
 
-    An image listed in several files is one item belonging to several splits; its labels
-    must agree. class names come from an optional classes.txt (one per line).
+    An image listed in several files (its path normalised) is one item belonging to several
+    splits; its labels must agree. An image both a query and a training image is refused
+    unless `allow_query_in_train`. class names come from an optional classes.txt (one per
+    line).
     """
     root = Path(cfg.root)
     image_root = Path(cfg.image_root or cfg.root)
@@ -426,10 +455,12 @@ def _list(cfg: DatasetConfig, seed: int) -> ImageSet:
     labels: list[np.ndarray] = []
     origin: list[str] = []
     split: dict[str, list[int]] = {}
-    for name, file in (("query", "test.txt"), ("database", "database.txt"), ("train", "train.txt")):
+    lines: dict[str, dict[int, int]] = {}  # split -> item -> line number in its list file
+    for name, file in LIST_FILES.items():
         path = root / file
-        split[name] = []
-        for rel, lab, lineno in _read_list(path, num_classes):
+        split[name], lines[name] = [], {}
+        for raw, lab, lineno in _read_list(path, num_classes):
+            rel = posixpath.normpath(raw)
             num_classes = len(lab)
             if rel not in index:
                 index[rel] = len(labels)
@@ -440,6 +471,9 @@ def _list(cfg: DatasetConfig, seed: int) -> ImageSet:
                     f"{path}:{lineno}: labels of {rel} differ from {origin[index[rel]]}"
                 )
             split[name].append(index[rel])
+            lines[name].setdefault(index[rel], lineno)
+    if not cfg.allow_query_in_train:
+        _refuse_query_in_train(root, lines)
     rels = list(index)
     paths = [image_root / r for r in rels]
     for p, where in zip(paths, origin, strict=True):

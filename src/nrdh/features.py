@@ -39,9 +39,10 @@ class FeatureConfig:
     """The ``features`` section of params.yaml (load with nrdh.config.from_mapping)."""
 
     backbone: Literal["pixels", "resnet18", "resnet50", "resnet101", "vgg16"] = "pixels"
-    # torchvision weights enum name (IMAGENET1K_V2, DEFAULT), "none" (random init, seed 0),
-    # or a path to a local .pth state dict; ignored by "pixels".
-    weights: str = "DEFAULT"
+    # torchvision weights enum name: IMAGENET1K_V1 (the original ImageNet weights the paper
+    # used), IMAGENET1K_V2, DEFAULT (torchvision's current best: V2 for resnet50/101);
+    # "none" (random init, seed 0), or a path to a local .pth state dict. Ignored by "pixels".
+    weights: str = "IMAGENET1K_V1"
     batch_size: int = 256  # images per forward pass; memory, not results, depends on it
     num_workers: int = 0  # DataLoader decoding processes; 0 decodes in the main process
     device: str = "auto"  # "auto" = cuda when available, else cpu; or "cpu", "cuda:0", ...
@@ -141,25 +142,34 @@ def _load_state_dict(path: Path) -> dict[str, torch.Tensor]:
     return state
 
 
-def _resolve_weights(cfg: FeatureConfig) -> tuple[Path | None, Any]:
-    """(weights file or None for random init, the torchvision weights entry for preprocessing)."""
+def weights_entry(backbone: str, name: str) -> Any:
+    """The torchvision weights enum entry a ``weights`` name stands for (no download).
+
+    DEFAULT is torchvision's current best (IMAGENET1K_V2 for resnet50/101); IMAGENET1K_V1
+    is the original ImageNet weights the paper (2020) used.
+    """
     from torchvision.models import get_model_weights
 
-    enum = get_model_weights(cfg.backbone)
+    enum = get_model_weights(backbone)
+    names = [w.name for w in enum]
+    if name != "DEFAULT" and name not in names:
+        raise NRDHError(
+            f"features.weights: {name!r} is not a {backbone} weights name; expected "
+            f"one of {[*names, 'DEFAULT', 'none']} or a .pth path"
+        )
+    return enum.DEFAULT if name == "DEFAULT" else enum[name]
+
+
+def _resolve_weights(cfg: FeatureConfig) -> tuple[Path | None, Any]:
+    """(weights file or None for random init, the torchvision weights entry for preprocessing)."""
     if cfg.weights == "none":
-        return None, enum.DEFAULT
+        return None, weights_entry(cfg.backbone, "DEFAULT")
     if cfg.weights.endswith((".pth", ".pt")) or "/" in cfg.weights:
         path = Path(cfg.weights)
         if not path.is_file():
             raise NRDHError(f"features.weights: {path} not found (expected a .pth state dict)")
-        return path, enum.DEFAULT
-    names = [w.name for w in enum]
-    if cfg.weights != "DEFAULT" and cfg.weights not in names:
-        raise NRDHError(
-            f"features.weights: {cfg.weights!r} is not a {cfg.backbone} weights name; expected "
-            f"one of {[*names, 'DEFAULT', 'none']} or a .pth path"
-        )
-    entry = enum.DEFAULT if cfg.weights == "DEFAULT" else enum[cfg.weights]
+        return path, weights_entry(cfg.backbone, "DEFAULT")
+    entry = weights_entry(cfg.backbone, cfg.weights)
     path = _weights_file(entry.url)
     if not path.is_file():
         if not cfg.download:
@@ -173,15 +183,50 @@ def _resolve_weights(cfg: FeatureConfig) -> tuple[Path | None, Any]:
     return path, entry
 
 
+def _normalise_uint8_input(module: nn.Module, args: tuple[Any, ...]) -> tuple[torch.Tensor] | None:
+    """Forward pre-hook: a uint8 (B, 3, H, W) batch -> float in [0, 1], ImageNet-normalised.
+
+    Runs on the model's device, so loader workers only decode, resize and crop, and ship
+    uint8 (4x fewer bytes than float32). The arithmetic of torchvision's own preprocessing
+    (x / 255, then (x - mean) / std), hence the same values, without its per-call host sync
+    on the std check. Float input passes unchanged.
+    """
+    (x,) = args
+    if x.dtype != torch.uint8:
+        return None
+    x = x.to(torch.float32) / 255
+    return (x.sub_(module.input_mean.view(-1, 1, 1)).div_(module.input_std.view(-1, 1, 1)),)
+
+
+def host_transform(entry: Any) -> Any:
+    """The PIL side of a weights entry's preprocessing: RGB, resize, centre crop, uint8 tensor.
+
+    Normalisation happens on the device (`_normalise_uint8_input`), batched.
+    """
+    from torchvision.transforms import CenterCrop, Compose, PILToTensor, Resize
+
+    pre = entry.transforms()
+    return Compose(
+        [
+            ToRGB(),
+            Resize(pre.resize_size, pre.interpolation, antialias=pre.antialias),
+            CenterCrop(pre.crop_size),
+            PILToTensor(),
+        ]
+    )
+
+
 def _cnn(cfg: FeatureConfig) -> tuple[nn.Module, Any, int]:
     """A torchvision CNN cut at its feature layer, with its ImageNet preprocessing.
+
+    The transform yields uint8 tensors; the model normalises them itself (a forward
+    pre-hook with non-persistent mean/std buffers, so state dicts are torchvision's own).
 
     ResNets: fc replaced by Identity, so the output is the global average pool (512 for
     resnet18, 2048 for resnet50/101). VGG16: the last classifier layer dropped, so the output
     is fc7 after its ReLU (4096).
     """
     from torchvision.models import get_model
-    from torchvision.transforms import Compose
 
     path, entry = _resolve_weights(cfg)
     with torch.random.fork_rng(devices=[]):  # random init must not disturb the caller's RNG
@@ -198,7 +243,11 @@ def _cnn(cfg: FeatureConfig) -> tuple[nn.Module, Any, int]:
     else:
         z = model.classifier[-1].in_features
         model.classifier = model.classifier[:-1]
-    return model.eval(), Compose([ToRGB(), entry.transforms()]), z
+    pre = entry.transforms()
+    model.register_buffer("input_mean", torch.tensor(pre.mean), persistent=False)
+    model.register_buffer("input_std", torch.tensor(pre.std), persistent=False)
+    model.register_forward_pre_hook(_normalise_uint8_input)
+    return model.eval(), host_transform(entry), z
 
 
 def build_backbone(

@@ -87,11 +87,14 @@ def reweight(
 
 
 def threshold_for(u: torch.Tensor, cfg: GraphConfig) -> torch.Tensor:
-    """The rho used for each graph: the fixed one, or a quantile of its off-diagonal u."""
+    """The rho used for each graph: the fixed one, or a quantile of its off-diagonal u.
+
+    Built on u's device and dtype, so graphs build wherever the features live.
+    """
     if cfg.rho_mode == "fixed":
-        return torch.full((u.shape[0], 1, 1), cfg.rho, dtype=u.dtype)
+        return torch.full((u.shape[0], 1, 1), cfg.rho, dtype=u.dtype, device=u.device)
     m = u.shape[-1]
-    offdiag = u[:, ~torch.eye(m, dtype=torch.bool)]  # (B, M*(M-1))
+    offdiag = u[:, ~torch.eye(m, dtype=torch.bool, device=u.device)]  # (B, M*(M-1))
     return torch.quantile(offdiag, cfg.rho_quantile, dim=1).view(-1, 1, 1)
 
 

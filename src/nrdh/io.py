@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import os
+import pickle
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -141,26 +142,49 @@ def write_text(path: str | Path, text: str) -> None:
 
 
 def save_torch(obj: Any, path: str | Path) -> None:
-    """torch.save atomically (a killed stage leaves the previous file or none)."""
+    """torch.save atomically (a killed stage leaves the previous file or none), refusing any
+    value `load_torch` could not read back: a checkpoint holds tensors and plain types only."""
     import torch
 
     buf = io.BytesIO()
     torch.save(obj, buf)
+    try:
+        torch.load(io.BytesIO(buf.getvalue()), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        reason = _pickle_reason(exc)
+        raise TypeError(f"{path}: checkpoint holds a non-plain value ({reason})") from None
     with atomic_path(path) as tmp:
         tmp.write_bytes(buf.getvalue())
 
 
-def load_torch(path: str | Path, kind: str) -> dict[str, Any]:
-    """Load a checkpoint dict written by `save_torch`, checking its `kind` and schema."""
+def _pickle_reason(exc: Exception) -> str:
+    """The one line of a torch.load error that says what was refused (its message is long)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    reason = next((line for line in lines if "GLOBAL" in line), lines[0] if lines else "")
+    return reason.split(". Please")[0] or type(exc).__name__
+
+
+def read_torch(path: str | Path, kind: str) -> Any:
+    """torch.load with ``weights_only=True``: tensors and plain Python values only, so a
+    crafted file cannot run code on load; any failure names the file."""
     import torch
 
     path = Path(path)
     if not path.is_file():
         raise NRDHError(f"{path}: file not found (expected a '{kind}' checkpoint)")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=False)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad file for the user
-        raise NRDHError(f"{path}: not a readable checkpoint ({exc})") from None
+        raise NRDHError(
+            f"{path}: not a valid {kind} checkpoint ({_pickle_reason(exc)}); "
+            "checkpoints hold tensors and plain values only"
+        ) from None
+
+
+def load_torch(path: str | Path, kind: str) -> dict[str, Any]:
+    """Load a checkpoint dict written by `save_torch` (see `read_torch`), checking its `kind`
+    and schema."""
+    obj = read_torch(path, kind)
     if not isinstance(obj, dict) or obj.get("kind") != kind:
         raise NRDHError(f"{path}: expected a '{kind}' checkpoint")
     if obj.get("schema_version") != SCHEMA_VERSION:

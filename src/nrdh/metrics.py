@@ -32,6 +32,8 @@ from nrdh.errors import NRDHError
 TIES = ("index", "expected")
 EMPTY_QUERY = ("zero", "skip")
 DEFAULT_KS = (100, 500, 1000)
+# Recall levels of the paper's Table 3 (precision at recall 10%, ..., 100% of Hamming ranking).
+DEFAULT_RECALLS = (0.1, 0.2, 0.4, 0.6, 0.8, 1.0)
 # Rows of the hypergeometric grid evaluated at once in the expected top-K AP (memory bound).
 _GRID_CELLS = 1 << 20
 
@@ -567,3 +569,84 @@ def retrieval_report(
             "f1": "harmonic mean of mean precision and mean recall within the radius",
         },
     }
+
+
+def precision_at_recall(
+    bq: Any,
+    bb: Any,
+    yq: Any,
+    yb: Any,
+    recalls: Sequence[float] = DEFAULT_RECALLS,
+    ties: str = "index",
+    bits: int | None = None,
+    empty_query: str = "zero",
+    block_size: int = 128,
+) -> dict[float, float]:
+    """Mean precision of Hamming ranking where recall first reaches each level (paper's Table 3).
+
+    For a query with R relevant database items and a level r in (0, 1], k = ceil(r R) hits
+    are needed; its precision is k / rank_k, rank_k the rank of its k-th relevant item, the
+    first rank where recall >= r. ``ties="index"``: ranks by (distance, database index), as
+    every other metric here. ``ties="expected"``: the exact expectation of k / rank_k over
+    uniformly random orders inside each distance group; if the k-th relevant item is the j-th
+    relevant one of a group of n items (m relevant) after a closer items, its position t in
+    the group is negative-hypergeometric, P(t) = C(t-1, j-1) C(n-t, m-j) / C(n, m). A query
+    without relevant items counts 0 ("zero") or is left out ("skip"). Inputs as in
+    ``mean_average_precision``; ``block_size`` queries are ranked at a time (numpy, CPU).
+    """
+    _check_options(ties, empty_query, ())
+    _check_sizes(bq, bb, yq, yb)
+    levels = tuple(float(r) for r in recalls)
+    if not levels or any(not 0 < r <= 1 for r in levels):
+        raise NRDHError(f"recalls: expected levels in (0, 1], got {list(recalls)}")
+    bq, bb, yq, yb = (x.cpu().numpy() if _is_torch(x) else x for x in (bq, bb, yq, yb))
+    pq, nbits = as_packed(bq, bits, "bq")
+    pb, bits_b = as_packed(bb, bits, "bb")
+    if nbits != bits_b:
+        raise NRDHError(f"codes: bq has {nbits} bits but bb has {bits_b}")
+    ql, bl, ids = _labels(yq, yb)
+    sb = 2 * np.unpackbits(pb, axis=1, count=nbits, bitorder="big").astype(np.float32) - 1
+    nq = len(pq)
+    prec = np.zeros((nq, len(levels)))  # (nq, L)
+    n_rel = np.zeros(nq, np.int64)
+    for s in range(0, nq, block_size):
+        blk = slice(s, s + block_size)
+        sq = 2 * np.unpackbits(pq[blk], axis=1, count=nbits, bitorder="big").astype(np.float32) - 1
+        d = np.rint((nbits - sq @ sb.T) / 2).astype(np.int64)  # (B, nb), exact small integers
+        if ids:
+            rel = ql[blk, :1] == bl[None, :, 0]  # (B, nb)
+        else:
+            rel = (ql[blk, None, :] & bl[None, :, :]).any(-1)  # (B, nb)
+        r_tot = rel.sum(1)  # (B,)
+        n_rel[blk] = r_tot
+        # hits needed: ceil(r R), rounded first so 0.6 * 5 is 3, not 3.0000000000000004
+        k = np.ceil(np.round(np.outer(r_tot, levels), 9)).astype(np.int64)  # (B, L)
+        if ties == "index":
+            hits = np.take_along_axis(rel, np.argsort(d, axis=1, kind="stable"), 1).cumsum(1)
+            rank_k = (hits[:, :, None] < k[:, None, :]).sum(1) + 1  # (B, L) first rank with k hits
+            prec[blk] = np.where(r_tot[:, None] > 0, k / rank_k, 0.0)
+        else:
+            prec[blk] = _expected_precision_at_hits(d, rel, k, nbits)
+    keep = None if empty_query == "zero" else n_rel > 0
+    return {r: _mean(prec[:, c], keep) for c, r in enumerate(levels)}
+
+
+def _expected_precision_at_hits(
+    d: np.ndarray, rel: np.ndarray, k: np.ndarray, bits: int
+) -> np.ndarray:
+    """(B, L) E[k / rank of the k-th relevant item] over random orders within distance ties."""
+    nbins = bits + 1
+    rows = np.arange(len(d))[:, None] * nbins
+    n = np.bincount((rows + d).ravel(), minlength=len(d) * nbins).reshape(-1, nbins)
+    m = np.bincount((rows + d).ravel(), rel.ravel(), len(d) * nbins).reshape(-1, nbins)
+    m = m.astype(np.int64)
+    a, r0, cum_m = _before(n), _before(m), np.cumsum(m, axis=1)
+    out = np.zeros(k.shape)
+    for i, c in zip(*np.nonzero(k > 0), strict=True):
+        kk = k[i, c]
+        g = int(np.searchsorted(cum_m[i], kk))  # the group holding the kk-th relevant item
+        ng, mg, j = n[i, g], m[i, g], kk - r0[i, g]
+        t = np.arange(j, ng - mg + j + 1, dtype=np.float64)  # its possible positions in the group
+        log_p = _log_comb(t - 1, j - 1) + _log_comb(ng - t, mg - j) - _log_comb(ng, mg)
+        out[i, c] = float((np.exp(log_p) * kk / (a[i, g] + t)).sum())
+    return out

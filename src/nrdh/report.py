@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
-from nrdh import io
+from nrdh import aggregate, io
 from nrdh.errors import NRDHError
 
 COLUMNS = [
     "dataset",
     "method",
     "bits",
+    "seed",
     "map_all",
     "map_at_k",
     "topk",
@@ -27,52 +30,131 @@ COLUMNS = [
     "radius",
     "ties",
 ]
+PR_PREFIX = "p_at_r_"  # columns p_at_r_<percent>: precision at recall (the paper's Table 3)
+
+
+def _p_at_r_column(level: str) -> str:
+    """Column name of a recall level written as a JSON key ("0.1" -> "p_at_r_10")."""
+    return f"{PR_PREFIX}{float(level) * 100:g}"
+
+
+def p_at_r_columns(table: pd.DataFrame, suffix: str = "") -> list[str]:
+    """The precision-at-recall columns (ending in ``suffix``), by ascending recall level."""
+    cols = [c for c in table.columns if c.startswith(PR_PREFIX) and c.endswith(suffix)]
+    return sorted(cols, key=lambda c: float(c[len(PR_PREFIX) : len(c) - len(suffix)]))
 
 
 def collect(eval_dir: Path) -> pd.DataFrame:
-    """One tidy row per metrics file under eval_dir (written by the evaluate stage)."""
+    """One tidy row per metrics file under eval_dir (written by the evaluate stage).
+
+    Identity comes from the file's content (dataset, method, bits, seed; a missing seed is
+    seed 0), never from its path, so any folder layout works.
+    """
     rows = []
     for path in sorted(Path(eval_dir).rglob("eval_*.json")):
         m = json.loads(path.read_text())
         proto = m["protocol"]
-        rows.append(
-            {
-                "dataset": m["dataset"],
-                "method": m["method"],
-                "bits": m["bits"],
-                "map_all": m["map_all"],
-                "map_at_k": m.get("map_at_k"),
-                "topk": proto.get("topk"),
-                "precision_radius": m["precision_radius"],
-                "recall_radius": m["recall_radius"],
-                "f1_radius": m["f1_radius"],
-                "radius": proto["radius"],
-                "ties": proto["ties"],
-            }
-        )
+        row = {
+            "dataset": m["dataset"],
+            "method": m["method"],
+            "bits": m["bits"],
+            "seed": m.get("seed", 0),
+            "map_all": m["map_all"],
+            "map_at_k": m.get("map_at_k"),
+            "topk": proto.get("topk"),
+            "precision_radius": m["precision_radius"],
+            "recall_radius": m["recall_radius"],
+            "f1_radius": m["f1_radius"],
+            "radius": proto["radius"],
+            "ties": proto["ties"],
+        }
+        row.update({_p_at_r_column(r): v for r, v in m.get("precision_at_recall", {}).items()})
+        rows.append(row)
     if not rows:
         raise NRDHError(f"{eval_dir}: no eval_<bits>.json files found (run the evaluate stage)")
-    return pd.DataFrame(rows, columns=COLUMNS).sort_values(["dataset", "method", "bits"])
+    table = pd.DataFrame(rows)
+    table = table.reindex(columns=COLUMNS + p_at_r_columns(table))
+    return table.sort_values(["dataset", "method", "bits", "seed"], ignore_index=True)
 
 
-def write_summary(table: pd.DataFrame, summary_json: Path, reports_dir: Path) -> None:
-    """metrics/summary.json (nested dataset/method/bits) plus CSV and Markdown tables."""
+def _mean_std(mean: float, std: float, n: int) -> str:
+    """'mean ± std (n)', or 'mean (1)' for one seed; '' for a missing metric."""
+    if pd.isna(mean):
+        return ""
+    return f"{mean:.4f} ({n})" if pd.isna(std) else f"{mean:.4f} ± {std:.4f} ({n})"
+
+
+def _vs_reference(row: dict) -> str:
+    """'+0.0123 beyond noise' (the mean paired difference and its mark), or the mark alone."""
+    if pd.isna(row["diff"]):
+        return row["mark"]
+    return f"{row['diff']:+.4f} {row['mark']}"
+
+
+def comparison_table(agg: pd.DataFrame, reference: str, metric: str = "map_all") -> pd.DataFrame:
+    """Wide table, one row per (dataset, method): metric mean ± std (n), and vs the reference."""
+    rows: dict[tuple, dict[str, str]] = {}
+    for r in agg.to_dict("records"):
+        cell = rows.setdefault((r["dataset"], r["method"]), {})
+        cell[f"{r['bits']} bits"] = _mean_std(r[f"{metric}_mean"], r[f"{metric}_std"], r["n"])
+        cell[f"{r['bits']} bits vs {reference}"] = _vs_reference(r)
+    wide = pd.DataFrame.from_dict(rows, orient="index")
+    bits = sorted(agg["bits"].unique())
+    order = [f"{b} bits" for b in bits] + [f"{b} bits vs {reference}" for b in bits]
+    wide = wide.reindex(columns=order).fillna("")
+    wide.index = pd.MultiIndex.from_tuples(wide.index, names=["dataset", "method"])
+    return wide.reset_index()
+
+
+def precision_at_recall_table(agg: pd.DataFrame) -> pd.DataFrame:
+    """The paper's Table 3: precision at each recall level, mean ± std (n) over seeds."""
+    levels = [c[: -len("_mean")] for c in p_at_r_columns(agg, "_mean")]
+    out = agg[["dataset", "method", "bits"]].copy()
+    for c in levels:
+        label = f"P@R {c[len(PR_PREFIX) :]}%"
+        out[label] = [
+            _mean_std(m, s, n)
+            for m, s, n in zip(agg[f"{c}_mean"], agg[f"{c}_std"], agg["n"], strict=True)
+        ]
+    return out
+
+
+def write_summary(agg: pd.DataFrame, summary_json: Path, reports_dir: Path, reference: str) -> None:
+    """metrics/summary.json (dataset/method/bits -> numbers) plus CSV and Markdown tables.
+
+    summary.json holds only numbers so `dvc metrics show` lists them: mean map_all, map_at_k
+    and f1_radius, map_all_std and n over seeds and, where defined, the mean paired
+    difference from the reference (map_all_diff) and beyond_noise (1 or 0).
+    """
     nested: dict = {}
-    for row in table.to_dict("records"):
+    for row in agg.to_dict("records"):
         cell = nested.setdefault(row["dataset"], {}).setdefault(row["method"], {})
-        cell[str(row["bits"])] = {k: row[k] for k in ("map_all", "map_at_k", "f1_radius")}
+        values = {k: row[f"{k}_mean"] for k in ("map_all", "map_at_k", "f1_radius")}
+        values["map_all_std"] = row["map_all_std"]
+        if row["mark"] in (aggregate.WITHIN, aggregate.BEYOND):
+            values.update(map_all_diff=row["diff"], beyond_noise=row["mark"] == aggregate.BEYOND)
+        numbers = {k: float(v) for k, v in values.items() if not pd.isna(v)}  # undefined: left out
+        cell[str(row["bits"])] = {**numbers, "n": int(row["n"])}
     io.write_json(summary_json, nested)
     reports_dir.mkdir(parents=True, exist_ok=True)
-    io.write_text(reports_dir / "summary.csv", table.to_csv(index=False, float_format="%.4f"))
-    wide = table.pivot_table(index=["dataset", "method"], columns="bits", values="map_all")
-    wide.columns = [f"mAP@all {b} bits" for b in wide.columns]
-    io.write_text(
-        reports_dir / "summary.md",
-        wide.reset_index().to_markdown(index=False, floatfmt=".4f") + "\n",
-    )
+    io.write_text(reports_dir / "summary.csv", agg.to_csv(index=False, float_format="%.4f"))
+    sections = [
+        f"## mAP@all over seeds: mean ± std (n), and the difference from {reference}\n",
+        f"{aggregate.RULE}\n",
+        comparison_table(agg, reference).to_markdown(index=False) + "\n",
+    ]
+    pr_table = precision_at_recall_table(agg)
+    if pr_table.shape[1] > 3:
+        sections += [
+            "## Precision at recall of Hamming ranking (the paper's Table 3)\n",
+            pr_table.to_markdown(index=False) + "\n",
+        ]
+    io.write_text(reports_dir / "summary.md", "\n".join(sections))
     io.write_text(
         reports_dir / "map_vs_bits.csv",
-        table[["dataset", "method", "bits", "map_all"]].to_csv(index=False, float_format="%.4f"),
+        agg[["dataset", "method", "bits", "map_all_mean", "map_all_std", "n"]]
+        .rename(columns={"map_all_mean": "map_all"})
+        .to_csv(index=False, float_format="%.4f"),
     )
 
 
@@ -91,56 +173,158 @@ def _save(fig: plt.Figure, stem: Path) -> None:
     plt.close(fig)
 
 
-def plot_map_vs_bits(table: pd.DataFrame, reports_dir: Path) -> None:
-    """mAP@all against code length, one panel per dataset, one line per method (Fig. 6 style)."""
-    datasets = sorted(table["dataset"].unique())
-    fig, axes = plt.subplots(1, len(datasets), figsize=(5 * len(datasets), 4), squeeze=False)
+def _colors(methods: list[str]) -> dict[str, Any]:
+    """One fixed colour per method (sorted), the same in every panel and figure."""
+    cmap = plt.get_cmap("tab10" if len(methods) <= 10 else "tab20")
+    return {m: cmap(i % cmap.N) for i, m in enumerate(sorted(methods))}
+
+
+def _legend_outside(fig: plt.Figure, axes: np.ndarray) -> None:
+    """One legend for the whole figure, right of the panels, so it covers no curve."""
+    handles: dict[str, Any] = {}
+    for ax in axes.flat:
+        for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, h)
+    fig.legend(handles.values(), handles.keys(), loc="outside right upper", fontsize="small")
+
+
+def plot_map_vs_bits(agg: pd.DataFrame, reports_dir: Path) -> None:
+    """mAP@all against code length, one panel per dataset, mean ± std over seeds (Fig. 6 style)."""
+    datasets = sorted(agg["dataset"].unique())
+    colors = _colors(list(agg["method"].unique()))
+    fig, axes = plt.subplots(
+        1,
+        len(datasets),
+        figsize=(4.5 * len(datasets) + 1.8, 3.8),
+        squeeze=False,
+        layout="constrained",
+    )
     for ax, ds in zip(axes[0], datasets, strict=True):
-        for method, rows in table[table["dataset"] == ds].groupby("method"):
-            ax.plot(rows["bits"], rows["map_all"], marker="o", label=method)
-        ax.set(title=ds, xlabel="code length (bits)", ylabel="mAP@all")
+        for method, rows in agg[agg["dataset"] == ds].groupby("method"):
+            ax.errorbar(
+                rows["bits"],
+                rows["map_all_mean"],
+                yerr=rows["map_all_std"].fillna(0.0),
+                marker="o",
+                ms=4,
+                capsize=3,
+                color=colors[method],
+                label=method,
+            )
+        ax.set(title=ds, xlabel="code length (bits)", ylabel="mAP@all (mean ± std over seeds)")
+        ax.set_xticks(sorted(agg["bits"].unique()))
         ax.grid(alpha=0.3)
-        ax.legend()
+    _legend_outside(fig, axes)
     _save(fig, reports_dir / "map_vs_bits")
 
 
+def _run_keys(root: Path, path: Path) -> tuple[str, str, int, str, int]:
+    """(dataset, method, seed, kind, bits) of <root>/<ds>/<method>[/seed<k>]/<kind>_<bits>.json."""
+    parts = path.relative_to(root).parts
+    kind, _, bits = path.stem.rpartition("_")
+    seed_dir = parts[2] if len(parts) == 4 else "seed0"
+    if len(parts) not in (3, 4) or not seed_dir.startswith("seed") or not bits.isdigit():
+        raise NRDHError(
+            f"{path}: expected <dataset>/<method>[/seed<k>]/<kind>_<bits>.json under {root}"
+        )
+    try:
+        seed = int(seed_dir[len("seed") :])
+    except ValueError:
+        raise NRDHError(f"{path}: folder {seed_dir!r} is not seed<integer>") from None
+    return parts[0], parts[1], seed, kind, int(bits)
+
+
+def _read_runs(root: Path, pattern: str) -> dict[tuple[str, str, int, str, int], Any]:
+    """Every JSON file matching pattern under root, by (dataset, method, seed, kind, bits)."""
+    return {
+        _run_keys(Path(root), path): json.loads(path.read_text())
+        for path in sorted(Path(root).rglob(pattern))
+    }
+
+
 def plot_pr_curves(pr_dir: Path, reports_dir: Path) -> None:
-    """Precision-recall over Hamming radius per dataset and code length (Figs. 7-8 style)."""
-    curves: dict[tuple[str, int], dict[str, list]] = {}
-    for path in sorted(Path(pr_dir).rglob("pr_*.json")):
-        dataset, method = path.parts[-3], path.parts[-2]
-        bits = int(path.stem.split("_")[1])
-        curves.setdefault((dataset, bits), {})[method] = json.loads(path.read_text())
-    if not curves:
+    """Precision-recall over Hamming radius: one panel per (dataset, bits), seeds averaged.
+
+    Rows are datasets, columns code lengths (Figs. 7-8 style); each curve is the mean over
+    seeds of precision and recall at each radius.
+    """
+    runs = _read_runs(pr_dir, "pr_*.json")
+    if not runs:
         raise NRDHError(f"{pr_dir}: no pr_<bits>.json files found (run the evaluate stage)")
-    keys = sorted(curves)
-    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 4), squeeze=False)
-    for ax, key in zip(axes[0], keys, strict=True):
-        for method, rows in sorted(curves[key].items()):
-            ax.plot([r["recall"] for r in rows], [r["precision"] for r in rows], label=method)
-        ax.set(title=f"{key[0]}, {key[1]} bits", xlabel="recall", ylabel="precision")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize="small")
+    curves: dict[tuple[str, int, str], list] = {}
+    for (ds, method, _seed, _kind, bits), rows in runs.items():
+        curves.setdefault((ds, bits, method), []).append(pd.DataFrame(rows).set_index("radius"))
+    datasets = sorted({k[0] for k in curves})
+    bits_all = sorted({k[1] for k in curves})
+    colors = _colors(list({k[2] for k in curves}))
+    fig, axes = plt.subplots(
+        len(datasets),
+        len(bits_all),
+        figsize=(3.6 * len(bits_all) + 1.8, 3.2 * len(datasets)),
+        squeeze=False,
+        sharex=True,
+        sharey=True,
+        layout="constrained",
+    )
+    for (ds, bits, method), frames in sorted(curves.items()):
+        ax = axes[datasets.index(ds), bits_all.index(bits)]
+        mean = pd.concat(frames).groupby(level=0).mean()
+        ax.plot(mean["recall"], mean["precision"], color=colors[method], label=method, lw=1.4)
+    for i, ds in enumerate(datasets):
+        for j, bits in enumerate(bits_all):
+            ax = axes[i, j]
+            ax.set_title(f"{ds}, {bits} bits", fontsize="medium")
+            ax.grid(alpha=0.3)
+            if i == len(datasets) - 1:
+                ax.set_xlabel("recall")
+            if j == 0:
+                ax.set_ylabel("precision")
+    _legend_outside(fig, axes)
     _save(fig, reports_dir / "pr_curves")
 
 
+LOSS_TITLES = {"gcn": "GCN autoencoder L1 (Eq. 8)", "hasher": "hash network L2 (Eq. 18)"}
+
+
 def plot_losses(loss_dir: Path, reports_dir: Path) -> None:
-    """Training loss curves of the GCN autoencoder and the hash network."""
-    files = sorted(Path(loss_dir).rglob("*.json"))
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for path in files:
-        ax = axes[0] if path.stem.startswith("gcn") else axes[1]
-        hist = json.loads(path.read_text())
-        ax.plot(
-            [h["epoch"] for h in hist],
-            [h["loss"] for h in hist],
-            label=f"{path.parent.name} {path.stem.split('_')[1]} bits",
-        )
-    for ax, title in zip(
-        axes, ("GCN autoencoder L1 (Eq. 8)", "hash network L2 (Eq. 18)"), strict=True
-    ):
-        ax.set(title=title, xlabel="epoch", ylabel="loss", yscale="log")
-        ax.legend(fontsize="x-small")
+    """Training loss per epoch: rows are the two networks, columns datasets; mean ± std of seeds."""
+    runs = _read_runs(loss_dir, "*.json")
+    if not runs:
+        raise NRDHError(f"{loss_dir}: no <kind>_<bits>.json loss files found (run training)")
+    curves: dict[tuple[str, str, str, int], list[pd.Series]] = {}
+    for (ds, method, _seed, kind, bits), hist in runs.items():
+        loss = pd.Series({h["epoch"]: h["loss"] for h in hist})
+        curves.setdefault((kind, ds, method, bits), []).append(loss)
+    kinds = sorted({k[0] for k in curves}, key=lambda k: (k not in LOSS_TITLES, k))
+    datasets = sorted({k[1] for k in curves})
+    labels = sorted({(k[2], k[3]) for k in curves})
+    cmap = plt.get_cmap("tab10" if len(labels) <= 10 else "tab20")
+    colors = {lab: cmap(i % cmap.N) for i, lab in enumerate(labels)}
+    fig, axes = plt.subplots(
+        len(kinds),
+        len(datasets),
+        figsize=(4.5 * len(datasets) + 2.2, 3.4 * len(kinds)),
+        squeeze=False,
+        layout="constrained",
+    )
+    for (kind, ds, method, bits), series in sorted(curves.items()):
+        ax = axes[kinds.index(kind), datasets.index(ds)]
+        runs_df = pd.concat(series, axis=1)  # (epochs, seeds), NaN where a run stopped early
+        mean, std = runs_df.mean(axis=1), runs_df.std(axis=1, ddof=1)
+        color = colors[(method, bits)]
+        ax.plot(mean.index, mean, color=color, lw=1.2, label=f"{method} {bits} bits")
+        if len(series) > 1:
+            ax.fill_between(mean.index, mean - std, mean + std, color=color, alpha=0.2, lw=0)
+    for i, kind in enumerate(kinds):
+        for j, ds in enumerate(datasets):
+            axes[i, j].set(
+                title=f"{ds}: {LOSS_TITLES.get(kind, kind)}",
+                xlabel="epoch",
+                ylabel="loss",
+                yscale="log",
+            )
+            axes[i, j].grid(alpha=0.3)
+    _legend_outside(fig, axes)
     _save(fig, reports_dir / "loss_curves")
 
 

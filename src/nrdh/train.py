@@ -22,7 +22,7 @@ from tqdm import tqdm
 from nrdh.config import check_range
 from nrdh.errors import NRDHError
 from nrdh.features import resolve_device
-from nrdh.io import save_torch
+from nrdh.io import read_torch, save_torch
 from nrdh.losses import gcn_loss
 from nrdh.models import GCNAutoencoder, HashNet
 from nrdh.objectives import Objective
@@ -113,17 +113,16 @@ def fit(
 
     `run_epoch(epoch)` trains one epoch and returns its mean losses. A checkpoint whose
     run_id differs (other params or inputs) is ignored. The checkpoint is removed at the end.
+    It holds tensors and plain values only and is read with ``weights_only=True``.
     """
     history: list[dict[str, float]] = []
     start = 0
     if checkpoint is not None and checkpoint.is_file():
         try:
-            state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-        except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad file
-            raise NRDHError(
-                f"{checkpoint}: not a readable checkpoint ({exc}); delete it to train from scratch"
-            ) from None
-        if state.get("run_id") == run_id:
+            state = read_torch(checkpoint, f"{desc} resume")
+        except NRDHError as exc:
+            raise NRDHError(f"{exc}; delete it to train from scratch") from None
+        if isinstance(state, dict) and state.get("run_id") == run_id:
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
             history, start = state["history"], state["epoch"]
@@ -203,8 +202,7 @@ def train_gcn(
             opt.step()
             totals += [loss.item(), lr_.item(), lw.item()]
             steps += 1
-        loss_, recon, reg = totals / steps
-        return {"loss": loss_, "recon": recon, "reg": reg}
+        return dict(zip(("loss", "recon", "reg"), (totals / steps).tolist(), strict=True))
 
     history = fit(
         model, opt, cfg.epochs, run_epoch, checkpoint, cfg.checkpoint_every, run_id, "gcn"
@@ -314,12 +312,29 @@ def train_hasher(
 
 @torch.no_grad()
 def hash_outputs(
-    model: HashNet, images: torch.utils.data.Dataset, batch_size: int, device: str
+    model: HashNet,
+    images: torch.utils.data.Dataset,
+    batch_size: int,
+    device: str,
+    num_workers: int = 0,
 ) -> np.ndarray:
-    """fch(x) for every item of `images`, in order: (n, bits) float32 (eval mode)."""
+    """fch(x) for every item of `images`, in order: (n, bits) float32 (eval mode).
+
+    `num_workers` loader processes decode and transform, so a GPU is not left waiting on
+    the main process (one core supplies about 1,000 images/s at 224 x 224).
+    """
     dev = resolve_device(device)
     model.to(dev).eval()
-    loader = torch.utils.data.DataLoader(images, batch_size=batch_size, shuffle=False)
-    outs = [model(xb.to(dev))[1].cpu().numpy() for xb, _ in tqdm(loader, desc="codes", leave=False)]
+    loader = torch.utils.data.DataLoader(
+        images,
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=num_workers,
+        pin_memory=dev.type == "cuda",
+    )
+    outs = [
+        model(xb.to(dev, non_blocking=True))[1].cpu().numpy()
+        for xb, _ in tqdm(loader, desc="codes", leave=False)
+    ]
     model.cpu()
     return np.concatenate(outs).astype(np.float32) if outs else np.zeros((0, 0), np.float32)

@@ -1,19 +1,21 @@
-"""Snakemake rules derived from dvc.yaml, so the two engines cannot disagree.
+"""Snakemake rules derived from DVC's own reading of dvc.yaml, so the engines cannot disagree.
 
-dvc.yaml is the one declaration of the stage graph. Each of its stages becomes one
-Snakemake rule: a matrix key becomes a wildcard (constrained to the matrix's values),
-``${item.key}`` becomes ``{key}`` in paths and ``{wildcards.key}`` in the command, other
-``${a.b}`` references are looked up in params.yaml, and a dependency on a folder stands
-for every output other stages write inside it. Folders are resolved per job (an input
-function), so a templated one such as ``data/${item.dataset}/features_shards`` makes each
-merge job wait for its own shards only.
+dvc.yaml is the one declaration of the stage graph. DVC itself resolves it (templating,
+``vars``, ``matrix``, ``foreach``, other params files): every resolved stage becomes one
+Snakemake job with DVC's command, deps, outputs and the values of the params DVC tracks for
+it, so Snakemake's params trigger fires exactly when DVC's would. A stage group (a matrix
+or foreach stage) becomes one Snakemake rule whose wildcards are its matrix keys; output
+patterns come from DVC resolving the same dvc.yaml with each matrix value replaced by its
+``{wildcard}``, and are checked against every concrete stage.
+
+Paths are relative to the repository root (the folder of dvc.yaml and the Snakefile).
 """
 
 from __future__ import annotations
 
-import itertools
+import copy
+import json
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,121 +23,222 @@ from typing import Any
 import yaml
 
 from nrdh.errors import NRDHError
+from nrdh.imports import closure
 
-_REF = re.compile(r"\$\{\s*([^}]+?)\s*\}")
+SOURCE_DIRS = ("stages/", "src/")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One resolved DVC stage: what Snakemake runs for one wildcard assignment."""
+
+    name: str  # DVC's stage name, e.g. train_gcn@digits-nrdh-16
+    wildcards: dict[str, str]
+    cmd: str
+    deps: list[str]  # file and folder deps as DVC lists them
+    outputs: list[str]  # outs, metrics and plots
+    params: dict[str, Any]  # "file:key" -> value, every param DVC tracks for the stage
 
 
 @dataclass
 class Rule:
-    """One DVC stage as a Snakemake rule (paths hold {wildcard} patterns)."""
+    """A stage group of dvc.yaml as one Snakemake rule."""
 
     name: str
-    cmd: str
-    inputs: list[str]
-    outputs: list[str]
-    matrix: dict[str, list[Any]] = field(default_factory=dict)
+    outputs: list[str]  # patterns with {wildcard}s
+    wildcards: list[str]
+    jobs: dict[str, Job] = field(default_factory=dict)  # by wildcard key
     produced: list[str] = field(default_factory=list)  # concrete outputs of the other rules
 
-    def job_inputs(self, wildcards: Mapping[str, str]) -> list[str]:
-        """Concrete inputs of one job (a Snakemake input function): the input patterns with
-        the job's wildcards, each folder replaced by the other rules' outputs inside it."""
-        job = {k: wildcards[k] for k in self.matrix}
+    def key(self, wildcards: Any) -> str:
+        """The job key of a wildcard assignment (a dict or Snakemake's wildcards object)."""
+        return "-".join(str(wildcards[k]) for k in self.wildcards)
+
+    def job(self, wildcards: Any) -> Job:
+        """The resolved DVC stage of one Snakemake job."""
+        return self.jobs[self.key(wildcards)]
+
+    def job_inputs(self, wildcards: Any) -> list[str]:
+        """Concrete inputs of one job (a Snakemake input function): DVC's deps, each folder
+        replaced by the other rules' outputs inside it."""
         resolved: list[str] = []
-        for dep in self.inputs:
-            path = dep.format(**job)
-            inside = sorted(p for p in self.produced if p.startswith(path.rstrip("/") + "/"))
-            resolved.extend(inside or [path])
+        for dep in self.job(wildcards).deps:
+            inside = sorted(p for p in self.produced if p.startswith(dep.rstrip("/") + "/"))
+            resolved.extend(inside or [dep])
         return resolved
 
-    def jobs(self) -> list[dict[str, str]]:
-        """Every wildcard assignment of the matrix (one DVC stage each)."""
-        keys = list(self.matrix)
-        return [
-            dict(zip(keys, map(str, values), strict=True))
-            for values in itertools.product(*(self.matrix[k] for k in keys))
-        ]
+    def job_cmd(self, wildcards: Any) -> str:
+        """DVC's command of one job."""
+        return self.job(wildcards).cmd
+
+    def job_params(self, wildcards: Any) -> str:
+        """The values of every param DVC tracks for the job, as canonical JSON: a change
+        to any of them changes this string and fires Snakemake's params trigger."""
+        return json.dumps(self.job(wildcards).params, sort_keys=True)
 
     def constraints(self) -> dict[str, str]:
-        """Wildcard regexes: exactly the matrix's values."""
-        return {k: "|".join(re.escape(str(v)) for v in vals) for k, vals in self.matrix.items()}
+        """Wildcard regexes: exactly the values DVC resolved for each matrix key."""
+        values: dict[str, set[str]] = {k: set() for k in self.wildcards}
+        for job in self.jobs.values():
+            for k, v in job.wildcards.items():
+                values[k].add(v)
+        return {k: "|".join(sorted(map(re.escape, vals))) for k, vals in values.items()}
+
+    def log(self) -> str:
+        """Per-job log file: logs/<rule>/<wildcard values>.log."""
+        stem = "-".join("{" + k + "}" for k in self.wildcards) or "run"
+        return f"logs/{self.name}/{stem}.log"
 
 
-def lookup(params: dict[str, Any], dotted: str) -> Any:
-    """params['a']['b'] for 'a.b', with an error naming the missing key."""
-    value: Any = params
-    for part in dotted.split("."):
-        if not isinstance(value, dict) or part not in value:
-            raise NRDHError(f"dvc.yaml references ${{{dotted}}}, which params.yaml does not define")
-        value = value[part]
-    return value
+def _out_paths(stage: dict[str, Any]) -> list[str]:
+    """Paths of a resolved stage's outs, metrics and plots (entries are str or {path: opts})."""
+    return [
+        e if isinstance(e, str) else next(iter(e))
+        for key in ("outs", "metrics", "plots")
+        for e in stage.get(key) or []
+    ]
 
 
-def _sub(text: str, params: dict[str, Any], item_fmt: str) -> str:
-    """Replace ${item.k} by item_fmt.format(k) and ${a.b} by its params value."""
-
-    def repl(m: re.Match[str]) -> str:
-        ref = m.group(1)
-        if ref.startswith("item."):
-            return item_fmt.format(ref[5:])
-        return str(lookup(params, ref))
-
-    return _REF.sub(repl, text)
-
-
-def _paths(entries: list[Any]) -> list[str]:
-    """Paths of a deps/outs/metrics/plots list whose entries are strings or {path: opts}."""
-    return [e if isinstance(e, str) else next(iter(e)) for e in entries or []]
+def _with_placeholders(spec: dict[str, Any]) -> dict[str, Any]:
+    """dvc.yaml with each matrix key's values replaced by the one value ``{key}``."""
+    spec = copy.deepcopy(spec)
+    for stage in spec.get("stages", {}).values():
+        if isinstance(stage, dict) and "matrix" in stage:
+            stage["matrix"] = {k: ["{" + k + "}"] for k in stage["matrix"]}
+        if isinstance(stage, dict) and "foreach" in stage:
+            raise NRDHError("dvc.yaml: use matrix, not foreach, for stage groups Snakemake runs")
+    return spec
 
 
-def expand(pattern: str, rule: Rule) -> list[str]:
-    """Concrete paths of a pattern over the rule's matrix."""
-    return sorted({pattern.format(**job) for job in rule.jobs()})
+def load_rules(root: str | Path = ".") -> list[Rule]:
+    """Every stage group of root/dvc.yaml as a Snakemake rule, resolved by DVC itself."""
+    from dvc.dependency.param import ParamsDependency
+    from dvc.exceptions import DvcException
+    from dvc.parsing import DataResolver
+    from dvc.repo import Repo
+
+    root = Path(root).resolve()
+    spec = yaml.safe_load((root / "dvc.yaml").read_text())
+    try:
+        with Repo(str(root)) as repo:
+            patterns = DataResolver(repo, str(root), _with_placeholders(spec)).resolve()
+            resolver = DataResolver(repo, str(root), spec)
+            items = {
+                name: getattr(definition, "normalized_iterable", {"": {}})
+                for name, definition in resolver.definitions.items()
+            }
+            stages = {s.name: s for s in repo.index.stages if s.path == str(root / "dvc.yaml")}
+            rules: dict[str, Rule] = {}
+            for full, stage in patterns["stages"].items():
+                group = full.split("@")[0]
+                wildcards = list(items[group][next(iter(items[group]))])
+                rule = rules[group] = Rule(group, _out_paths(stage), wildcards)
+                for key, item in items[group].items():
+                    concrete = stages[f"{group}@{key}" if key else group]
+                    params: dict[str, Any] = {}
+                    for dep in concrete.deps:
+                        if isinstance(dep, ParamsDependency):
+                            values = dep.read_params()
+                            params.update({f"{dep.def_path}:{k}": v for k, v in values.items()})
+                    job = Job(
+                        name=concrete.name,
+                        wildcards={k: str(v) for k, v in item.items()},
+                        cmd=" ".join(concrete.cmd.split()),
+                        deps=[
+                            d.def_path for d in concrete.deps if not isinstance(d, ParamsDependency)
+                        ],
+                        outputs=[o.def_path for o in concrete.outs],
+                        params=params,
+                    )
+                    _check_patterns(rule, job)
+                    rule.jobs[rule.key(job.wildcards)] = job
+    except DvcException as exc:
+        raise NRDHError(f"{root / 'dvc.yaml'}: {exc}") from None
+    for rule in rules.values():
+        rule.produced = all_targets([r for r in rules.values() if r is not rule])
+    return list(rules.values())
 
 
-def load_rules(
-    dvc_yaml: str | Path = "dvc.yaml", params_yaml: str | Path = "params.yaml"
-) -> list[Rule]:
-    """Read dvc.yaml (and params.yaml for matrix values) into Snakemake rule specs."""
-    spec = yaml.safe_load(Path(dvc_yaml).read_text())
-    params = yaml.safe_load(Path(params_yaml).read_text())
-    rules: list[Rule] = []
-    for name, stage in spec["stages"].items():
-        matrix = {
-            k: lookup(params, _REF.fullmatch(v).group(1)) if isinstance(v, str) else list(v)
-            for k, v in (stage.get("matrix") or {}).items()
-        }
-        outs = [
-            _sub(p, params, "{{{}}}")
-            for key in ("outs", "metrics", "plots")
-            for p in _paths(stage.get(key))
-        ]
-        rules.append(
-            Rule(
-                name=name,
-                cmd=_sub(" ".join(stage["cmd"].split()), params, "{{{}}}"),
-                inputs=[_sub(p, params, "{{{}}}") for p in _paths(stage.get("deps"))],
-                outputs=outs,
-                matrix=matrix,
-            )
+def _check_patterns(rule: Rule, job: Job) -> None:
+    """Fail unless the rule's output patterns give exactly DVC's outputs for this job."""
+    expected = sorted(p.format(**job.wildcards) for p in rule.outputs)
+    if expected != sorted(job.outputs):
+        raise NRDHError(
+            f"dvc.yaml: stage {job.name}: outputs {sorted(job.outputs)} cannot be written as "
+            f"patterns of its matrix keys {rule.wildcards} (got {expected})"
         )
-    for rule in rules:
-        rule.produced = all_targets([r for r in rules if r is not rule])
-    return rules
 
 
 def all_targets(rules: list[Rule]) -> list[str]:
     """Every concrete output of every rule: the default target."""
-    return sorted(p for r in rules for o in r.outputs for p in expand(o, r))
+    return sorted(o for r in rules for j in r.jobs.values() for o in j.outputs)
 
 
-def load_resources(path: str | Path, rule: str) -> dict[str, Any]:
-    """Resources (mem_mb, runtime, gpu, threads) of a rule from workflow/resources.yaml."""
+def load_resources(path: str | Path, rule: Rule) -> dict[str, Any]:
+    """Resources (mem_mb, runtime, threads, gpu) of a rule from workflow/resources.yaml.
+
+    ``device: <section>`` names the params section whose ``device`` the stage computes on:
+    the rule asks for a GPU unless every job's section (variant overrides merged) says
+    ``device: cpu`` or ``backbone: pixels`` (pixel features run no model).
+    """
     table = yaml.safe_load(Path(path).read_text()) or {}
-    merged = {**table.get("default", {}), **table.get(rule, {})}
+    merged = {**table.get("default", {}), **table.get(rule.name, {})}
+    section = merged.pop("device", None)
+    merged["gpu"] = int(
+        section is not None and any(_uses_gpu(j, section) for j in rule.jobs.values())
+    )
     return merged
 
 
-def log_pattern(rule: Rule) -> str:
-    """Per-job log file: logs/<rule>/<wildcard values>.log."""
-    stem = "_".join("{" + k + "}" for k in rule.matrix) or "run"
-    return f"logs/{rule.name}/{stem}.log"
+def _uses_gpu(job: Job, section: str) -> bool:
+    """Whether a job's `section` (with its variant's overrides) runs a model on a GPU."""
+    values: dict[str, Any] = {}
+    for key, value in job.params.items():
+        name = key.split(":", 1)[1]
+        if name == section:
+            values = {**value, **values}
+        elif name.startswith("variants.") and isinstance(value, dict):
+            values = {**values, **(value.get(section) or {})}
+    return values.get("device", "auto") != "cpu" and values.get("backbone") != "pixels"
+
+
+def stage_sources(cmd: str, root: Path) -> list[str]:
+    """The source deps of a stage: its script and the import closure of the script."""
+    match = re.match(r"python3?\s+(\S+\.py)", cmd.strip())
+    if match is None:
+        raise NRDHError(f"dvc.yaml: cannot find the stage script in command {cmd!r}")
+    script = root / match.group(1)
+    files = [script, *closure(script, root / "src")]
+    return [str(f.relative_to(root)) for f in files]
+
+
+def sync_deps(root: str | Path = ".", write: bool = True) -> dict[str, tuple[list, list]]:
+    """Set each dvc.yaml stage's source deps to its script's import closure.
+
+    Data deps keep their place after the sources; comments and layout of dvc.yaml are kept.
+    Returns {stage: (old source deps, new source deps)} for the stages that differ, and
+    rewrites dvc.yaml when `write` and anything differs.
+    """
+    from ruamel.yaml import YAML
+
+    root = Path(root)
+    ryaml = YAML()
+    ryaml.width = 4096
+    ryaml.indent(mapping=2, sequence=4, offset=2)
+    path = root / "dvc.yaml"
+    doc = ryaml.load(path.read_text())
+    changed: dict[str, tuple[list, list]] = {}
+    for name, stage in doc["stages"].items():
+        deps = stage.get("deps") or []
+        old = [d for d in deps if str(d).startswith(SOURCE_DIRS)]
+        new = stage_sources(str(stage["cmd"]), root)
+        if old != new:
+            changed[name] = (list(old), new)
+            data = [d for d in deps if not str(d).startswith(SOURCE_DIRS)]
+            deps.clear()
+            deps.extend([*new, *data])
+            stage["deps"] = deps
+    if changed and write:
+        with path.open("w") as fh:
+            ryaml.dump(doc, fh)
+    return changed

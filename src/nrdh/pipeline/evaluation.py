@@ -61,7 +61,8 @@ def evaluate_stage(
     c = read_codes(codes_path)
     if c["bits"] != bits:
         raise NRDHError(f"{codes_path}: attr bits={c['bits']}, but the stage asks for bits={bits}")
-    topk = ds_cfg.topk or cfg.topk
+    # datasets.<name>.topk: unset = evaluate.topk; 0 = mAP@all (no cut-off, topk None)
+    topk = cfg.topk if ds_cfg.topk is None else (ds_cfg.topk or None)
     report = metrics.retrieval_report(
         c["query"]["codes"],
         c["database"]["codes"],
@@ -75,6 +76,15 @@ def evaluate_stage(
         empty_query=cfg.empty_query,
     )
     pr = report.pop("pr_curve")
+    report["precision_at_recall"] = metrics.precision_at_recall(
+        c["query"]["codes"],
+        c["database"]["codes"],
+        c["query"]["labels"],
+        c["database"]["labels"],
+        bits=bits,
+        ties=cfg.ties,
+        empty_query=cfg.empty_query,
+    )
     report["protocol"].update(
         {
             "dataset": dataset,

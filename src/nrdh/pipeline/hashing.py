@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -10,10 +11,25 @@ import torch
 
 from nrdh import codes, features, io, objectives, shards, train
 from nrdh.artifacts import open_features
-from nrdh.config import as_dict, from_mapping
+from nrdh.config import as_dict, check_range, from_mapping
 from nrdh.data import DatasetConfig, ImageSet, load_dataset
 from nrdh.models import HashNet, SmallCNN, build_backbone
 from nrdh.pipeline.common import dataset_config, load_section, merge_codes, seed_of
+
+
+@dataclass(frozen=True)
+class CodesConfig:
+    """Code computation (params.yaml section ``codes``): where and in what batches fch runs.
+
+    Its own section, not ``hasher``'s: codes may be computed on another machine kind than
+    training, and changing the device must not retrain the network.
+    """
+
+    device: str = "auto"  # "auto" = CUDA when present
+    batch_size: int = 256  # images per forward pass; also the shard boundary alignment
+
+    def __post_init__(self) -> None:
+        check_range("codes.batch_size", self.batch_size, 1, None)
 
 
 def image_channels(images: ImageSet) -> int:
@@ -154,18 +170,21 @@ def compute_codes_shard_stage(
     count: int = 1,
 ) -> None:
     """Stage 6: NRDH codes (Eq. 19: bit = 1 where fch >= 0) of shard `shard` of `count` of
-    the queries and of the database, streamed block by block into a ``codes_shard`` file."""
+    the queries and of the database, streamed block by block into a ``codes_shard`` file.
+
+    The network runs on ``codes.device``, not the device recorded at training time."""
     seed = seed_of(params)
     ds_cfg = dataset_config(params, dataset)
+    cfg = load_section(params, "codes", CodesConfig)
     with open_features(features_path) as feats:
         split = feats.split
-    model, t_eval, cfg, _ = load_hasher(model_path)
+    model, t_eval, _, _ = load_hasher(model_path)
     images = load_dataset(ds_cfg, seed)
     bits = model.head[-1].num_features
-    batch = cfg.batch_size * 4
+    batch = cfg.batch_size
     block = shards.block_rows(4 * bits, batch)  # fch rows held at once
     prov = io.provenance(
-        {"base.seed": seed, f"datasets.{dataset}": as_dict(ds_cfg)},
+        {"base.seed": seed, f"datasets.{dataset}": as_dict(ds_cfg), "codes": as_dict(cfg)},
         {"features": features_path, "hasher": model_path},
     )
     with io.create_h5(out, "codes_shard", prov) as f:

@@ -7,21 +7,53 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from nrdh import report, search
+from nrdh import aggregate, html_report, report, search
 from nrdh.data import load_dataset
 from nrdh.pipeline.common import dataset_config, load_section, read_codes, seed_of
 
 
-def summarize_stage(
-    eval_dir: Path, pr_dir: Path, loss_dir: Path, summary_out: Path, reports_dir: Path
-) -> None:
-    """Gather every eval_<bits>.json into one table and the paper-style figures."""
+@dataclass(frozen=True)
+class SummaryConfig:
+    """The comparison over seeds (params.yaml section ``summary``)."""
+
+    reference: str = "nrdh"  # every method's difference from this one is tested against noise
+
+
+def write_report(
+    eval_dir: Path,
+    pr_dir: Path,
+    loss_dir: Path,
+    summary_out: Path,
+    reports_dir: Path,
+    reference: str = "nrdh",
+    params: dict[str, Any] | None = None,
+) -> pd.DataFrame:
+    """Tables over seeds, the figures and reports/report.html; returns the aggregated table."""
     table = report.collect(eval_dir)
-    report.write_summary(table, summary_out, reports_dir)
-    report.plot_map_vs_bits(table, reports_dir)
+    agg = aggregate.aggregate(
+        table, reference, metrics=(*aggregate.METRICS, *report.p_at_r_columns(table))
+    )
+    report.write_summary(agg, summary_out, reports_dir, reference)
+    report.plot_map_vs_bits(agg, reports_dir)
     report.plot_pr_curves(pr_dir, reports_dir)
     report.plot_losses(loss_dir, reports_dir)
+    html_report.write_html_report(reports_dir / "report.html", agg, reports_dir, reference, params)
+    return agg
+
+
+def summarize_stage(
+    params: dict[str, Any],
+    eval_dir: Path,
+    pr_dir: Path,
+    loss_dir: Path,
+    summary_out: Path,
+    reports_dir: Path,
+) -> None:
+    """Gather every eval_<bits>.json over seeds into tables, figures and the HTML report."""
+    cfg = load_section(params, "summary", SummaryConfig)
+    write_report(eval_dir, pr_dir, loss_dir, summary_out, reports_dir, cfg.reference, params)
 
 
 @dataclass(frozen=True)

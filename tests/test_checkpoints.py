@@ -1,0 +1,218 @@
+"""Checkpoints are data: every loader refuses a `.pt` whose pickle would run code, and codes
+are computed on the configured device, whatever device the checkpoint was trained on.
+
+A crafted checkpoint carries a ``__reduce__`` payload that creates a marker file when
+unpickled. Each loader (``nrdh query``, the dump_node_reps and compute_codes_shard stage
+scripts run as dvc.yaml runs them, and training resume of the GCN and the hash network)
+must stop with one ``error:`` line naming the file, and the marker must not appear.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import torch
+import yaml
+from conftest import ROOT
+
+from nrdh import io, train
+from nrdh.errors import NRDHError
+from nrdh.models import HashNet, SmallCNN, build_backbone
+from nrdh.pipeline import hashing, representation
+
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+class Payload:
+    """Unpickles to ``open(marker, "w")``: a file appears if the loader runs pickled code."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple:
+        return (open, (str(self.marker), "w"))
+
+
+def write_evil(path: Path, marker: Path, kind: str = "hasher") -> Path:
+    """A checkpoint that looks like ours (kind, schema) but whose pickle creates `marker`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"kind": kind, "schema_version": io.SCHEMA_VERSION, "x": Payload(marker)}, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    """A folder with params.yaml and a one-epoch digits pipeline: features, graphs, GCN,
+    node reps, hash network and codes."""
+    d = tmp_path_factory.mktemp("ckpt")
+    params = yaml.safe_load((ROOT / "tests" / "data" / "params_tiny.yaml").read_text())
+    params["gcn"] |= {"epochs": 1, "checkpoint_every": 0}
+    params["hasher"] |= {"epochs": 1, "checkpoint_every": 0, "device": "cpu"}
+    params["codes"] = {"device": "cpu", "batch_size": 256}
+    (d / "params.yaml").write_text(yaml.safe_dump(params))
+    representation.extract_features_stage(params, "digits", d / "features.h5")
+    representation.build_graphs_stage(params, d / "features.h5", d / "graphs.h5")
+    representation.train_gcn_stage(
+        params, d / "features.h5", d / "graphs.h5", 16, d / "gcn.pt", d / "gcn.json"
+    )
+    representation.dump_node_reps_stage(
+        params, d / "features.h5", d / "graphs.h5", d / "gcn.pt", d / "reps.h5"
+    )
+    hashing.train_hasher_stage(params, "digits", d / "reps.h5", d / "hasher.pt", d / "h.json")
+    hashing.compute_codes_stage(
+        params, "nrdh", "digits", d / "features.h5", d / "hasher.pt", d / "codes.h5"
+    )
+    return d
+
+
+def test_the_payload_runs_code_when_loaded_with_pickle(tmp_path):
+    """The crafted file is a real threat: a full unpickle creates the marker."""
+    marker = tmp_path / "pwned"
+    evil = write_evil(tmp_path / "evil.pt", marker)
+    torch.load(evil, weights_only=False)
+    assert marker.exists()
+
+
+def assert_refused(proc: subprocess.CompletedProcess, evil: Path, marker: Path) -> None:
+    """Non-zero exit, stderr's last line an 'error:' line naming the file, no marker."""
+    assert proc.returncode != 0, proc.stderr
+    last = proc.stderr.rstrip().splitlines()[-1]
+    assert last.startswith("error: "), proc.stderr
+    assert str(evil) in last and "not a valid" in last, last
+    assert "Traceback" not in proc.stderr
+    assert not marker.exists()
+
+
+def run(cwd: Path, *cmd: str | Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, *map(str, cmd)], cwd=cwd, env=ENV, capture_output=True, text=True
+    )
+
+
+def test_nrdh_query_refuses_code_in_a_model(project, tmp_path):
+    marker, image = tmp_path / "pwned", tmp_path / "q.png"
+    evil = write_evil(tmp_path / "hasher_16.pt", marker)
+    from PIL import Image
+
+    Image.fromarray(np.zeros((8, 8), np.uint8), "L").save(image)
+    proc = run(
+        project, "-c", "from nrdh.cli import main; main()", "query", image,
+        "--model", evil, "--codes", project / "codes.h5",
+    )  # fmt: skip
+    assert_refused(proc, evil, marker)
+
+
+def test_dump_node_reps_refuses_code_in_a_model(project, tmp_path):
+    marker = tmp_path / "pwned"
+    evil = write_evil(tmp_path / "gcn_16.pt", marker, "gcn")
+    proc = run(
+        project, ROOT / "stages" / "dump_node_reps.py", "--params", "params.yaml",
+        "--variant", "nrdh", "--features", "features.h5", "--graphs", "graphs.h5",
+        "--model", evil, "--out", tmp_path / "reps.h5",
+    )  # fmt: skip
+    assert_refused(proc, evil, marker)
+    assert not (tmp_path / "reps.h5").exists()
+
+
+def test_compute_codes_shard_refuses_code_in_a_model(project, tmp_path):
+    marker = tmp_path / "pwned"
+    evil = write_evil(tmp_path / "hasher_16.pt", marker)
+    proc = run(
+        project, ROOT / "stages" / "compute_codes_shard.py", "--params", "params.yaml",
+        "--variant", "nrdh", "--dataset", "digits", "--features", "features.h5",
+        "--model", evil, "--shard", "0", "--out", tmp_path / "shards" / "0.h5",
+    )  # fmt: skip
+    assert_refused(proc, evil, marker)
+    assert not (tmp_path / "shards" / "0.h5").exists()
+
+
+def assert_raised_once(exc: pytest.ExceptionInfo, evil: Path, marker: Path) -> None:
+    """One line naming the file (the entry points print it as 'error: ...'), no marker."""
+    message = str(exc.value)
+    assert "\n" not in message
+    assert message.startswith(f"{evil}: not a valid ")
+    assert not marker.exists()
+
+
+def test_gcn_resume_refuses_code_in_a_checkpoint(tmp_path):
+    marker = tmp_path / "pwned"
+    evil = write_evil(tmp_path / "gcn_16.pt.ckpt", marker)
+    x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
+    nodes = np.arange(4).reshape(1, 2, 2)
+    adj = np.broadcast_to(np.eye(2, dtype=np.float32), (1, 2, 2, 2)).copy()
+    cfg = train.GCNConfig(hidden=(4,), epochs=2)
+    with pytest.raises(NRDHError) as exc:
+        train.train_gcn(x, nodes, np.ones((1, 2, 2), bool), adj, 2, cfg, 0, evil, "run")
+    assert_raised_once(exc, evil, marker)
+
+
+def test_hasher_resume_refuses_code_in_a_checkpoint(tmp_path):
+    marker = tmp_path / "pwned"
+    evil = write_evil(tmp_path / "hasher_16.pt.ckpt", marker)
+    model = HashNet(build_backbone("small_cnn", 1), SmallCNN.out_dim, 4)
+    images = [(torch.zeros(1, 8, 8), i) for i in range(4)]
+    cfg = train.HasherConfig(epochs=2, batch_size=2, device="cpu")
+    with pytest.raises(NRDHError) as exc:
+        train.train_hasher(model, images, np.zeros((4, 4), np.float32), cfg, 0, evil, "run")
+    assert_raised_once(exc, evil, marker)
+
+
+@pytest.mark.parametrize(("name", "kind"), [("gcn.pt", "gcn"), ("hasher.pt", "hasher")])
+def test_real_checkpoints_load_with_weights_only(project, name, kind):
+    """Our own checkpoints hold tensors and plain values only: weights_only=True reads them."""
+    ckpt = torch.load(project / name, map_location="cpu", weights_only=True)
+    assert ckpt["kind"] == kind and ckpt["schema_version"] == io.SCHEMA_VERSION
+    assert all(isinstance(v, torch.Tensor) for v in ckpt["state_dict"].values())
+    assert io.load_torch(project / name, kind)["provenance"] == ckpt["provenance"]
+
+
+def test_resume_checkpoint_loads_with_weights_only(project, tmp_path, monkeypatch):
+    """A hash-network resume checkpoint (model, Adam state, history) is plain data too."""
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["hasher"] |= {"epochs": 2, "checkpoint_every": 1}
+    out = tmp_path / "hasher.pt"
+    ckpt = out.with_name(out.name + ".ckpt")
+    saved = []
+    real_save = io.save_torch
+
+    def keep_resume(obj, path):
+        real_save(obj, path)
+        if Path(path) == ckpt:
+            saved.append(torch.load(ckpt, weights_only=True))
+
+    monkeypatch.setattr(train, "save_torch", keep_resume)
+    hashing.train_hasher_stage(params, "digits", project / "reps.h5", out, tmp_path / "h.json")
+    assert [s["epoch"] for s in saved] == [1]
+    assert isinstance(saved[0]["history"][0]["loss"], float)
+
+
+def test_save_torch_refuses_values_that_are_not_plain(tmp_path):
+    with pytest.raises(TypeError, match="non-plain value"):
+        io.save_torch({"loss": np.float64(1.0)}, tmp_path / "x.pt")
+    assert not (tmp_path / "x.pt").exists()
+
+
+@pytest.mark.parametrize("device", ["cpu", "auto"])
+def test_codes_run_on_the_configured_device(project, tmp_path, device):
+    """A network trained on "cuda" (as recorded) computes codes where codes.device says."""
+    if device == "auto" and torch.cuda.is_available():
+        pytest.skip("auto picks the GPU here; the case is a CPU-only machine")
+    ckpt = io.load_torch(project / "hasher.pt", "hasher")
+    io.save_torch({**ckpt, "config": {**ckpt["config"], "device": "cuda"}}, tmp_path / "gpu.pt")
+    assert hashing.load_hasher(tmp_path / "gpu.pt")[2].device == "cuda"
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["codes"] = {"device": device, "batch_size": 256}
+    out = tmp_path / "0.h5"
+    hashing.compute_codes_shard_stage(
+        params, "nrdh", "digits", project / "features.h5", tmp_path / "gpu.pt", out
+    )
+    with h5py.File(out) as got, h5py.File(project / "codes.h5") as want:
+        for split in ("query", "database"):
+            assert np.array_equal(got[f"{split}/codes"][()], want[f"{split}/codes"][()])
+        assert io.read_attr_json(got, "provenance")["params"]["codes"]["device"] == device
