@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import torch
@@ -25,7 +25,9 @@ from nrdh.features import resolve_device
 from nrdh.io import read_torch, save_torch
 from nrdh.losses import gcn_loss
 from nrdh.models import GCNAutoencoder, HashNet
-from nrdh.objectives import Objective
+
+if TYPE_CHECKING:  # a type only: stages that never train a hasher need not depend on it
+    from nrdh.objectives import Objective
 
 
 @dataclass(frozen=True)
