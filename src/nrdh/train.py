@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -20,9 +21,12 @@ from tqdm import tqdm
 from nrdh.errors import NRDHError
 from nrdh.features import resolve_device
 from nrdh.io import read_torch, save_torch
-from nrdh.losses import gcn_loss, hash_loss
+from nrdh.losses import gcn_loss
 from nrdh.models import GCNAutoencoder, HashNet
 from nrdh.params import GCNConfig, HasherConfig
+
+if TYPE_CHECKING:  # a type only: stages that never train a hasher need not depend on it
+    from nrdh.objectives import Objective
 
 
 def config_digest(obj: object) -> str:
@@ -181,13 +185,18 @@ def make_optimizer(params, cfg: HasherConfig) -> torch.optim.Optimizer:
 def train_hasher(
     model: HashNet,
     images: torch.utils.data.Dataset,
-    targets: np.ndarray,
+    objective: Objective,
     cfg: HasherConfig,
     seed: int,
     checkpoint: Path | None = None,
     run_id: str = "",
 ) -> list[dict[str, float]]:
-    """Fit the hash network to node representations (Eq. 18): items (image, i) -> targets[i]."""
+    """Fit the hash network with `objective` (NRDH's Eq. 18 or a peer's loss).
+
+    Items of `images` are (view, i) or, for objectives needing several views, (tuple of
+    views, i), i the image index (see `Objective.view_transform`). Each view goes through
+    the network as its own batch; the history holds the loss and the objective's terms.
+    """
     device = resolve_device(cfg.device)
     amp = cfg.amp and device.type == "cuda"
     if device.type == "cuda":  # documented determinism flags (docs/RELIABILITY.md)
@@ -195,7 +204,6 @@ def train_hasher(
         torch.backends.cudnn.benchmark = False
     model.to(device)
     opt = make_optimizer(model.parameters(), cfg)
-    g_all = torch.from_numpy(targets)
     if len(images) < 2:
         raise NRDHError("hasher: the training split needs at least 2 images")
 
@@ -213,22 +221,22 @@ def train_hasher(
             num_workers=cfg.num_workers,
             pin_memory=device.type == "cuda",
         )
-        totals = np.zeros(3)
+        totals: dict[str, float] = {}
         steps = 0
         for xb, idx in loader:
-            xb = xb.to(device, non_blocking=True)
-            g = g_all[idx].to(device, non_blocking=True)
-            with torch.autocast(device.type, torch.bfloat16, enabled=amp):
-                fc, fch = model(xb)
-            loss, l_fc, l_fch = hash_loss(
-                fc.float(), fch.float(), g, cfg.mu, cfg.omega, cfg.bce_target
-            )
+            outputs = []
+            for view in xb if isinstance(xb, list | tuple) else (xb,):
+                with torch.autocast(device.type, torch.bfloat16, enabled=amp):
+                    fc, fch = model(view.to(device, non_blocking=True))
+                outputs.append((fc.float(), fch.float()))
+            loss, terms = objective(outputs, idx)
             opt.zero_grad()
             loss.backward()
             opt.step()
-            totals += [loss.item(), l_fc.item(), l_fch.item()]
+            for key, value in {"loss": loss, **terms}.items():
+                totals[key] = totals.get(key, 0.0) + value.item()
             steps += 1
-        return dict(zip(("loss", "mse", "bce"), (totals / max(steps, 1)).tolist(), strict=True))
+        return {key: total / max(steps, 1) for key, total in totals.items()}
 
     history = fit(
         model, opt, cfg.epochs, run_epoch, checkpoint, cfg.checkpoint_every, run_id, "hasher"

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from nrdh import codes, features, io, shards, train
+from nrdh import codes, features, io, objectives, shards, train
 from nrdh.artifacts import open_features
 from nrdh.config import as_dict, from_mapping
 from nrdh.data import ImageSet, load_dataset
@@ -78,7 +78,7 @@ def train_hasher_stage(
     history = train.train_hasher(
         model,
         images.view(t_train, train_idx),
-        targets,
+        objectives.NRDH(targets, cfg.mu, cfg.omega, cfg.bce_target),
         cfg,
         seed,
         out.with_name(out.name + ".ckpt"),
