@@ -89,3 +89,66 @@ def tiny_params(tmp_path_factory) -> Path:
     tests/data/params_tiny.yaml's changes."""
     changes = yaml.safe_load((ROOT / "tests" / "data" / "params_tiny.yaml").read_text())
     return write_params(tmp_path_factory.mktemp("params") / "params.yaml", changes)
+
+
+def tiny_digits_pipeline(d: Path, changes: dict | None = None) -> Params:
+    """The whole NRDH pipeline on the tiny digits in folder `d`, in-process: params.yaml,
+    features.h5, graphs.h5, gcn.pt, reps.h5, hasher.pt, codes.h5. `changes` go on top of
+    tests/data/params_tiny.yaml's. Returns the params."""
+    from nrdh.params import load_params
+    from nrdh.pipeline import hashing, representation
+
+    tiny = yaml.safe_load((ROOT / "tests" / "data" / "params_tiny.yaml").read_text())
+    for key, value in (changes or {}).items():
+        tiny[key] = {**tiny.get(key, {}), **value}
+    p = load_params(write_params(d / "params.yaml", tiny))
+    ds, seed = p.dataset("digits"), p.base.seed
+    representation.extract_features_stage(
+        out=d / "features.h5", dataset="digits", ds_cfg=ds, f_cfg=p.features, seed=seed
+    )
+    representation.build_graphs_stage(
+        features_path=d / "features.h5", out=d / "graphs.h5", cfg=p.graph, seed=seed
+    )
+    representation.train_gcn_stage(
+        features_path=d / "features.h5",
+        graphs_path=d / "graphs.h5",
+        out=d / "gcn.pt",
+        history_out=d / "gcn.json",
+        bits=16,
+        cfg=p.gcn,
+        seed=seed,
+    )
+    representation.dump_node_reps_stage(
+        features_path=d / "features.h5",
+        graphs_path=d / "graphs.h5",
+        model_path=d / "gcn.pt",
+        out=d / "reps.h5",
+        cfg=p.node_reps,
+    )
+    train_digits_hasher(p, d / "reps.h5", d / "hasher.pt", d / "h.json")
+    hashing.compute_codes_stage(
+        features_path=d / "features.h5",
+        model_path=d / "hasher.pt",
+        out=d / "codes.h5",
+        method="nrdh",
+        dataset="digits",
+        ds_cfg=ds,
+        cfg=p.codes,
+        seed=seed,
+    )
+    return p
+
+
+def train_digits_hasher(p: Params, reps: Path, out: Path, history: Path) -> None:
+    """The digits hash network of params `p`, fitted to the node representations `reps`."""
+    from nrdh.pipeline import hashing
+
+    hashing.train_hasher_stage(
+        reps_path=reps,
+        out=out,
+        history_out=history,
+        dataset="digits",
+        ds_cfg=p.dataset("digits"),
+        cfg=p.hasher,
+        seed=p.base.seed,
+    )

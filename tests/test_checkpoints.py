@@ -9,6 +9,7 @@ must stop with one ``error:`` line naming the file, and the marker must not appe
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -18,13 +19,14 @@ import h5py
 import numpy as np
 import pytest
 import torch
-import yaml
-from conftest import ROOT
+from conftest import ROOT, default_params, tiny_digits_pipeline, train_digits_hasher
 
 from nrdh import io, train
 from nrdh.errors import NRDHError
-from nrdh.models import HashNet, SmallCNN, build_backbone
-from nrdh.pipeline import hashing, representation
+from nrdh.models import HashNet, SmallCNN
+from nrdh.objectives import NRDH
+from nrdh.params import load_params
+from nrdh.pipeline import hashing
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
@@ -51,22 +53,13 @@ def project(tmp_path_factory) -> Path:
     """A folder with params.yaml and a one-epoch digits pipeline: features, graphs, GCN,
     node reps, hash network and codes."""
     d = tmp_path_factory.mktemp("ckpt")
-    params = yaml.safe_load((ROOT / "tests" / "data" / "params_tiny.yaml").read_text())
-    params["gcn"] |= {"epochs": 1, "checkpoint_every": 0}
-    params["hasher"] |= {"epochs": 1, "checkpoint_every": 0, "device": "cpu"}
-    params["codes"] = {"device": "cpu", "batch_size": 256}
-    (d / "params.yaml").write_text(yaml.safe_dump(params))
-    representation.extract_features_stage(params, "digits", d / "features.h5")
-    representation.build_graphs_stage(params, d / "features.h5", d / "graphs.h5")
-    representation.train_gcn_stage(
-        params, d / "features.h5", d / "graphs.h5", 16, d / "gcn.pt", d / "gcn.json"
-    )
-    representation.dump_node_reps_stage(
-        params, d / "features.h5", d / "graphs.h5", d / "gcn.pt", d / "reps.h5"
-    )
-    hashing.train_hasher_stage(params, "digits", d / "reps.h5", d / "hasher.pt", d / "h.json")
-    hashing.compute_codes_stage(
-        params, "nrdh", "digits", d / "features.h5", d / "hasher.pt", d / "codes.h5"
+    tiny_digits_pipeline(
+        d,
+        {
+            "gcn": {"epochs": 1, "checkpoint_every": 0},
+            "hasher": {"epochs": 1, "checkpoint_every": 0, "device": "cpu"},
+            "codes": {"device": "cpu"},
+        },
     )
     return d
 
@@ -146,7 +139,7 @@ def test_gcn_resume_refuses_code_in_a_checkpoint(tmp_path):
     x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
     nodes = np.arange(4).reshape(1, 2, 2)
     adj = np.broadcast_to(np.eye(2, dtype=np.float32), (1, 2, 2, 2)).copy()
-    cfg = train.GCNConfig(hidden=(4,), epochs=2)
+    cfg = dataclasses.replace(default_params().gcn, hidden=(4,), epochs=2)
     with pytest.raises(NRDHError) as exc:
         train.train_gcn(x, nodes, np.ones((1, 2, 2), bool), adj, 2, cfg, 0, evil, "run")
     assert_raised_once(exc, evil, marker)
@@ -155,11 +148,12 @@ def test_gcn_resume_refuses_code_in_a_checkpoint(tmp_path):
 def test_hasher_resume_refuses_code_in_a_checkpoint(tmp_path):
     marker = tmp_path / "pwned"
     evil = write_evil(tmp_path / "hasher_16.pt.ckpt", marker)
-    model = HashNet(build_backbone("small_cnn", 1), SmallCNN.out_dim, 4)
+    model = HashNet(SmallCNN(1), SmallCNN.out_dim, 4)
     images = [(torch.zeros(1, 8, 8), i) for i in range(4)]
-    cfg = train.HasherConfig(epochs=2, batch_size=2, device="cpu")
+    cfg = dataclasses.replace(default_params().hasher, epochs=2, batch_size=2, device="cpu")
+    objective = NRDH(np.zeros((4, 4), np.float32), cfg.mu, cfg.omega, cfg.bce_target)
     with pytest.raises(NRDHError) as exc:
-        train.train_hasher(model, images, np.zeros((4, 4), np.float32), cfg, 0, evil, "run")
+        train.train_hasher(model, images, objective, cfg, 0, evil, "run")
     assert_raised_once(exc, evil, marker)
 
 
@@ -174,8 +168,8 @@ def test_real_checkpoints_load_with_weights_only(project, name, kind):
 
 def test_resume_checkpoint_loads_with_weights_only(project, tmp_path, monkeypatch):
     """A hash-network resume checkpoint (model, Adam state, history) is plain data too."""
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    params["hasher"] |= {"epochs": 2, "checkpoint_every": 1}
+    p = load_params(project / "params.yaml")
+    p = dataclasses.replace(p, hasher=dataclasses.replace(p.hasher, epochs=2, checkpoint_every=1))
     out = tmp_path / "hasher.pt"
     ckpt = out.with_name(out.name + ".ckpt")
     saved = []
@@ -187,7 +181,7 @@ def test_resume_checkpoint_loads_with_weights_only(project, tmp_path, monkeypatc
             saved.append(torch.load(ckpt, weights_only=True))
 
     monkeypatch.setattr(train, "save_torch", keep_resume)
-    hashing.train_hasher_stage(params, "digits", project / "reps.h5", out, tmp_path / "h.json")
+    train_digits_hasher(p, project / "reps.h5", out, tmp_path / "h.json")
     assert [s["epoch"] for s in saved] == [1]
     assert isinstance(saved[0]["history"][0]["loss"], float)
 
@@ -206,11 +200,19 @@ def test_codes_run_on_the_configured_device(project, tmp_path, device):
     ckpt = io.load_torch(project / "hasher.pt", "hasher")
     io.save_torch({**ckpt, "config": {**ckpt["config"], "device": "cuda"}}, tmp_path / "gpu.pt")
     assert hashing.load_hasher(tmp_path / "gpu.pt")[2].device == "cuda"
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    params["codes"] = {"device": device, "batch_size": 256}
+    p = load_params(project / "params.yaml")
     out = tmp_path / "0.h5"
     hashing.compute_codes_shard_stage(
-        params, "nrdh", "digits", project / "features.h5", tmp_path / "gpu.pt", out
+        features_path=project / "features.h5",
+        model_path=tmp_path / "gpu.pt",
+        out=out,
+        method="nrdh",
+        dataset="digits",
+        ds_cfg=p.dataset("digits"),
+        cfg=dataclasses.replace(p.codes, device=device),
+        seed=p.base.seed,
+        shard=0,
+        count=1,
     )
     with h5py.File(out) as got, h5py.File(project / "codes.h5") as want:
         for split in ("query", "database"):

@@ -7,39 +7,26 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
-from conftest import ROOT
+from conftest import tiny_digits_pipeline
 
 from nrdh.cli import main
-from nrdh.data import DatasetConfig, load_dataset
-from nrdh.pipeline import evaluation, hashing, representation
+from nrdh.data import load_dataset
+from nrdh.params import DigitsData
+from nrdh.pipeline import evaluation
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> dict[str, Path]:
     """A tiny trained digits pipeline: features, graphs, GCN, node reps, hasher, codes."""
     d = tmp_path_factory.mktemp("query")
-    params = yaml.safe_load((ROOT / "tests" / "data" / "params_tiny.yaml").read_text())
-    p = {k: d / k for k in ("features.h5", "graphs.h5", "gcn.pt", "reps.h5", "hasher.pt")}
-    representation.extract_features_stage(params, "digits", p["features.h5"])
-    representation.build_graphs_stage(params, p["features.h5"], p["graphs.h5"])
-    representation.train_gcn_stage(
-        params, p["features.h5"], p["graphs.h5"], 16, p["gcn.pt"], d / "gcn.json"
-    )
-    representation.dump_node_reps_stage(
-        params, p["features.h5"], p["graphs.h5"], p["gcn.pt"], p["reps.h5"]
-    )
-    hashing.train_hasher_stage(params, "digits", p["reps.h5"], p["hasher.pt"], d / "h.json")
-    hashing.compute_codes_stage(
-        params, "nrdh", "digits", p["features.h5"], p["hasher.pt"], d / "codes.h5"
-    )
+    tiny_digits_pipeline(d)
     evaluation.read_codes(d / "codes.h5")
-    return {"model": p["hasher.pt"], "codes": d / "codes.h5", "dir": d}
+    return {"model": d / "hasher.pt", "codes": d / "codes.h5", "dir": d}
 
 
 def digit_png(path: Path, index: int, mode: str = "L", size: int = 8) -> Path:
     """Write digits image `index` as a PNG (optionally converted or resized)."""
-    img = load_dataset(DatasetConfig(source="digits"), 0)[index]
+    img = load_dataset(DigitsData(source="digits"), 0)[index]
     img.convert(mode).resize((size, size)).save(path)
     return path
 
@@ -71,7 +58,7 @@ def test_query_returns_neighbours_with_distances(trained, tmp_path, capsys):
 
 def test_query_distances_match_the_database_codes(trained, tmp_path, capsys):
     # A database image queried by its own file is at distance 0 from its own code.
-    ds = load_dataset(DatasetConfig(source="digits"), 0)
+    ds = load_dataset(DigitsData(source="digits"), 0)
     j = int(ds.split["database"][7])
     path = tmp_path / "db.png"
     ds[j].save(path)

@@ -207,7 +207,13 @@ def test_html_report_is_complete_and_self_contained(tmp_path):
     plt.close(fig)
     params = {"summary": {"reference": "a"}, "graph": {"rho": 0.4, "M": 10}}
     summarize_stage(
-        params, tmp_path / "eval", tmp_path / "pr", tmp_path / "loss", tmp_path / "s.json", reports
+        eval_dir=tmp_path / "eval",
+        pr_dir=tmp_path / "pr",
+        loss_dir=tmp_path / "loss",
+        summary_out=tmp_path / "s.json",
+        reports_dir=reports,
+        reference="a",
+        params=params,
     )
     text = (reports / "report.html").read_text()
     page = Links()

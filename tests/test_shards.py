@@ -8,31 +8,69 @@ import h5py
 import numpy as np
 import pytest
 import yaml
-from conftest import ROOT, run, tool
+from conftest import ROOT, overlay, run, tool
 
 from nrdh import io, shards
 from nrdh.artifacts import read_features
 from nrdh.errors import NRDHError
+from nrdh.params import Params, parse
 from nrdh.pipeline import hashing, representation
 from nrdh.pipeline.common import merge_codes, read_codes
 from nrdh.workflow import load_rules
 
 
 @pytest.fixture(scope="module")
-def params() -> dict:
+def params() -> Params:
     """The tiny params with small batches (several per shard) and a one-epoch hash network."""
-    p = yaml.safe_load((ROOT / "tests" / "data" / "params_tiny.yaml").read_text())
-    p["features"]["batch_size"] = 64
-    p["hasher"] |= {"epochs": 1, "batch_size": 8}
-    p["codes"] |= {"batch_size": 32}  # several batches per shard
-    return p
+    tiny = yaml.safe_load((ROOT / "tests" / "data" / "params_tiny.yaml").read_text())
+    tiny["features"]["batch_size"] = 64
+    tiny["hasher"] |= {"epochs": 1, "batch_size": 8}
+    tiny["codes"] |= {"batch_size": 32}  # several batches per shard
+    return parse(overlay(tiny))
+
+
+def extract(p: Params, out: Path, shard: int, count: int) -> None:
+    """Features of one shard of the mosaics."""
+    representation.extract_shard_stage(
+        out=out,
+        dataset="digits_mosaic",
+        ds_cfg=p.dataset("digits_mosaic"),
+        f_cfg=p.features,
+        seed=p.base.seed,
+        shard=shard,
+        count=count,
+    )
+
+
+def codes_of(p: Params, features: Path, model: Path, out: Path, shard: int | None = None) -> None:
+    """Codes of the mosaics: unsharded (`shard` None) or shard `shard` of 3."""
+    common = {
+        "features_path": features,
+        "model_path": model,
+        "out": out,
+        "method": "nrdh",
+        "dataset": "digits_mosaic",
+        "ds_cfg": p.dataset("digits_mosaic"),
+        "cfg": p.codes,
+        "seed": p.base.seed,
+    }
+    if shard is None:
+        hashing.compute_codes_stage(**common)
+    else:
+        hashing.compute_codes_shard_stage(**common, shard=shard, count=3)
 
 
 @pytest.fixture(scope="module")
 def features(tmp_path_factory, params) -> Path:
     """Unsharded features of 300 mosaics (16 x 16 pixels; 30 queries)."""
     out = tmp_path_factory.mktemp("feat") / "features.h5"
-    representation.extract_features_stage(params, "digits_mosaic", out)
+    representation.extract_features_stage(
+        out=out,
+        dataset="digits_mosaic",
+        ds_cfg=params.dataset("digits_mosaic"),
+        f_cfg=params.features,
+        seed=params.base.seed,
+    )
     return out
 
 
@@ -49,13 +87,13 @@ def test_shard_rows_tile_the_rows_on_batch_boundaries() -> None:
 @pytest.mark.parametrize("ids", [[], [1], [0, 2]])
 def test_shard_ids_must_count_from_zero(ids: list[int]) -> None:
     with pytest.raises(NRDHError, match=r"shards.ids: expected 0, 1, \.\.\., N-1"):
-        shards.shard_count({"shards": {"ids": ids}})
+        parse(overlay({"shards": {"ids": ids}}))
 
 
 def test_sharded_features_are_byte_identical(tmp_path, params, features) -> None:
     folder = tmp_path / "features_shards"
     for i in range(3):  # 5 batches of 64 rows: [0, 64), [64, 192), [192, 300)
-        representation.extract_shard_stage(params, "digits_mosaic", folder / f"{i}.h5", i, 3)
+        extract(params, folder / f"{i}.h5", i, 3)
     with h5py.File(folder / "1.h5") as f:
         assert (f.attrs["start"], f.attrs["stop"]) == (64, 192)
     shards.merge_features(folder, 3, tmp_path / "features.h5")
@@ -65,8 +103,8 @@ def test_sharded_features_are_byte_identical(tmp_path, params, features) -> None
 
 def test_merge_refuses_a_shard_of_another_count(tmp_path, params) -> None:
     folder = tmp_path / "s"
-    representation.extract_shard_stage(params, "digits_mosaic", folder / "0.h5", 0, 2)
-    representation.extract_shard_stage(params, "digits_mosaic", folder / "1.h5", 1, 3)  # stale
+    extract(params, folder / "0.h5", 0, 2)
+    extract(params, folder / "1.h5", 1, 3)  # stale
     with pytest.raises(NRDHError, match=r"1.h5: shard 1 of 3, expected shard 1 of 2"):
         shards.merge_features(folder, 2, tmp_path / "f.h5")
 
@@ -79,15 +117,19 @@ def test_sharded_codes_are_byte_identical(tmp_path, params, features) -> None:
         f.create_dataset("train", data=train)
         f.create_dataset("reps", data=g)
     model = tmp_path / "hasher.pt"
-    hashing.train_hasher_stage(params, "digits_mosaic", reps, model, tmp_path / "h.json")
-    hashing.compute_codes_stage(
-        params, "nrdh", "digits_mosaic", features, model, tmp_path / "one.h5"
+    hashing.train_hasher_stage(
+        reps_path=reps,
+        out=model,
+        history_out=tmp_path / "h.json",
+        dataset="digits_mosaic",
+        ds_cfg=params.dataset("digits_mosaic"),
+        cfg=params.hasher,
+        seed=params.base.seed,
     )
+    codes_of(params, features, model, tmp_path / "one.h5")
     folder = tmp_path / "codes_shards"
     for i in range(3):  # batches of 32: the 30 queries in shard 2, 270 database rows in 3
-        hashing.compute_codes_shard_stage(
-            params, "nrdh", "digits_mosaic", features, model, folder / f"{i}.h5", i, 3
-        )
+        codes_of(params, features, model, folder / f"{i}.h5", i)
     with h5py.File(folder / "0.h5") as f:
         assert f["query/codes"].shape == (0, 2) and f["database/codes"].shape == (96, 2)
     merge_codes(folder, 3, features, tmp_path / "three.h5")
@@ -111,9 +153,12 @@ def test_merge_codes_refuses_other_features(tmp_path, params, features) -> None:
 
 
 def test_graphs_built_in_blocks_match_one_block(tmp_path, params, features, monkeypatch) -> None:
-    representation.build_graphs_stage(params, features, tmp_path / "one.h5")
-    monkeypatch.setattr(shards, "BLOCK_BYTES", 4 * 256 * 25)  # 25 rows: blocks of 2 graphs
-    representation.build_graphs_stage(params, features, tmp_path / "many.h5")
+    for name in ("one", "many"):
+        if name == "many":
+            monkeypatch.setattr(shards, "BLOCK_BYTES", 4 * 256 * 25)  # 25 rows: 2 graphs a block
+        representation.build_graphs_stage(
+            features_path=features, out=tmp_path / f"{name}.h5", cfg=params.graph, seed=0
+        )
     with h5py.File(tmp_path / "one.h5") as a, h5py.File(tmp_path / "many.h5") as b:
         assert a["adjacency"].shape == (1, 27, 10, 10)
         for key in ("train", "nodes", "valid", "adjacency"):

@@ -276,6 +276,9 @@ class DigitsMosaicData:
     """2x2 mosaics of digits labelled with the `mosaic_classes` digit classes they show."""
 
     source: Literal["digits_mosaic"]
+    # query mosaics are tiled from the first `query_per_class` digits of each class, the
+    # database from the rest: no digit image appears on both sides
+    query_per_class: int = 20
     n_images: int = 2000  # queries + database
     n_query: int = 0  # 0 = n_images // 10
     # distinct digit classes per mosaic (1-4); 2 keeps relevance selective (two random

@@ -110,6 +110,20 @@ def _with_placeholders(spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
+def check_params(path: Path) -> None:
+    """Validate the whole params file as the DAG is built; a user mistake prints the one
+    `error:` line the stages print and stops Snakemake before any job."""
+    import sys
+
+    from nrdh.params import load_params
+
+    try:
+        load_params(path)
+    except NRDHError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
 def load_rules(root: str | Path = ".") -> list[Rule]:
     """Every stage group of root/dvc.yaml as a Snakemake rule, resolved by DVC itself."""
     from dvc.dependency.param import ParamsDependency

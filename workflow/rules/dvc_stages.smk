@@ -2,9 +2,10 @@
 # Snakemake share one graph, and each job carries the values of the params DVC tracks for it.
 from pathlib import Path
 
-from nrdh.workflow import load_resources, load_rules
+from nrdh.workflow import check_params, load_resources, load_rules
 
 BASE = Path(workflow.basedir)
+check_params(BASE / "params.yaml")  # the whole file, before any job: one `error:` line
 DVC_RULES = load_rules(BASE)
 
 

@@ -1,0 +1,21 @@
+"""Stage check_params: the whole params file validated before any other stage runs.
+
+Every stage depends on its stamp, so `dvc repro` stops at a bad key, value or cross-reference
+before any work; the stamp's bytes never change, so a valid edit reruns only what reads it.
+"""
+
+from nrdh.params import load_params
+from nrdh.runner import parse_args, run
+
+STAMP = "params valid (nrdh.params)\n"
+
+
+def main() -> None:
+    args = parse_args(__doc__, paths=["out"])
+    load_params(args.params)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(STAMP)
+
+
+if __name__ == "__main__":
+    run(main)
