@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nrdh.config import from_mapping
-from nrdh.data import DatasetConfig, ImageSet, load_dataset, mosaic
+from nrdh.data import ImageSet, load_dataset, mosaic
 from nrdh.errors import NRDHError
+from nrdh.params import DatasetConfig, dataset_from_mapping
 
 
 def cfg(**kw: object) -> DatasetConfig:
-    return from_mapping(DatasetConfig, kw, "datasets.test")
+    return dataset_from_mapping(kw, "datasets.test")
 
 
 @pytest.fixture(scope="module")
@@ -199,12 +199,12 @@ def test_image_folder_tree(tmp_path: Path) -> None:
     ("mapping", "message"),
     [
         ({"source": "mnist"}, r"datasets.test.source: expected one of"),
-        ({"source": "digits", "protocol": "coco"}, r"'protocol': 'coco' does not apply"),
-        ({"source": "cifar10"}, r"'root': required for source 'cifar10'"),
-        ({"source": "digits", "n_query": -1}, r"'n_query': expected >= 0"),
-        ({"source": "folder", "root": "x"}, r"'n_query': required"),
+        ({"source": "digits", "protocol": "coco"}, r"datasets.test: unknown key\(s\) \['protocol'\]"),
+        ({"source": "cifar10"}, r"datasets.test: missing key\(s\) \['root'\]"),
+        ({"source": "digits", "n_query": -1}, r"datasets.test.n_query: expected >= 0"),
+        ({"source": "folder", "root": "x"}, r"datasets.test: missing key\(s\) \['n_query'\]"),
     ],
 )
 def test_config_errors_name_the_key(mapping: dict, message: str) -> None:
     with pytest.raises(NRDHError, match=message):
-        from_mapping(DatasetConfig, mapping, "datasets.test")
+        dataset_from_mapping(mapping, "datasets.test")

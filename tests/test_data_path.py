@@ -1,14 +1,16 @@
 """Loader settings change speed only: the same features and codes with worker processes."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
+from conftest import default_params
 from torchvision import transforms as T
 
 from nrdh.artifacts import read_features
 from nrdh.export import scale_collection
-from nrdh.features import FeatureConfig, extract_features
+from nrdh.features import extract_features
 from nrdh.models import HashNet, SmallCNN
 from nrdh.train import hash_outputs
 
@@ -19,7 +21,13 @@ def test_extraction_with_workers_matches_the_main_process(tmp_path: Path) -> Non
     images = scale_collection(20, 10, 0)
     feats = []
     for workers in (0, 2):
-        cfg = FeatureConfig(backbone="resnet18", weights="none", batch_size=8, num_workers=workers)
+        cfg = replace(
+            default_params().features,
+            backbone="resnet18",
+            weights="none",
+            batch_size=8,
+            num_workers=workers,
+        )
         extract_features(images, cfg, tmp_path / f"f{workers}.h5", PROV)
         feats.append(read_features(tmp_path / f"f{workers}.h5").features)
     assert feats[0].shape == (20, 512)

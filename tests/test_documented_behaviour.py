@@ -4,40 +4,53 @@ ITQ iteration count (baselines._fit_itq) and the labels of the default mosaics."
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import default_params
 
 from nrdh import baselines, metrics
-from nrdh.data import DatasetConfig, load_dataset
-from nrdh.features import FeatureConfig, extract_features
-from nrdh.io import provenance
+from nrdh.data import load_dataset
+from nrdh.params import DigitsData
 from nrdh.pipeline.common import read_codes
 from nrdh.pipeline.evaluation import baseline_codes_stage, evaluate_stage
+from nrdh.pipeline.representation import extract_features_stage
 
-PARAMS = {
-    "base": {"seed": 0},
-    "datasets": {"digits": {"source": "digits", "query_per_class": 5}},
-    "baselines": {"methods": ["lsh"]},
-    "evaluate": {"topk": 100, "radius": 2, "ks": [10]},
-}
+P = default_params(evaluate={"topk": 100, "radius": 2, "ks": [10]})
+DIGITS = DigitsData(source="digits", query_per_class=5)
 
 
 @pytest.fixture(scope="module")
 def codes(tmp_path_factory) -> Path:
     """LSH codes of 16 bits for the digits (50 queries, 1,747 database images)."""
     d = tmp_path_factory.mktemp("topk")
-    digits = load_dataset(DatasetConfig(source="digits", query_per_class=5), seed=0)
-    extract_features(digits, FeatureConfig(), d / "features.h5", provenance({}))
-    baseline_codes_stage(PARAMS, "lsh", 16, d / "features.h5", d / "codes_16.h5")
+    extract_features_stage(
+        out=d / "features.h5", dataset="digits", ds_cfg=DIGITS, f_cfg=P.features, seed=0
+    )
+    baseline_codes_stage(
+        features_path=d / "features.h5",
+        out=d / "codes_16.h5",
+        method="lsh",
+        bits=16,
+        cfg=P.baselines,
+        seed=0,
+    )
     return d / "codes_16.h5"
 
 
 def evaluate_with(codes: Path, out: Path, topk: int | None) -> dict:
-    ds = {"source": "digits", "query_per_class": 5} | ({} if topk is None else {"topk": topk})
-    params = {**PARAMS, "datasets": {"digits": ds}}
-    evaluate_stage(params, "digits", 16, codes, out / "eval.json", out / "pr.json")
+    evaluate_stage(
+        codes_path=codes,
+        metrics_out=out / "eval.json",
+        pr_out=out / "pr.json",
+        dataset="digits",
+        bits=16,
+        seed=0,
+        ds_cfg=replace(DIGITS, topk=topk),
+        cfg=P.evaluate,
+    )
     return json.loads((out / "eval.json").read_text())
 
 
@@ -73,6 +86,7 @@ def test_itq_makes_one_initial_svd_and_one_per_iteration(monkeypatch):
 
 
 def test_default_mosaics_have_exactly_two_labels():
-    ds = load_dataset(DatasetConfig(source="digits_mosaic", n_images=300), seed=0)
+    mosaics = default_params().dataset("digits_mosaic")  # params.yaml's entry, fewer images
+    ds = load_dataset(replace(mosaics, n_images=300), seed=0)
     assert ds.pixels is not None and ds.pixels.shape == (300, 16, 16)
     assert ds.labels.sum(axis=1).tolist() == [2] * 300

@@ -7,6 +7,7 @@ rises. A sweep that ignored rho (three identical graphs) fails both checks.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import time
@@ -22,12 +23,13 @@ from conftest import make_project, run, tool
 from nrdh import graph
 from nrdh.artifacts import read_features
 from nrdh.config import from_mapping
+from nrdh.params import GraphConfig
 
 
 def graph_degree_for_rho(features: Path, graphs: Path, graph_params: dict, rho: float) -> float:
     """Mean off-diagonal degree of graphs.h5 after checking that its adjacency is U' of its
     graphs' nodes rebuilt from `features` with threshold `rho`."""
-    cfg = from_mapping(graph.GraphConfig, {**graph_params, "rho": rho}, "graph")
+    cfg = from_mapping(GraphConfig, {**graph_params, "rho": rho}, "graph")
     feats = read_features(features)
     with h5py.File(graphs) as f:
         train, nodes = f["train"][()], f["nodes"][0]
@@ -50,18 +52,26 @@ def assert_graphs_follow_rho(degrees: dict[float, float]) -> None:
 def test_graph_checks_catch_an_ignored_rho(tmp_path, tiny_params):
     """The sweep's checks on graphs built directly: they pass for graphs of each rho and
     fail for three graphs built with one rho (a sweep that ignored it)."""
-    from nrdh.data import DatasetConfig, load_dataset
-    from nrdh.features import FeatureConfig, extract_features
-    from nrdh.io import provenance
-    from nrdh.pipeline.representation import build_graphs_stage
+    from nrdh.params import load_params
+    from nrdh.pipeline.representation import build_graphs_stage, extract_features_stage
 
     params = yaml.safe_load(tiny_params.read_text())
-    digits = load_dataset(DatasetConfig(source="digits", query_per_class=5), seed=0)
-    extract_features(digits, FeatureConfig(), tmp_path / "features.h5", provenance({}))
+    p = load_params(tiny_params)
+    extract_features_stage(
+        out=tmp_path / "features.h5",
+        dataset="digits",
+        ds_cfg=p.dataset("digits"),
+        f_cfg=p.features,
+        seed=p.base.seed,
+    )
     rhos = (0.2, 0.4, 0.6)
     for rho in rhos:
-        swept = {**params, "graph": {**params["graph"], "rho": rho}}
-        build_graphs_stage(swept, tmp_path / "features.h5", tmp_path / f"g{rho}.h5")
+        build_graphs_stage(
+            features_path=tmp_path / "features.h5",
+            out=tmp_path / f"g{rho}.h5",
+            cfg=dataclasses.replace(p.graph, rho=rho),
+            seed=p.base.seed,
+        )
 
     def check(rho: float, built: float) -> float:
         """The checks with `rho` on the graphs built with `built`."""

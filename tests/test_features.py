@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 import torch
+from conftest import default_params
 from torchvision.models import resnet18
 
 from nrdh.artifacts import read_features
-from nrdh.config import from_mapping
+from nrdh.config import as_dict, from_mapping
 from nrdh.data import ImageSet, one_hot
 from nrdh.errors import NRDHError
-from nrdh.features import FeatureConfig, build_backbone, extract_features, weights_entry
+from nrdh.features import build_backbone, extract_features, weights_entry
+from nrdh.params import FeatureConfig
 
+FEATURES = default_params().features  # params.yaml's: pixels
 PROV = {"params": {"features": {"backbone": "pixels"}}, "inputs": {}}
 
 
@@ -35,7 +39,7 @@ def test_pixels_standardised_with_train_statistics_by_hand() -> None:
     # Pixel 0 is 0, 2 on the train images -> mean 1, std 1; pixel 1 is constant 10 -> std
     # floored; the query image (4, 10) is not part of the statistics.
     images = toy(np.array([[[0, 10]], [[2, 10]], [[4, 10]]], dtype=np.uint8), [0, 1], [2])
-    model, transform, z = build_backbone(FeatureConfig(), images)
+    model, transform, z = build_backbone("pixels", images=images)
     x = torch.stack([transform(images[i]) for i in range(3)])
     assert z == 2
     assert model(x).tolist() == [[-1.0, 0.0], [1.0, 0.0], [3.0, 0.0]]
@@ -44,9 +48,9 @@ def test_pixels_standardised_with_train_statistics_by_hand() -> None:
 def test_extract_features_round_trip_chunked(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     images = toy(rng.integers(0, 256, (7, 3, 2, 3), dtype=np.uint8), [0, 1, 2, 3, 4], [5, 6])
-    streamed = FeatureConfig(batch_size=2, chunk_size=3)
+    streamed = replace(FEATURES, batch_size=2, chunk_size=3)
     extract_features(images, streamed, tmp_path / "a.h5", PROV)
-    extract_features(images, FeatureConfig(), tmp_path / "b.h5", PROV)
+    extract_features(images, FEATURES, tmp_path / "b.h5", PROV)
     feats = read_features(tmp_path / "a.h5")
     assert feats.features.shape == (7, 18) and feats.features.dtype == np.float32
     assert np.array_equal(feats.labels, images.labels) and feats.labels.dtype == np.uint8
@@ -63,13 +67,13 @@ def test_extract_features_round_trip_chunked(tmp_path: Path) -> None:
 def test_extract_features_is_byte_identical(tmp_path: Path) -> None:
     images = toy(np.arange(48, dtype=np.uint8).reshape(4, 3, 4), [0, 1, 2], [3])
     for name in ("a.h5", "b.h5"):
-        extract_features(images, FeatureConfig(), tmp_path / name, PROV)
+        extract_features(images, FEATURES, tmp_path / name, PROV)
     assert (tmp_path / "a.h5").read_bytes() == (tmp_path / "b.h5").read_bytes()
 
 
 def test_read_features_rejects_nan_row(tmp_path: Path) -> None:
     images = toy(np.arange(48, dtype=np.uint8).reshape(4, 3, 4), [0, 1, 2], [3])
-    extract_features(images, FeatureConfig(), tmp_path / "f.h5", PROV)
+    extract_features(images, FEATURES, tmp_path / "f.h5", PROV)
     with h5py.File(tmp_path / "f.h5", "r+") as f:
         f["features"][2, 1] = np.nan
     with pytest.raises(NRDHError, match=r"f.h5: features row 2 is NaN or Inf"):
@@ -87,8 +91,8 @@ def test_pretrained_weights_load_from_torch_home(torch_home: Path, tmp_path: Pat
     state = resnet18().state_dict()
     torch_home.mkdir(parents=True)
     torch.save(state, torch_home / "resnet18-f37072fd.pth")
-    cfg = from_mapping(FeatureConfig, {"backbone": "resnet18", "weights": "IMAGENET1K_V1"}, "f")
-    model, _, z = build_backbone(cfg)
+    cfg = replace(FEATURES, backbone="resnet18", weights="IMAGENET1K_V1")
+    model, _, z = build_backbone(cfg.backbone, cfg.weights, cfg.download)
     assert z == 512
     loaded = model.state_dict()
     assert set(loaded) == {k for k in state if not k.startswith("fc.")}
@@ -99,32 +103,31 @@ def test_pretrained_weights_load_from_torch_home(torch_home: Path, tmp_path: Pat
     feats = read_features(tmp_path / "cnn.h5")
     assert feats.features.shape == (3, 512) and feats.attrs["weights"] == "IMAGENET1K_V1"
 
-    local = FeatureConfig(backbone="resnet18", weights=str(torch_home / "resnet18-f37072fd.pth"))
-    assert torch.equal(build_backbone(local)[0].conv1.weight, state["conv1.weight"])
+    local = str(torch_home / "resnet18-f37072fd.pth")
+    assert torch.equal(build_backbone("resnet18", local)[0].conv1.weight, state["conv1.weight"])
 
 
 def test_missing_weights_fail_at_once_naming_file_and_folder(torch_home: Path) -> None:
-    cfg = FeatureConfig(backbone="resnet18", weights="IMAGENET1K_V1")
     with pytest.raises(NRDHError, match=rf"resnet18-f37072fd.pth: .* not found in {torch_home}"):
-        build_backbone(cfg)
+        build_backbone("resnet18", "IMAGENET1K_V1", download=False)
 
 
 @pytest.mark.parametrize(
     ("mapping", "message"),
     [
         ({"backbone": "resnet34"}, r"features.backbone: expected one of"),
-        ({"batch_size": 0}, r"features.batch_size: expected >= 1"),
+        ({"batch_size": 0}, r"features.batch_size: 0 is out of range, expected >= 1"),
         ({"device": "tpu"}, r"features.device: expected auto, cpu or cuda"),
     ],
 )
 def test_config_errors_name_the_key(mapping: dict, message: str) -> None:
     with pytest.raises(NRDHError, match=message):
-        from_mapping(FeatureConfig, mapping, "features")
+        from_mapping(FeatureConfig, {**as_dict(FEATURES), **mapping}, "features")
 
 
 def test_unknown_weights_name_lists_choices() -> None:
     with pytest.raises(NRDHError, match=r"'IMAGENET1K_V9' is not a resnet50 weights name"):
-        build_backbone(FeatureConfig(backbone="resnet50", weights="IMAGENET1K_V9"))
+        build_backbone("resnet50", "IMAGENET1K_V9")
 
 
 @pytest.mark.parametrize(
@@ -142,13 +145,13 @@ def test_weights_names_resolve_to_torchvision_enums(backbone: str, name: str, ex
 
 
 def test_paper_weights_are_the_config_default() -> None:
-    assert FeatureConfig().weights == "IMAGENET1K_V1"
+    assert FEATURES.weights == "IMAGENET1K_V1"  # params.yaml's features.weights
 
 
 def test_cnn_input_ships_uint8_and_normalises_like_torchvision() -> None:
     # The loader yields uint8 crops; the model's own first step must reproduce the weights'
     # float preprocessing exactly, so features do not change with where normalising runs.
-    model, transform, _ = build_backbone(FeatureConfig(backbone="resnet18", weights="none"))
+    model, transform, _ = build_backbone("resnet18", "none")
     img = toy(np.random.default_rng(0).integers(0, 256, (1, 32, 32, 3), np.uint8), [0], [0])[0]
     x = transform(img)
     assert x.dtype == torch.uint8 and x.shape == (3, 224, 224)

@@ -1,12 +1,14 @@
 """Graph building (Eqs. 2-4) on hand-sized cases."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
+from conftest import default_params
 
 from nrdh.errors import NRDHError
 from nrdh.graph import (
-    GraphConfig,
     binarize,
     build_adjacency,
     kmeans_order,
@@ -16,6 +18,7 @@ from nrdh.graph import (
 )
 
 # v1=(1,0), v2=(1,1), v3=(0,1), v4=(-1,0): cos(1,2)=cos(2,3)=0.707, cos(1,4)=-1, others <= 0.
+GRAPH = default_params().graph  # params.yaml's graph section; tests vary one key at a time
 X4 = torch.tensor([[[1.0, 0.0], [1.0, 1.0], [0.0, 1.0], [-1.0, 0.0]]])
 
 
@@ -34,7 +37,7 @@ def test_binarize_is_strict():
 
 def test_reweighted_graph_four_nodes_with_an_isolated_node():
     # Edges above rho=0.4: 1-2 and 2-3; node 4 has no neighbour.
-    cfg = GraphConfig(M=4, rho=0.4, p=0.8)
+    cfg = replace(GRAPH, M=4, rho=0.4, p=0.8)
     expected = torch.tensor(
         [
             [0.8, 0.2, 0.0, 0.0],
@@ -47,7 +50,7 @@ def test_reweighted_graph_four_nodes_with_an_isolated_node():
 
 
 def test_isolated_weight_one_makes_rows_stochastic():
-    cfg = GraphConfig(M=4, rho=0.4, p=0.8, isolated_weight="one")
+    cfg = replace(GRAPH, M=4, rho=0.4, p=0.8, isolated_weight="one")
     a = build_adjacency(X4, cfg)[0]
     assert a[3].tolist() == [0.0, 0.0, 0.0, 1.0]
     torch.testing.assert_close(a.sum(1), torch.ones(4))
@@ -73,12 +76,12 @@ def test_euclidean_similarity_scaled_to_unit_range():
 
 
 def test_quantile_rho_keeps_the_top_pairs():
-    cfg = GraphConfig(M=4, rho_mode="quantile", rho_quantile=0.8)
+    cfg = replace(GRAPH, M=4, rho_mode="quantile", rho_quantile=0.8)
     a = build_adjacency(X4, cfg)[0]
     # off-diagonal u: 0.707 x4, 0 x4, -0.707 x2, -1 x2; the 0.8-quantile is 0.707, and
     # the strict > keeps none
     assert (a * (1 - torch.eye(4))).sum().item() == 0.0
-    cfg = GraphConfig(M=4, rho_mode="quantile", rho_quantile=0.5)
+    cfg = replace(GRAPH, M=4, rho_mode="quantile", rho_quantile=0.5)
     a = build_adjacency(X4, cfg)[0]
     assert a[0, 1].item() == pytest.approx(0.2)
 
@@ -92,7 +95,7 @@ DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 def test_adjacency_builds_on_the_input_device_and_dtype(device, dtype, rho_mode):
     # Edges 1-2 and 2-3 survive both the fixed rho 0.4 and the 0.5-quantile (0.0): the
     # matrix of test_reweighted_graph_four_nodes_with_an_isolated_node, node 4 isolated.
-    cfg = GraphConfig(M=4, rho=0.4, p=0.8, rho_mode=rho_mode, rho_quantile=0.5)
+    cfg = replace(GRAPH, M=4, rho=0.4, p=0.8, rho_mode=rho_mode, rho_quantile=0.5)
     expected = torch.tensor(
         [[0.8, 0.2, 0, 0], [0.1, 0.8, 0.1, 0], [0, 0.2, 0.8, 0], [0, 0, 0, 0.8]], dtype=dtype
     )
@@ -103,7 +106,7 @@ def test_adjacency_builds_on_the_input_device_and_dtype(device, dtype, rho_mode)
 
 def test_fixed_rho_follows_a_non_cpu_device_without_a_gpu():
     # The meta device stands in for CUDA here: a rho built on the CPU fails to compare.
-    a = build_adjacency(torch.empty(3, 4, 2, device="meta"), GraphConfig(M=4))
+    a = build_adjacency(torch.empty(3, 4, 2, device="meta"), replace(GRAPH, M=4))
     assert a.device.type == "meta" and a.shape == (3, 4, 4)
 
 
@@ -134,4 +137,4 @@ def test_kmeans_order_groups_clusters():
 @pytest.mark.parametrize(("key", "value"), [("M", 1), ("rho", 1.5), ("p", -0.1), ("partitions", 0)])
 def test_bad_params_name_the_key(key, value):
     with pytest.raises(NRDHError, match=f"graph.{key}"):
-        GraphConfig(**{key: value})
+        replace(GRAPH, **{key: value})

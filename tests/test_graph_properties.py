@@ -1,13 +1,18 @@
 """Property tests for graph building: U' is non-negative, zero off the diagonal where U is
 zero, and rows sum to 1 (or to p for a node without neighbours, Eq. 4 as written)."""
 
+from dataclasses import replace
+
 import numpy as np
 import torch
+from conftest import default_params
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from nrdh.graph import GraphConfig, binarize, build_adjacency, similarity
+from nrdh.graph import binarize, build_adjacency, similarity
+
+GRAPH = default_params().graph
 
 features = st.integers(2, 8).flatmap(
     lambda m: arrays(
@@ -25,7 +30,7 @@ features = st.integers(2, 8).flatmap(
 )
 def test_reweighted_matrix_properties(x, rho, p, isolated):
     xt = torch.from_numpy(x).double()
-    cfg = GraphConfig(M=x.shape[1], rho=rho, p=p, isolated_weight=isolated)
+    cfg = replace(GRAPH, M=x.shape[1], rho=rho, p=p, isolated_weight=isolated)
     a = build_adjacency(xt, cfg)[0]
     u = binarize(similarity(xt, "cosine"), rho)[0]
     off = ~torch.eye(a.shape[0], dtype=torch.bool)

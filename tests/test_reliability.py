@@ -19,31 +19,30 @@ import h5py
 import numpy as np
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, overlay
 from PIL import Image
 
-from nrdh.data import DatasetConfig, load_dataset
-from nrdh.features import FeatureConfig, extract_features
-from nrdh.io import provenance
+from nrdh.params import parse
 from nrdh.pipeline.evaluation import baseline_codes_stage, evaluate_stage
+from nrdh.pipeline.representation import extract_features_stage
 from nrdh.pipeline.summary import summarize_stage
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
-PARAMS = {
-    "base": {"seed": 0, "datasets": ["digits"], "bits": [16], "variants": ["nrdh"]},
+# The changes to params.yaml these tests run with (`overlay` makes the full file).
+CHANGES = {
+    "base": {"datasets": ["digits"], "bits": [16], "variants": ["nrdh"], "methods": ["nrdh", "lsh"]},
     "variants": {"nrdh": {}},
     "datasets": {
         "digits": {"source": "digits", "query_per_class": 5},
         "photos": {"source": "list", "root": "photos"},
     },
-    "shards": {"ids": [0]},
-    "features": {"backbone": "pixels"},
-    "graph": {"M": 10, "rho": 0.4, "p": 0.8},
     "gcn": {"epochs": 2, "checkpoint_every": 0},
-    "node_reps": {"center": False},
     "baselines": {"methods": ["lsh"], "itq_iterations": 5},
-    "evaluate": {"topk": 100, "radius": 2, "ks": [10, 100]},
+    "evaluate": {"topk": 100, "ks": [10, 100]},
+    "grid": {"bits": 16},
 }
+PARAMS = overlay(CHANGES)
+P = parse(PARAMS)
 
 
 def run_stage(cwd: Path, name: str, *args: str | int | Path) -> subprocess.CompletedProcess:
@@ -70,9 +69,21 @@ def good(tmp_path_factory) -> Path:
     """A folder with params.yaml, a digits features.h5 and LSH codes of 16 bits."""
     d = tmp_path_factory.mktemp("good")
     (d / "params.yaml").write_text(yaml.safe_dump(PARAMS))
-    digits = load_dataset(DatasetConfig(source="digits", query_per_class=5), seed=0)
-    extract_features(digits, FeatureConfig(), d / "features.h5", provenance({}))
-    baseline_codes_stage(PARAMS, "lsh", 16, d / "features.h5", d / "codes_16.h5")
+    extract_features_stage(
+        out=d / "features.h5",
+        dataset="digits",
+        ds_cfg=P.dataset("digits"),
+        f_cfg=P.features,
+        seed=P.base.seed,
+    )
+    baseline_codes_stage(
+        features_path=d / "features.h5",
+        out=d / "codes_16.h5",
+        method="lsh",
+        bits=16,
+        cfg=P.baselines,
+        seed=P.base.seed,
+    )
     return d
 
 
@@ -170,7 +181,9 @@ def test_digits_split_left_empty_names_the_key(work):
     proc = run_stage(
         work, "extract_features_shard", "--dataset", "digits", "--shard", 0, "--out", "out/0.h5"
     )
-    assert_user_error(proc, work / "out", "'query_per_class': 0", "expected 1 to ")
+    assert_user_error(
+        proc, work / "out", "datasets.digits.query_per_class: 0 is out of range", "expected >= 1"
+    )
 
 
 # ---- HDF5 artifacts ---------------------------------------------------------------------
@@ -333,7 +346,16 @@ def test_params_file_missing_or_not_a_mapping(work):
 def test_summary_and_figures_are_byte_identical_across_runs(good, tmp_path):
     """The summarize stage's outs (tables, PNG, SVG) carry no timestamp nor random id."""
     metrics, pr = tmp_path / "eval/digits/lsh/eval_16.json", tmp_path / "pr/digits/lsh/pr_16.json"
-    evaluate_stage(PARAMS, "digits", 16, good / "codes_16.h5", metrics, pr)
+    evaluate_stage(
+        codes_path=good / "codes_16.h5",
+        metrics_out=metrics,
+        pr_out=pr,
+        dataset="digits",
+        bits=16,
+        seed=P.base.seed,
+        ds_cfg=P.dataset("digits"),
+        cfg=P.evaluate,
+    )
     history = json.dumps([{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": 0.25}])
     for net in ("gcn", "hasher"):
         (tmp_path / "loss/digits/nrdh").mkdir(parents=True, exist_ok=True)
@@ -342,12 +364,13 @@ def test_summary_and_figures_are_byte_identical_across_runs(good, tmp_path):
     for run in ("a", "b"):
         out = tmp_path / run
         summarize_stage(
-            {**PARAMS, "summary": {"reference": "nrdh"}},
-            tmp_path / "eval",
-            tmp_path / "pr",
-            tmp_path / "loss",
-            out / "summary.json",
-            out,
+            eval_dir=tmp_path / "eval",
+            pr_dir=tmp_path / "pr",
+            loss_dir=tmp_path / "loss",
+            summary_out=out / "summary.json",
+            reports_dir=out,
+            reference=P.summary.reference,
+            params=PARAMS,
         )
         runs[run] = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert {p.suffix for p in runs["a"]} >= {".json", ".csv", ".md", ".png", ".svg"}

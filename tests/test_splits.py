@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from nrdh.config import from_mapping
-from nrdh.data import DatasetConfig, load_dataset
+from nrdh.data import load_dataset
 from nrdh.errors import NRDHError
+from nrdh.params import DatasetConfig, dataset_from_mapping
 
 
 def write_list_dataset(root: Path, n: int, query: list[str], train: list[str]) -> None:
@@ -34,7 +34,7 @@ def write_list_dataset(root: Path, n: int, query: list[str], train: list[str]) -
 
 
 def list_config(root: Path, **extra: object) -> DatasetConfig:
-    return from_mapping(DatasetConfig, {"source": "list", "root": str(root), **extra}, "ds")
+    return dataset_from_mapping({"source": "list", "root": str(root), **extra}, "ds")
 
 
 def test_database_and_train_may_overlap(tmp_path: Path) -> None:

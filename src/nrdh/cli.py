@@ -28,10 +28,10 @@ def _query(args: argparse.Namespace) -> None:
 
 def _compare(args: argparse.Namespace) -> None:
     """Compare methods over seeds: tables (mean ± std, n, noise mark), figures, report.html."""
-    from nrdh.config import load_params
+    from nrdh.config import load_yaml
     from nrdh.pipeline.summary import write_report
 
-    params = load_params(args.params)
+    params = load_yaml(args.params)
     write_report(
         args.eval_dir, args.pr_dir, args.loss_dir, args.summary, args.out, args.reference, params
     )
@@ -59,13 +59,12 @@ def _inspect(args: argparse.Namespace) -> None:
 
 def _export_list(args: argparse.Namespace) -> None:
     """Write a dataset of params.yaml as image files with list files (source: list)."""
-    from nrdh.config import load_params
     from nrdh.data import load_dataset
     from nrdh.export import export_list_dataset
-    from nrdh.pipeline.common import dataset_config, seed_of
+    from nrdh.params import load_params
 
     params = load_params(args.params)
-    images = load_dataset(dataset_config(params, args.dataset), seed_of(params))
+    images = load_dataset(params.dataset(args.dataset), params.base.seed)
     export_list_dataset(images, args.out, args.format)
     print(f"{len(images)} images and list files written to {args.out}")
 

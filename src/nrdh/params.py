@@ -170,8 +170,12 @@ class HasherConfig:
     # then differ from a float32 run.
     amp: bool
     checkpoint_every: int  # epochs between resumable checkpoints (0 = none)
+    # CPU threads (ignored on a GPU). One thread is faster for the small CNN on shared
+    # cores, and makes the trained network the same bytes on any machine.
+    threads: int
 
     def __post_init__(self) -> None:
+        check_range("hasher.threads", self.threads, 1, None)
         check_range("hasher.mu", self.mu, 0.0, 1.0)
         check_range("hasher.omega", self.omega, 0.0, 1.0)
         check_range("hasher.epochs", self.epochs, 1, None)
@@ -191,9 +195,11 @@ class CodesConfig:
 
     device: str  # "auto" = CUDA when present
     batch_size: int  # images per forward pass; also the shard boundary alignment
+    threads: int  # CPU threads (ignored on a GPU)
 
     def __post_init__(self) -> None:
         check_range("codes.batch_size", self.batch_size, 1, None)
+        check_range("codes.threads", self.threads, 1, None)
         check_device("codes.device", self.device)
 
 

@@ -66,6 +66,7 @@ def train_hasher_stage(
         reps = io.require(f, "reps", np.float32, 2)[()]
     bits = reps.shape[1]
     images = load_dataset(ds_cfg, seed)
+    torch.set_num_threads(cfg.threads)
     torch.manual_seed(seed)
     channels = image_channels(images)
     model, t_train, _ = _hash_network(cfg, bits, channels)
@@ -179,6 +180,7 @@ def compute_codes_shard_stage(
         split = feats.split
     model, t_eval, _, _ = load_hasher(model_path)
     images = load_dataset(ds_cfg, seed)
+    torch.set_num_threads(cfg.threads)
     bits = model.head[-1].num_features
     batch = cfg.batch_size
     block = shards.block_rows(4 * bits, batch)  # fch rows held at once
