@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("extract_features", "build_graphs", "compute_codes", "evaluate")
 BITS = 64
 SIDE = 32
@@ -45,16 +46,20 @@ def make_dataset(root: Path, n: int) -> None:
     (root / "test.txt").write_text("\n".join(lines[:nq]) + "\n")
     for name in ("database.txt", "train.txt"):
         (root / name).write_text("\n".join(lines[nq:]) + "\n")
-    params = {
-        "base": {"seed": 0},
-        "datasets": {"bench": {"source": "list", "root": str(root)}},
+    from nrdh.config import load_yaml
+
+    params = load_yaml(ROOT / "params.yaml")  # the project's, with these changes
+    changes = {
+        "base": {"datasets": ["bench"]},
         "features": {"backbone": "pixels", "batch_size": 256, "device": "cpu"},
-        "graph": {},
         "hasher": {"epochs": 1, "batch_size": 64, "device": "cpu", "checkpoint_every": 0},
         "codes": {"device": "cpu", "batch_size": 256},
         "evaluate": {"topk": 1000, "radius": 2, "ks": [100, 1000]},
     }
-    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    for section, values in changes.items():
+        params[section].update(values)
+    params["datasets"] = {"bench": {"source": "list", "root": str(root)}}
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 
 def rss_mib() -> float:
@@ -66,9 +71,10 @@ def train_hasher(root: Path, model: Path) -> None:
     """A one-epoch hash network on random 64-bit targets (its weights do not matter here)."""
     from nrdh import io
     from nrdh.artifacts import open_features
+    from nrdh.params import load_params
     from nrdh.pipeline import hashing
 
-    params = yaml.safe_load((root / "params.yaml").read_text())
+    p = load_params(root / "params.yaml")
     with open_features(root / "features.h5") as feats:
         train = feats.split["train"]
     reps = root / "reps.h5"
@@ -76,12 +82,23 @@ def train_hasher(root: Path, model: Path) -> None:
     with io.create_h5(reps, "node_reps", io.provenance({})) as f:
         f.create_dataset("train", data=train)
         f.create_dataset("reps", data=targets)
-    hashing.train_hasher_stage(params, "bench", reps, model, root / "hasher.json")
+    hashing.train_hasher_stage(
+        reps_path=reps,
+        out=model,
+        history_out=root / "hasher.json",
+        dataset="bench",
+        ds_cfg=p.dataset("bench"),
+        cfg=p.hasher,
+        seed=p.base.seed,
+    )
 
 
 def run_stage(stage: str, root: Path, model: Path) -> dict[str, float]:
     """Run one stage on the dataset at root in this process; RSS after imports and at peak."""
-    params = yaml.safe_load((root / "params.yaml").read_text())
+    from nrdh.params import load_params  # torch-free
+
+    p = load_params(root / "params.yaml")
+    ds, seed, features = p.dataset("bench"), p.base.seed, root / "features.h5"
     if stage == "evaluate":
         from nrdh.pipeline import evaluation  # torch-free, as in the pipeline
     elif stage == "compute_codes":
@@ -91,16 +108,34 @@ def run_stage(stage: str, root: Path, model: Path) -> dict[str, float]:
     imported = rss_mib()
     start = time.perf_counter()
     if stage == "extract_features":
-        representation.extract_features_stage(params, "bench", root / "features.h5")
+        representation.extract_features_stage(
+            out=features, dataset="bench", ds_cfg=ds, f_cfg=p.features, seed=seed
+        )
     elif stage == "build_graphs":
-        representation.build_graphs_stage(params, root / "features.h5", root / "graphs.h5")
+        representation.build_graphs_stage(
+            features_path=features, out=root / "graphs.h5", cfg=p.graph, seed=seed
+        )
     elif stage == "compute_codes":
         hashing.compute_codes_stage(
-            params, "nrdh", "bench", root / "features.h5", model, root / "codes.h5"
+            features_path=features,
+            model_path=model,
+            out=root / "codes.h5",
+            method="nrdh",
+            dataset="bench",
+            ds_cfg=ds,
+            cfg=p.codes,
+            seed=seed,
         )
     else:
         evaluation.evaluate_stage(
-            params, "bench", BITS, root / "codes.h5", root / "eval.json", root / "pr.json"
+            codes_path=root / "codes.h5",
+            metrics_out=root / "eval.json",
+            pr_out=root / "pr.json",
+            dataset="bench",
+            bits=BITS,
+            seed=seed,
+            ds_cfg=ds,
+            cfg=p.evaluate,
         )
     seconds = time.perf_counter() - start
     return {"import_rss_mib": imported, "peak_rss_mib": rss_mib(), "seconds": seconds}

@@ -27,14 +27,14 @@ import numpy as np
 import torch
 
 from nrdh import baselines, codes, features, metrics, objectives, train
-from nrdh.config import from_mapping, load_params
-from nrdh.data import DatasetConfig, ImageSet, load_dataset
+from nrdh.data import ImageSet, load_dataset
+from nrdh.params import PEERS, DigitsData, Params, hasher_config, load_params
 from nrdh.pipeline import hashing
 
 
 def pixel_features(images: ImageSet) -> np.ndarray:
     """Standardised pixel features of every image (the ``pixels`` backbone of features.h5)."""
-    model, transform, _ = features.build_backbone(features.FeatureConfig(backbone="pixels"), images)
+    model, transform, _ = features.build_backbone("pixels", images=images)
     loader = torch.utils.data.DataLoader(images.view(transform), batch_size=512)
     with torch.no_grad():
         return np.concatenate([model(x).numpy() for x, _ in loader]).astype(np.float32)
@@ -49,18 +49,14 @@ def score(images: ImageSet, q: np.ndarray, b: np.ndarray) -> float:
 
 
 def run_peer(
-    name: str, params: dict, images: ImageSet, x: np.ndarray, bits: int, seed: int, epochs: int
+    name: str, params: Params, images: ImageSet, x: np.ndarray, bits: int, seed: int, epochs: int
 ):
     """Train peer `name` (for `epochs` epochs when > 0) and return (mAP@all, last history)."""
-    peer_cfg = objectives.peer_config(name, params.get("peers", {}).get(name))
-    cfg = objectives.hasher_config(
-        from_mapping(train.HasherConfig, {**params["hasher"], "device": "cpu"}, "hasher"), peer_cfg
-    )
+    peer_cfg = params.peers[name]
+    cfg = hasher_config(dataclasses.replace(params.hasher, device="cpu"), peer_cfg)
     cfg = dataclasses.replace(cfg, epochs=epochs or cfg.epochs)
     train_idx = images.split["train"]
-    obj = objectives.build_objective(
-        name, params.get("peers", {}).get(name), x[train_idx], bits, train_idx
-    )
+    obj = objectives.build_objective(name, peer_cfg, x[train_idx], bits, train_idx)
     torch.manual_seed(seed)
     model, t_train, t_eval = hashing._hash_network(cfg, bits, 1)
     view = images.view(obj.view_transform(t_train, t_eval), train_idx)
@@ -79,14 +75,14 @@ def main() -> None:
     parser.add_argument("--bits", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--peers", nargs="+", default=list(objectives.PEERS))
+    parser.add_argument("--peers", nargs="+", default=list(PEERS))
     parser.add_argument(
         "--epochs", type=int, default=10, help="epochs of every peer (0 = params.yaml's)"
     )
     args = parser.parse_args()
     torch.set_num_threads(1)
     params = load_params(args.params)
-    images = load_dataset(DatasetConfig(source="digits", query_per_class=20), args.seed)
+    images = load_dataset(DigitsData(source="digits", query_per_class=20), args.seed)
     x = pixel_features(images)
     rows = []
     for method in ("lsh", "itq"):

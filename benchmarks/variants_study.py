@@ -26,7 +26,7 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 
 import argparse
 import contextlib
-import copy
+import dataclasses
 import hashlib
 import io as stdio
 import json
@@ -41,7 +41,8 @@ import h5py
 import numpy as np
 import torch
 
-from nrdh.config import load_params
+from nrdh.config import as_dict
+from nrdh.params import Params, load_params
 from nrdh.pipeline import evaluation, hashing, representation
 
 # Each variant: overrides of params.yaml sections. The first two are the paper and its
@@ -82,22 +83,14 @@ STAGE_KEYS = {
 }
 
 
-def merged(params: dict[str, Any], overrides: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """params with each section's overrides merged in (as nrdh.config.apply_variant does)."""
-    out = copy.deepcopy(params)
-    for key, values in overrides.items():
-        out[key] = {**out[key], **values}
-    return out
-
-
 def digest(*parts: Any) -> str:
     return hashlib.md5(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def quiet(fn, *args) -> None:
+def quiet(fn, **kwargs) -> None:
     """Run a stage function with its progress prints swallowed."""
     with contextlib.redirect_stdout(stdio.StringIO()):
-        fn(*args)
+        fn(**kwargs)
 
 
 def validation_features(src: Path, out: Path, seed: int, per_class: int) -> None:
@@ -127,62 +120,119 @@ def validation_features(src: Path, out: Path, seed: int, per_class: int) -> None
 class Study:
     """Runs and caches the stages of one dataset and seed in a work folder."""
 
-    def __init__(self, params: dict[str, Any], dataset: str, seed: int, work: Path, split: str):
-        self.params = merged(params, {"base": {"seed": seed}})
+    def __init__(self, params: Params, dataset: str, seed: int, work: Path, split: str):
+        # the study's variants join params.yaml's, so `Params.variant` applies (and checks)
+        # their overrides as the pipeline does
+        self.params = dataclasses.replace(params, variants={**params.variants, **VARIANTS})
         self.dataset, self.seed, self.work = dataset, seed, work
+        self.ds_cfg = params.dataset(dataset)
         self.features = work / f"features_{dataset}_{seed}.h5"
         if not self.features.exists():
-            quiet(representation.extract_features_stage, self.params, dataset, self.features)
+            quiet(
+                representation.extract_features_stage,
+                out=self.features,
+                dataset=dataset,
+                ds_cfg=self.ds_cfg,
+                f_cfg=params.features,
+                seed=seed,
+            )
             if split == "val":
                 test = self.features.with_suffix(".test.h5")
                 self.features.rename(test)
                 validation_features(test, self.features, seed, 20)
 
-    def _path(self, stage: str, params: dict[str, Any], upstream: str, bits: int) -> Path:
-        key = digest(
-            self.dataset, self.seed, bits, upstream, [params[k] for k in STAGE_KEYS[stage]]
-        )
+    def _path(self, stage: str, params: Params, upstream: str, bits: int) -> Path:
+        sections = [as_dict(getattr(params, k)) for k in STAGE_KEYS[stage]]
+        key = digest(self.dataset, self.seed, bits, upstream, sections)
         return self.work / f"{stage}_{key}"
 
     def evaluate(self, codes: Path, bits: int) -> dict[str, float]:
         metrics, pr = codes.with_suffix(".eval.json"), codes.with_suffix(".pr.json")
         if not metrics.exists():
-            quiet(evaluation.evaluate_stage, self.params, self.dataset, bits, codes, metrics, pr)
+            quiet(
+                evaluation.evaluate_stage,
+                codes_path=codes,
+                metrics_out=metrics,
+                pr_out=pr,
+                dataset=self.dataset,
+                bits=bits,
+                seed=self.seed,
+                ds_cfg=self.ds_cfg,
+                cfg=self.params.evaluate,
+            )
         report = json.loads(metrics.read_text())
         return {"map_all": report["map_all"], "map_at_k": report["map_at_k"]}
 
     def baseline(self, method: str, bits: int) -> dict[str, float]:
         codes = self.work / f"{self.dataset}_{self.seed}_{method}_{bits}.h5"
         if not codes.exists():
-            evaluation.baseline_codes_stage(self.params, method, bits, self.features, codes)
+            evaluation.baseline_codes_stage(
+                features_path=self.features,
+                out=codes,
+                method=method,
+                bits=bits,
+                cfg=self.params.baselines,
+                seed=self.seed,
+            )
         return self.evaluate(codes, bits)
 
-    def variant(self, overrides: dict[str, dict[str, Any]], bits: int) -> dict[str, float]:
-        """graphs -> GCN -> node reps -> hash network -> codes -> metrics, with graph and
-        node-representation statistics."""
-        p = merged(self.params, overrides)
+    def variant(self, name: str, bits: int) -> dict[str, float]:
+        """graphs -> GCN -> node reps -> hash network -> codes -> metrics of variant `name`,
+        with graph and node-representation statistics."""
+        p, seed = self.params.variant(name), self.seed
         graphs = self._path("graphs", p, "", 0).with_suffix(".h5")
         if not graphs.exists():
-            quiet(representation.build_graphs_stage, p, self.features, graphs)
+            quiet(
+                representation.build_graphs_stage,
+                features_path=self.features,
+                out=graphs,
+                cfg=p.graph,
+                seed=seed,
+            )
         gcn = self._path("gcn", p, graphs.name, bits).with_suffix(".pt")
         if not gcn.exists():
             quiet(
                 representation.train_gcn_stage,
-                p,
-                self.features,
-                graphs,
-                bits,
-                gcn,
-                gcn.with_suffix(".json"),
+                features_path=self.features,
+                graphs_path=graphs,
+                out=gcn,
+                history_out=gcn.with_suffix(".json"),
+                bits=bits,
+                cfg=p.gcn,
+                seed=seed,
             )
         reps = self._path("reps", p, gcn.name, bits).with_suffix(".h5")
         if not reps.exists():
-            quiet(representation.dump_node_reps_stage, p, self.features, graphs, gcn, reps)
+            quiet(
+                representation.dump_node_reps_stage,
+                features_path=self.features,
+                graphs_path=graphs,
+                model_path=gcn,
+                out=reps,
+                cfg=p.node_reps,
+            )
         hasher = self._path("hasher", p, reps.name, bits).with_suffix(".pt")
         codes = hasher.with_suffix(".codes.h5")
         if not hasher.exists():
-            hashing.train_hasher_stage(p, self.dataset, reps, hasher, hasher.with_suffix(".json"))
-            hashing.compute_codes_stage(p, "nrdh", self.dataset, self.features, hasher, codes)
+            hashing.train_hasher_stage(
+                reps_path=reps,
+                out=hasher,
+                history_out=hasher.with_suffix(".json"),
+                dataset=self.dataset,
+                ds_cfg=self.ds_cfg,
+                cfg=p.hasher,
+                seed=seed,
+            )
+            hashing.compute_codes_stage(
+                features_path=self.features,
+                model_path=hasher,
+                out=codes,
+                method="nrdh",
+                dataset=self.dataset,
+                ds_cfg=self.ds_cfg,
+                cfg=p.codes,
+                seed=seed,
+            )
         out = self.evaluate(codes, bits)
         with h5py.File(graphs) as f:
             out["isolated"] = float(f.attrs["isolated_fraction"])
@@ -312,7 +362,7 @@ def main() -> None:
                         )
             for seed, bits, name in jobs(args):
                 t0 = time.perf_counter()
-                r = studies[seed].variant(VARIANTS[name], bits)
+                r = studies[seed].variant(name, bits)
                 rows.append(
                     {
                         "dataset": ds,

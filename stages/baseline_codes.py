@@ -1,18 +1,18 @@
-"""Stage baseline_codes: a classic hashing baseline (LSH, PCAH, ITQ, SH, random) -> codes.h5."""
+"""Stage baseline_codes: a classic hashing baseline at every code length -> codes/<ds>/<method>/."""
 
 from nrdh.params import load_params
-from nrdh.pipeline.evaluation import baseline_codes_stage
+from nrdh.pipeline.baseline_codes import baseline_codes_stage
 from nrdh.runner import parse_args, run
 
 
 def main() -> None:
-    args = parse_args(__doc__, paths=["features", "out"], ints=["bits"], strs=["method"])
+    args = parse_args(__doc__, paths=["features", "out"], strs=["method"])
     p = load_params(args.params)
     baseline_codes_stage(
         features_path=args.features,
-        out=args.out,
+        out_dir=args.out,
         method=args.method,
-        bits=args.bits,
+        bits=p.base.bits,
         cfg=p.baselines,
         seed=p.base.seed,
     )

@@ -1,4 +1,4 @@
-"""Stage evaluate: retrieval metrics with their protocol -> eval_<bits>.json, pr_<bits>.json."""
+"""Stage evaluate: one method's retrieval metrics at every code length, with their protocol."""
 
 from nrdh.params import load_params
 from nrdh.pipeline.evaluation import evaluate_stage
@@ -6,14 +6,14 @@ from nrdh.runner import parse_args, run
 
 
 def main() -> None:
-    args = parse_args(__doc__, paths=["codes", "metrics", "pr"], ints=["bits"], strs=["dataset"])
+    args = parse_args(__doc__, paths=["codes", "metrics", "pr"], strs=["dataset"])
     p = load_params(args.params)
     evaluate_stage(
-        codes_path=args.codes,
-        metrics_out=args.metrics,
-        pr_out=args.pr,
+        codes_dir=args.codes,
+        metrics_dir=args.metrics,
+        pr_dir=args.pr,
         dataset=args.dataset,
-        bits=args.bits,
+        bits=p.base.bits,
         seed=p.base.seed,
         ds_cfg=p.dataset(args.dataset),
         cfg=p.evaluate,

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import math
+from dataclasses import asdict, replace
 
 import numpy as np
 import pytest
 import torch
+from conftest import ROOT, default_params
 
 from nrdh import objectives as ob
 from nrdh import train
-from nrdh.data import DatasetConfig, load_dataset
+from nrdh.data import load_dataset
 from nrdh.errors import NRDHError
 from nrdh.models import HashNet, SmallCNN
+from nrdh.params import PEERS, hasher_config, load_params, peer_config
 
 LN3 = math.log(3.0)
+P = default_params()  # params.yaml: the peers' published defaults and the hasher section
 
 
 def out(fc: list[list[float]], fch: list[list[float]] | None = None) -> tuple:
@@ -72,7 +76,9 @@ def test_ssdh_loss_by_hand():
     # Mean over the 6 ordered labelled pairs: (1 + 0.5625 + 1) / 3 = 0.854167;
     # labelled share 6 / 16 = 0.375.
     x = np.array([[1, 0], [1, 0], [0, 1], [-1, 0]], np.float32)
-    obj = ob.build_objective("ssdh", {"alpha": 0.5, "beta": 0.5}, x, 2, np.arange(10, 14))
+    obj = ob.build_objective(
+        "ssdh", replace(P.peers["ssdh"], alpha=0.5, beta=0.5), x, 2, np.arange(10, 14)
+    )
     assert obj.d_l == pytest.approx(0.757463, abs=1e-6)
     assert obj.d_r == pytest.approx(1.505, abs=1e-6)
     h = [[0.5, 0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, -0.5]]
@@ -103,7 +109,7 @@ def test_greedyhash_loss_by_hand():
     # | |h| - 1 |^3: 0.125, 1, 0, 0.512, 0.343, 0.216, 1, 0 -> mean 3.196 / 8 = 0.3995.
     # Loss = 0.542893 + 0.1 * 0.3995 = 0.582843.
     x = np.array([[1, 0], [1, 1], [0, 1], [1, 0]], np.float32)
-    obj = ob.build_objective("greedyhash", {}, x, 2, np.arange(4))
+    obj = ob.build_objective("greedyhash", P.peers["greedyhash"], x, 2, np.arange(4))
     loss, terms = obj([out(H)], torch.arange(4))
     assert terms["similarity"].item() == pytest.approx(0.542893, abs=1e-6)
     assert terms["penalty"].item() == pytest.approx(0.3995, abs=1e-6)
@@ -133,7 +139,7 @@ def test_bihalf_loss_by_hand():
     # Features (0,2): [1,0] vs [1,0] -> 1; (1,3): [0,1] vs [1,1] -> 0.707107.
     # MSE = ((0 - 1)^2 + (0 - 0.707107)^2) / 2 = (1 + 0.5) / 2 = 0.75.
     x = np.array([[1, 0], [0, 1], [1, 0], [1, 1]], np.float32)
-    obj = ob.build_objective("bihalf", {}, x, 2, np.arange(4))
+    obj = ob.build_objective("bihalf", P.peers["bihalf"], x, 2, np.arange(4))
     loss, _ = obj([out(HB)], torch.arange(4))
     assert loss.item() == pytest.approx(0.75, abs=1e-6)
 
@@ -149,7 +155,8 @@ def test_deepbit_loss_by_hand():
     # Rotated copy fc = [[0, 0], [-ln 3, -ln 3]] -> s = [[.5, .5], [.25, .25]]:
     # row 0 (-.25)^2 = .0625, row 1 (-.5)^2 = .25 -> mean .15625.
     # Loss (alpha = beta = gamma = 1) = .21875 + .015625 + .15625 = .390625.
-    obj = ob.build_objective("deepbit", {}, np.zeros((2, 1), np.float32), 2, np.arange(2))
+    zeros = np.zeros((2, 1), np.float32)
+    obj = ob.build_objective("deepbit", P.peers["deepbit"], zeros, 2, np.arange(2))
     views = [out([[LN3, 0.0], [-LN3, LN3]]), out([[0.0, 0.0], [-LN3, -LN3]])]
     loss, terms = obj(views, torch.arange(2))
     assert terms["quantisation"].item() == pytest.approx(0.21875, abs=1e-6)
@@ -184,7 +191,8 @@ def test_cibhash_loss_by_hand():
     # views for any u, and the views' probabilities agree: KL = 0. Each anchor has its
     # positive at cos 1 and two negatives at cos 0; temperature 0.3:
     # ln(1 + 2 e^(-1/0.3)) = ln(1 + 2 * 0.035674) = ln(1.071349) = 0.068919.
-    obj = ob.build_objective("cibhash", {}, np.zeros((2, 1), np.float32), 2, np.arange(2))
+    zeros = np.zeros((2, 1), np.float32)
+    obj = ob.build_objective("cibhash", P.peers["cibhash"], zeros, 2, np.arange(2))
     view = out([[20.0, 20.0], [20.0, -20.0]])
     loss, terms = obj([view, view], torch.arange(2))
     assert terms["kl"].item() == pytest.approx(0.0, abs=1e-6)
@@ -197,28 +205,31 @@ def test_cibhash_loss_by_hand():
 def test_build_objective_rejects_unknown_method_and_key():
     x = np.zeros((2, 1), np.float32)
     with pytest.raises(NRDHError, match="unknown method 'dsh'"):
-        ob.build_objective("dsh", {}, x, 2, np.arange(2))
-    with pytest.raises(NRDHError, match=r"peers\.bihalf"):
-        ob.build_objective("bihalf", {"gama": 6}, x, 2, np.arange(2))
+        peer_config("dsh", {})
+    with pytest.raises(NRDHError, match="no 'dsh' objective"):
+        ob.build_objective("dsh", P.peers["bihalf"], x, 2, np.arange(2))
+    with pytest.raises(NRDHError, match=r"peers\.bihalf: unknown key\(s\) \['gama'\]"):
+        peer_config("bihalf", {**asdict(P.peers["bihalf"]), "gama": 6})
     with pytest.raises(NRDHError, match="one row per training image"):
-        ob.build_objective("ssdh", {}, x, 2, np.arange(3))
+        ob.build_objective("ssdh", P.peers["ssdh"], x, 2, np.arange(3))
 
 
 def test_hasher_config_takes_peer_lr_and_epochs_when_set():
-    base = train.HasherConfig(lr=1e-3, epochs=30)
-    cfg = ob.hasher_config(base, ob.peer_config("cibhash", {"epochs": 5}))
+    base = replace(P.hasher, lr=1e-3, epochs=30)
+    cfg = hasher_config(base, replace(P.peers["cibhash"], lr=0.0, epochs=5))
     assert (cfg.lr, cfg.epochs) == (1e-3, 5)
 
 
 def test_one_loop_feeds_deepbit_its_rotated_views():
     # 32 digits, 1 epoch: the loop must pass the image and its two rotations (3 views) and
     # record DeepBit's terms in the history.
-    images = load_dataset(DatasetConfig(source="digits"), 0)
+    images = load_dataset(P.dataset("digits"), 0)
     from nrdh.pipeline.hashing import hasher_transforms
 
-    cfg = train.HasherConfig(epochs=1, batch_size=16, device="cpu")
+    cfg = replace(P.hasher, epochs=1, batch_size=16, device="cpu")
     t_train, t_eval = hasher_transforms(cfg, None)
-    obj = ob.build_objective("deepbit", {}, np.zeros((32, 1), np.float32), 8, np.arange(32))
+    zeros = np.zeros((32, 1), np.float32)
+    obj = ob.build_objective("deepbit", P.peers["deepbit"], zeros, 8, np.arange(32))
     seen: list[int] = []
 
     class Counting(ob.DeepBit):
@@ -240,13 +251,9 @@ def test_params_yaml_peers_section_parses_with_published_defaults():
     # Every method of params.yaml's peers section builds its config; the published values
     # (SSDH alpha = beta = 2, GreedyHash alpha 0.1, BiHalf gamma 6, CIBHash tau 0.3 and
     # beta 0.001) are the ones the file sets.
-    from pathlib import Path
-
-    from nrdh.config import load_params
-
-    peers = load_params(Path(__file__).parents[1] / "params.yaml")["peers"]
-    cfgs = {name: ob.peer_config(name, peers[name]) for name in ob.PEERS}
-    assert set(peers) == set(ob.PEERS)
+    cfgs = load_params(ROOT / "params.yaml").peers
+    assert set(cfgs) == set(PEERS)
+    assert all(isinstance(cfgs[name], PEERS[name]) for name in PEERS)
     assert (cfgs["ssdh"].alpha, cfgs["ssdh"].beta) == (2.0, 2.0)
     assert cfgs["greedyhash"].alpha == 0.1
     assert cfgs["bihalf"].gamma == 6.0
@@ -261,12 +268,12 @@ class Interrupted(Exception):
 def test_cibhash_run_resumes_to_the_uninterrupted_weights(tmp_path):
     # CIBHash draws random crops, jitter and Bernoulli noise: a run cut in epoch 3 and
     # resumed from its epoch-2 checkpoint must end with the uninterrupted run's weights.
-    images = load_dataset(DatasetConfig(source="digits"), 0)
+    images = load_dataset(P.dataset("digits"), 0)
     from nrdh.pipeline.hashing import hasher_transforms
 
-    cfg = train.HasherConfig(epochs=4, batch_size=16, device="cpu", checkpoint_every=2)
+    cfg = replace(P.hasher, epochs=4, batch_size=16, device="cpu", checkpoint_every=2)
     t_train, t_eval = hasher_transforms(cfg, None)
-    cib = ob.peer_config("cibhash", {"flip": False})
+    cib = replace(P.peers["cibhash"], flip=False)
 
     class Stopping(ob.CIBHash):
         calls = 0
@@ -295,7 +302,8 @@ def test_cibhash_run_resumes_to_the_uninterrupted_weights(tmp_path):
 
 def test_feature_objective_rejects_images_outside_its_training_rows():
     # Rows belong to images 10 and 12: image 11 (a hole) and 13 (past the end) have none.
-    obj = ob.build_objective("bihalf", {}, np.eye(2, dtype=np.float32), 2, np.array([10, 12]))
+    eye = np.eye(2, dtype=np.float32)
+    obj = ob.build_objective("bihalf", P.peers["bihalf"], eye, 2, np.array([10, 12]))
     h = out([[0.1, 0.2], [0.3, 0.4]])
     for bad in ([10, 11], [12, 13]):
         with pytest.raises(NRDHError, match="outside the training features"):

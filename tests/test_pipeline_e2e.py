@@ -147,8 +147,8 @@ def test_dvc_code_edit_reruns_hash_stages_and_downstream(dvc_project, tmp_path):
     ran = ran_stages(run([tool("dvc"), "repro"], project).stdout)
     assert groups(ran) == HASH_AND_DOWNSTREAM
     assert {n for n in ran if n.startswith("evaluate@")} == {
-        "evaluate@digits-nrdh-16",
-        "evaluate@digits_mosaic-nrdh-16",
+        "evaluate@digits-nrdh",
+        "evaluate@digits_mosaic-nrdh",
     }
 
 
@@ -162,7 +162,7 @@ def test_snakemake_param_change_reruns_graphs_and_downstream(smk_project, tmp_pa
         HASH_AND_DOWNSTREAM
     )
     assert not groups(planned) & UPSTREAM_OF_GRAPHS
-    assert "evaluate@digits-lsh-16" not in planned
+    assert "evaluate@digits-lsh" not in planned
 
 
 @pytest.mark.slow
@@ -171,4 +171,4 @@ def test_snakemake_code_edit_reruns_hash_stages_and_downstream(smk_project, tmp_
     edit_hash_network_code(project)
     planned = snakemake_planned(project)
     assert groups(planned) == HASH_AND_DOWNSTREAM
-    assert "evaluate@digits-lsh-16" not in planned
+    assert "evaluate@digits-lsh" not in planned

@@ -4,11 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from nrdh.config import load_params
-from nrdh.features import FeatureConfig
-from nrdh.graph import GraphConfig
-from nrdh.pipeline.common import dataset_config, load_section
-from nrdh.train import GCNConfig, HasherConfig
+from nrdh.config import load_yaml
+from nrdh.params import ListData, load_params
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESETS = sorted((ROOT / "presets").glob("*.yaml"))
@@ -27,16 +24,14 @@ def keys(tree: dict, prefix: str = "") -> set[str]:
 
 @pytest.mark.parametrize("path", PRESETS, ids=lambda p: p.stem)
 def test_preset_is_a_full_params_file_with_the_paper_settings(path: Path) -> None:
-    params, default = load_params(path), load_params(ROOT / "params.yaml")
-    assert keys(params) == keys(default)  # drop-in for params.yaml: no key missing or extra
-    for section in ("graph", "gcn", "node_reps", "evaluate"):
-        assert params[section] == default[section]
-    assert params["base"]["bits"] == [16, 32, 64] and params["base"]["datasets"] == ["scale"]
-    features = load_section(params, "features", FeatureConfig)
-    hasher = load_section(params, "hasher", HasherConfig)
+    raw, raw_default = load_yaml(path), load_yaml(ROOT / "params.yaml")
+    assert keys(raw) == keys(raw_default)  # drop-in for params.yaml: no key missing or extra
+    params, default = load_params(path), load_params(ROOT / "params.yaml")  # valid as a whole
+    for section in ("graph", "gcn", "node_reps", "evaluate", "peers"):
+        assert getattr(params, section) == getattr(default, section)
+    assert params.base.bits == (16, 32, 64) and params.base.datasets == ("scale",)
+    features, hasher = params.features, params.hasher
     assert (features.backbone, hasher.backbone) == ("resnet101", "resnet18")
     assert (hasher.mu, hasher.omega, hasher.image_size) == (0.8, 0.2, 0)
-    load_section(params, "graph", GraphConfig)
-    load_section(params, "gcn", GCNConfig)
-    ds = dataset_config(params, "scale")
-    assert ds.source == "list" and ds.root.startswith("data/collections/")
+    ds = params.dataset("scale")
+    assert isinstance(ds, ListData) and ds.root.startswith("data/collections/")

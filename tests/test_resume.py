@@ -17,28 +17,27 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from conftest import ROOT
+from conftest import ROOT, overlay
 from torch import nn
 
-from nrdh.data import DatasetConfig, load_dataset
 from nrdh.errors import NRDHError
-from nrdh.features import FeatureConfig, extract_features
-from nrdh.io import provenance
+from nrdh.params import parse
+from nrdh.pipeline.representation import extract_features_stage
 from nrdh.train import epoch_generator, fit
 
 # One thread per stage: the machine's cores are shared, and thread contention only slows
 # the runs down (both runs of a comparison use the same setting).
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+# What the resume runs change in params.yaml (`overlay` makes the full file).
 TINY = {
-    "base": {"seed": 0, "datasets": ["digits"], "bits": [16], "variants": ["nrdh"]},
+    "base": {"datasets": ["digits"], "bits": [16], "methods": ["nrdh"]},
     "variants": {"nrdh": {}},
     "datasets": {"digits": {"source": "digits", "query_per_class": 5}},
     "features": {"backbone": "pixels"},
-    "graph": {"M": 10, "rho": 0.4, "p": 0.8},
     "gcn": {"epochs": 2, "graphs_per_step": 32, "checkpoint_every": 0},
-    "node_reps": {"center": False},
     # augment: random crops draw from the global RNG, so resuming must replay them too
     "hasher": {"epochs": 8, "batch_size": 64, "checkpoint_every": 2, "augment": True},
+    "grid": {"bits": 16},
 }
 
 
@@ -130,16 +129,22 @@ def kill_after_checkpoint(cmd: list[str], cwd: Path, ckpt: Path) -> None:
 def project(tmp_path_factory) -> Path:
     """A working directory with params, features, graphs, a short GCN and its node reps."""
     d = tmp_path_factory.mktemp("resume")
-    (d / "params.yaml").write_text(yaml.safe_dump(TINY))
-    digits = load_dataset(DatasetConfig(source="digits", query_per_class=5), seed=0)
-    extract_features(digits, FeatureConfig(), d / "features.h5", provenance({}))
+    (d / "params.yaml").write_text(yaml.safe_dump(overlay(TINY)))
+    p = parse(overlay(TINY))
+    extract_features_stage(
+        out=d / "features.h5",
+        dataset="digits",
+        ds_cfg=p.dataset("digits"),
+        f_cfg=p.features,
+        seed=p.base.seed,
+    )
     v = ("--variant", "nrdh", "--features", "features.h5")
     run_ok(stage("build_graphs", d, *v, "--out", "graphs.h5"), d)
     g = (*v, "--graphs", "graphs.h5")
     run_ok(stage("train_gcn", d, *g, "--bits", 16, "--out", "gcn.pt", "--history", "gcn.json"), d)
     run_ok(stage("dump_node_reps", d, *g, "--model", "gcn.pt", "--out", "reps.h5"), d)
     long_gcn = {**TINY, "gcn": {"epochs": 30, "graphs_per_step": 32, "checkpoint_every": 3}}
-    (d / "long_gcn.yaml").write_text(yaml.safe_dump(long_gcn))
+    (d / "long_gcn.yaml").write_text(yaml.safe_dump(overlay(long_gcn)))
     return d
 
 

@@ -26,6 +26,11 @@ from nrdh.errors import NRDHError
 from nrdh.imports import closure
 
 SOURCE_DIRS = ("stages/", "src/")
+# DVC's validation stage: every stage depends on its stamp so `dvc repro` checks params.yaml
+# first. Snakemake checks the file as it builds the DAG (`check_params`), so the stage and
+# its stamp are left out of its rules: a stamp rewritten on every params edit would make
+# every job look stale to Snakemake's mtime trigger.
+VALIDATOR, STAMP = "check_params", "data/params.ok"
 
 
 @dataclass(frozen=True)
@@ -64,8 +69,15 @@ class Rule:
         resolved: list[str] = []
         for dep in self.job(wildcards).deps:
             inside = sorted(p for p in self.produced if p.startswith(dep.rstrip("/") + "/"))
-            resolved.extend(inside or [dep])
+            holder = [p for p in self.produced if is_folder(p) and dep.startswith(p + "/")]
+            resolved.extend(inside or holder or [dep])
         return resolved
+
+    def snakemake_outputs(self) -> list[Any]:
+        """Output patterns, folders wrapped as Snakemake ``directory()`` outputs."""
+        from snakemake.io import directory
+
+        return [directory(o) if is_folder(o) else o for o in self.outputs]
 
     def job_cmd(self, wildcards: Any) -> str:
         """DVC's command of one job."""
@@ -88,6 +100,12 @@ class Rule:
         """Per-job log file: logs/<rule>/<wildcard values>.log."""
         stem = "-".join("{" + k + "}" for k in self.wildcards) or "run"
         return f"logs/{self.name}/{stem}.log"
+
+
+def is_folder(path: str) -> bool:
+    """Whether a dvc.yaml output is a folder: by this project's convention, a path without a
+    file suffix (codes/<ds>/<method>, metrics/eval/<ds>/<method>)."""
+    return Path(path).suffix == ""
 
 
 def _out_paths(stage: dict[str, Any]) -> list[str]:
@@ -145,6 +163,8 @@ def load_rules(root: str | Path = ".") -> list[Rule]:
             rules: dict[str, Rule] = {}
             for full, stage in patterns["stages"].items():
                 group = full.split("@")[0]
+                if group == VALIDATOR:
+                    continue
                 wildcards = list(items[group][next(iter(items[group]))])
                 rule = rules[group] = Rule(group, _out_paths(stage), wildcards)
                 for key, item in items[group].items():
@@ -159,7 +179,9 @@ def load_rules(root: str | Path = ".") -> list[Rule]:
                         wildcards={k: str(v) for k, v in item.items()},
                         cmd=" ".join(concrete.cmd.split()),
                         deps=[
-                            d.def_path for d in concrete.deps if not isinstance(d, ParamsDependency)
+                            d.def_path
+                            for d in concrete.deps
+                            if not isinstance(d, ParamsDependency) and d.def_path != STAMP
                         ],
                         outputs=[o.def_path for o in concrete.outs],
                         params=params,

@@ -18,7 +18,7 @@ for spec in DVC_RULES:
         input:
             spec.job_inputs,
         output:
-            spec.outputs,
+            *spec.snakemake_outputs(),
         wildcard_constraints:
             **spec.constraints(),
         threads: res.pop("threads")

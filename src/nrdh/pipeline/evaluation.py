@@ -1,44 +1,42 @@
-"""Baselines, evaluation and the summary: numpy-only stages that start fast."""
+"""Evaluation: a numpy-only stage (no torch) that starts fast."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from nrdh import baselines, io, metrics
-from nrdh.artifacts import read_features
-from nrdh.config import as_dict
+from nrdh import io, metrics
 from nrdh.errors import NRDHError
-from nrdh.params import BaselinesConfig, DatasetConfig, EvaluateConfig
-from nrdh.pipeline.common import read_codes, write_codes
-
-
-def baseline_codes_stage(
-    *, features_path: Path, out: Path, method: str, bits: int, cfg: BaselinesConfig, seed: int
-) -> None:
-    """A classic baseline (LSH, PCAH, ITQ, SH, random) fitted on the training features -> codes."""
-    feats = read_features(features_path)
-    options = {"iterations": cfg.itq_iterations} if method == "itq" else {}
-    model = baselines.fit_baseline(
-        method, feats.features[feats.split["train"]], bits, seed, **options
-    )
-    prov = io.provenance(
-        {"base.seed": seed, "baselines": as_dict(cfg), "method": method, "bits": bits},
-        {"features": features_path},
-    )
-    write_codes(
-        out,
-        method,
-        bits,
-        feats,
-        model.encode(feats.features[feats.split["query"]]),
-        model.encode(feats.features[feats.split["database"]]),
-        prov,
-        model.state(),
-    )
+from nrdh.params import DatasetConfig, EvaluateConfig
+from nrdh.pipeline.common import read_codes
 
 
 def evaluate_stage(
     *,
+    codes_dir: Path,
+    metrics_dir: Path,
+    pr_dir: Path,
+    dataset: str,
+    bits: tuple[int, ...],
+    seed: int,
+    ds_cfg: DatasetConfig,
+    cfg: EvaluateConfig,
+) -> None:
+    """Stage 7: retrieval metrics with their protocol of one method's codes at every code
+    length (codes_dir/<bits>.h5) -> metrics_dir/eval_<bits>.json and pr_dir/pr_<bits>.json."""
+    for b in bits:
+        _evaluate(
+            codes_dir / f"{b}.h5",
+            metrics_dir / f"eval_{b}.json",
+            pr_dir / f"pr_{b}.json",
+            dataset,
+            b,
+            seed,
+            ds_cfg,
+            cfg,
+        )
+
+
+def _evaluate(
     codes_path: Path,
     metrics_out: Path,
     pr_out: Path,
@@ -48,7 +46,7 @@ def evaluate_stage(
     ds_cfg: DatasetConfig,
     cfg: EvaluateConfig,
 ) -> None:
-    """Stage 7: retrieval metrics with their protocol -> eval_<bits>.json and pr_<bits>.json."""
+    """Metrics of one codes file."""
     c = read_codes(codes_path)
     if c["bits"] != bits:
         raise NRDHError(f"{codes_path}: attr bits={c['bits']}, but the stage asks for bits={bits}")
