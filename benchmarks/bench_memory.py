@@ -119,7 +119,7 @@ def run_stage(stage: str, root: Path, model: Path) -> dict[str, float]:
         hashing.compute_codes_stage(
             features_path=features,
             model_path=model,
-            out=root / "codes.h5",
+            out=root / "codes" / f"{BITS}.h5",
             method="nrdh",
             dataset="bench",
             ds_cfg=ds,
@@ -128,11 +128,11 @@ def run_stage(stage: str, root: Path, model: Path) -> dict[str, float]:
         )
     else:
         evaluation.evaluate_stage(
-            codes_path=root / "codes.h5",
-            metrics_out=root / "eval.json",
-            pr_out=root / "pr.json",
+            codes_dir=root / "codes",
+            metrics_dir=root,
+            pr_dir=root,
             dataset="bench",
-            bits=BITS,
+            bits=(BITS,),
             seed=seed,
             ds_cfg=ds,
             cfg=p.evaluate,

@@ -48,12 +48,12 @@ import torch
 from bench_metrics import N_CLASSES, synthetic  # this folder: sys.path[0] of a script
 
 from nrdh import features, train
-from nrdh.config import load_params
-from nrdh.data import DatasetConfig, ImageSet, load_dataset
+from nrdh.data import ImageSet, load_dataset
 from nrdh.export import export_list_dataset, scale_collection
 from nrdh.losses import hash_loss
 from nrdh.metrics import retrieval_report
-from nrdh.pipeline.common import load_section
+from nrdh.objectives import NRDH
+from nrdh.params import FeatureConfig, HasherConfig, ListData, load_params
 from nrdh.pipeline.hashing import _hash_network
 
 PRESET = Path(__file__).resolve().parents[1] / "presets" / "scale.yaml"
@@ -157,7 +157,7 @@ def ensure_data(root: Path, n: int, n_query: int, n_train: int) -> ImageSet:
     """Load the list dataset under root, writing it with make-scale-data's generator first."""
     if not (root / "test.txt").is_file():
         export_list_dataset(scale_collection(n, n_query, n_train), root)
-    return load_dataset(DatasetConfig(source="list", root=str(root)), 0)
+    return load_dataset(ListData(source="list", root=str(root)), 0)
 
 
 def timed(fn: Callable[[], Any], device: torch.device) -> tuple[float, dict[str, Any]]:
@@ -175,7 +175,7 @@ def steady(n_big: int, t_big: float, n_small: int, t_small: float) -> float:
     return (n_big - n_small) / max(t_big - t_small, 1e-9)
 
 
-def extraction(images: ImageSet, cfg: features.FeatureConfig, n: int, small: int, tmp: Path):
+def extraction(images: ImageSet, cfg: FeatureConfig, n: int, small: int, tmp: Path):
     """Stage rate of extract_features on the first n (and `small`) images."""
 
     def run(k: int) -> tuple[float, dict[str, Any]]:
@@ -212,10 +212,10 @@ def best_rate(step: Callable[[], Any], batches: int, device: torch.device, reps:
     return best
 
 
-def extraction_ceiling(cfg: features.FeatureConfig, batches: int) -> float:
+def extraction_ceiling(cfg: FeatureConfig, batches: int) -> float:
     """Images/s of the backbone alone on random uint8 batches on the device (stage's flags)."""
     device = features.resolve_device(cfg.device)
-    model, _, _ = features.build_backbone(cfg)
+    model, _, _ = features.build_backbone(cfg.backbone, cfg.weights, cfg.download)
     model = model.to(device).eval()
     x = torch.randint(0, 256, (cfg.batch_size, 3, 224, 224), dtype=torch.uint8, device=device)
     with (
@@ -225,21 +225,20 @@ def extraction_ceiling(cfg: features.FeatureConfig, batches: int) -> float:
         return cfg.batch_size * best_rate(lambda: model(x).float(), batches, device)
 
 
-def hasher_run(
-    images: ImageSet, cfg: train.HasherConfig, bits: int, epochs: tuple[int, int], n: int
-):
+def hasher_run(images: ImageSet, cfg: HasherConfig, bits: int, epochs: tuple[int, int], n: int):
     """Steady and overall stage rate of train_hasher on n of the train split (epochs a vs b)."""
     idx = images.split["train"][: n or None]
     targets = np.tanh(np.random.default_rng(0).standard_normal((len(images), bits))).astype(
         np.float32
     )
+    objective = NRDH(targets, cfg.mu, cfg.omega, cfg.bce_target)
     times, stats = [], {}
     for e in epochs:
         torch.manual_seed(0)
         model, t_train, _ = _hash_network(cfg, bits, 3)
         run_cfg = dataclasses.replace(cfg, epochs=e, checkpoint_every=0)
         job = lambda m=model, t=t_train, c=run_cfg: train.train_hasher(  # noqa: E731
-            m, images.view(t, idx), targets, c, 0
+            m, images.view(t, idx), objective, c, 0
         )
         seconds, stats = timed(job, features.resolve_device(cfg.device))
         times.append(seconds)
@@ -256,7 +255,7 @@ def hasher_run(
     }
 
 
-def hasher_ceiling(cfg: train.HasherConfig, bits: int, batches: int) -> float:
+def hasher_ceiling(cfg: HasherConfig, bits: int, batches: int) -> float:
     """Training steps/s x batch of the same network, loss and optimiser on device tensors."""
     device = features.resolve_device(cfg.device)
     torch.manual_seed(0)
@@ -412,8 +411,7 @@ def main() -> None:
 
     device = features.resolve_device(args.device)
     params = load_params(args.params)
-    fcfg = load_section(params, "features", features.FeatureConfig)
-    hcfg = load_section(params, "hasher", train.HasherConfig)
+    fcfg, hcfg = params.features, params.hasher
     fcfg = dataclasses.replace(
         fcfg,
         device=str(device),
@@ -450,7 +448,7 @@ def main() -> None:
     res["transform_cost"] = transform_cost(images, fcfg.backbone)
     print("transform cost, images/s per core:", res["transform_cost"], flush=True)
     pins = [False, True] if device.type == "cuda" else [False]
-    f_model, f_transform, _ = features.build_backbone(fcfg)
+    f_model, f_transform, _ = features.build_backbone(fcfg.backbone, fcfg.weights, fcfg.download)
     del f_model
     h_transform = _hash_network(hcfg, args.bits, 3)[1]
     for part, view, batch in (

@@ -43,7 +43,7 @@ import torch
 
 from nrdh.config import as_dict
 from nrdh.params import Params, load_params
-from nrdh.pipeline import evaluation, hashing, representation
+from nrdh.pipeline import baseline_codes, evaluation, hashing, representation
 
 # Each variant: overrides of params.yaml sections. The first two are the paper and its
 # Table 7 ablation; then the three extensions alone, their combinations, and hash-side
@@ -147,15 +147,16 @@ class Study:
         return self.work / f"{stage}_{key}"
 
     def evaluate(self, codes: Path, bits: int) -> dict[str, float]:
-        metrics, pr = codes.with_suffix(".eval.json"), codes.with_suffix(".pr.json")
+        """mAP of the `bits`-bit codes in folder `codes` (<bits>.h5; metrics written beside)."""
+        metrics = codes / f"eval_{bits}.json"
         if not metrics.exists():
             quiet(
                 evaluation.evaluate_stage,
-                codes_path=codes,
-                metrics_out=metrics,
-                pr_out=pr,
+                codes_dir=codes,
+                metrics_dir=codes,
+                pr_dir=codes,
                 dataset=self.dataset,
-                bits=bits,
+                bits=(bits,),
                 seed=self.seed,
                 ds_cfg=self.ds_cfg,
                 cfg=self.params.evaluate,
@@ -164,13 +165,13 @@ class Study:
         return {"map_all": report["map_all"], "map_at_k": report["map_at_k"]}
 
     def baseline(self, method: str, bits: int) -> dict[str, float]:
-        codes = self.work / f"{self.dataset}_{self.seed}_{method}_{bits}.h5"
-        if not codes.exists():
-            evaluation.baseline_codes_stage(
+        codes = self.work / f"{self.dataset}_{self.seed}_{method}"
+        if not (codes / f"{bits}.h5").exists():
+            baseline_codes.baseline_codes_stage(
                 features_path=self.features,
-                out=codes,
+                out_dir=codes,
                 method=method,
-                bits=bits,
+                bits=(bits,),
                 cfg=self.params.baselines,
                 seed=self.seed,
             )
@@ -212,7 +213,7 @@ class Study:
                 cfg=p.node_reps,
             )
         hasher = self._path("hasher", p, reps.name, bits).with_suffix(".pt")
-        codes = hasher.with_suffix(".codes.h5")
+        codes = hasher.with_suffix(".codes")
         if not hasher.exists():
             hashing.train_hasher_stage(
                 reps_path=reps,
@@ -226,7 +227,7 @@ class Study:
             hashing.compute_codes_stage(
                 features_path=self.features,
                 model_path=hasher,
-                out=codes,
+                out=codes / f"{bits}.h5",
                 method="nrdh",
                 dataset=self.dataset,
                 ds_cfg=self.ds_cfg,
@@ -239,7 +240,7 @@ class Study:
             out["degree"] = float(f.attrs["mean_degree"])
         with h5py.File(reps) as f:
             out["rep_imbalance"] = float(f.attrs["bit_imbalance"])
-        with h5py.File(codes) as f:
+        with h5py.File(codes / f"{bits}.h5") as f:
             bb = np.unpackbits(f["database/codes"][()], axis=1)[:, :bits]
         out["code_imbalance"] = float(np.abs(bb.mean(0) - 0.5).mean())
         return out

@@ -199,7 +199,10 @@ def test_image_folder_tree(tmp_path: Path) -> None:
     ("mapping", "message"),
     [
         ({"source": "mnist"}, r"datasets.test.source: expected one of"),
-        ({"source": "digits", "protocol": "coco"}, r"datasets.test: unknown key\(s\) \['protocol'\]"),
+        (
+            {"source": "digits", "protocol": "coco"},
+            r"datasets.test: unknown key\(s\) \['protocol'\]",
+        ),
         ({"source": "cifar10"}, r"datasets.test: missing key\(s\) \['root'\]"),
         ({"source": "digits", "n_query": -1}, r"datasets.test.n_query: expected >= 0"),
         ({"source": "folder", "root": "x"}, r"datasets.test: missing key\(s\) \['n_query'\]"),

@@ -14,8 +14,9 @@ from conftest import default_params
 from nrdh import baselines, metrics
 from nrdh.data import load_dataset
 from nrdh.params import DigitsData
+from nrdh.pipeline.baseline_codes import baseline_codes_stage
 from nrdh.pipeline.common import read_codes
-from nrdh.pipeline.evaluation import baseline_codes_stage, evaluate_stage
+from nrdh.pipeline.evaluation import evaluate_stage
 from nrdh.pipeline.representation import extract_features_stage
 
 P = default_params(evaluate={"topk": 100, "radius": 2, "ks": [10]})
@@ -31,32 +32,32 @@ def codes(tmp_path_factory) -> Path:
     )
     baseline_codes_stage(
         features_path=d / "features.h5",
-        out=d / "codes_16.h5",
+        out_dir=d / "codes",
         method="lsh",
-        bits=16,
+        bits=(16,),
         cfg=P.baselines,
         seed=0,
     )
-    return d / "codes_16.h5"
+    return d / "codes"
 
 
 def evaluate_with(codes: Path, out: Path, topk: int | None) -> dict:
     evaluate_stage(
-        codes_path=codes,
-        metrics_out=out / "eval.json",
-        pr_out=out / "pr.json",
+        codes_dir=codes,
+        metrics_dir=out,
+        pr_dir=out,
         dataset="digits",
-        bits=16,
+        bits=(16,),
         seed=0,
         ds_cfg=replace(DIGITS, topk=topk),
         cfg=P.evaluate,
     )
-    return json.loads((out / "eval.json").read_text())
+    return json.loads((out / "eval_16.json").read_text())
 
 
 @pytest.mark.parametrize(("topk", "cut"), [(None, 100), (0, None), (7, 7)])
 def test_dataset_topk_sets_the_map_cut_off(codes, tmp_path, topk, cut):
-    c = read_codes(codes)
+    c = read_codes(codes / "16.h5")
     q, db = c["query"], c["database"]
     report = evaluate_with(codes, tmp_path, topk)
     assert report["protocol"]["topk"] == cut

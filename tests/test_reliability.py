@@ -23,14 +23,20 @@ from conftest import ROOT, overlay
 from PIL import Image
 
 from nrdh.params import parse
-from nrdh.pipeline.evaluation import baseline_codes_stage, evaluate_stage
+from nrdh.pipeline.baseline_codes import baseline_codes_stage
+from nrdh.pipeline.evaluation import evaluate_stage
 from nrdh.pipeline.representation import extract_features_stage
 from nrdh.pipeline.summary import summarize_stage
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 # The changes to params.yaml these tests run with (`overlay` makes the full file).
 CHANGES = {
-    "base": {"datasets": ["digits"], "bits": [16], "variants": ["nrdh"], "methods": ["nrdh", "lsh"]},
+    "base": {
+        "datasets": ["digits"],
+        "bits": [16],
+        "variants": ["nrdh"],
+        "methods": ["nrdh", "lsh"],
+    },
     "variants": {"nrdh": {}},
     "datasets": {
         "digits": {"source": "digits", "query_per_class": 5},
@@ -66,7 +72,7 @@ def assert_user_error(proc: subprocess.CompletedProcess, out: Path, *fragments: 
 
 @pytest.fixture(scope="module")
 def good(tmp_path_factory) -> Path:
-    """A folder with params.yaml, a digits features.h5 and LSH codes of 16 bits."""
+    """A folder with params.yaml, a digits features.h5 and LSH codes of 16 bits (codes/16.h5)."""
     d = tmp_path_factory.mktemp("good")
     (d / "params.yaml").write_text(yaml.safe_dump(PARAMS))
     extract_features_stage(
@@ -78,9 +84,9 @@ def good(tmp_path_factory) -> Path:
     )
     baseline_codes_stage(
         features_path=d / "features.h5",
-        out=d / "codes_16.h5",
+        out_dir=d / "codes",
         method="lsh",
-        bits=16,
+        bits=P.base.bits,
         cfg=P.baselines,
         seed=P.base.seed,
     )
@@ -99,6 +105,12 @@ def with_params(work: Path, section: str, **values: object) -> None:
     params = yaml.safe_load((work / "params.yaml").read_text())
     params[section] = {**params.get(section, {}), **values}
     (work / "params.yaml").write_text(yaml.safe_dump(params))
+
+
+def with_bits(work: Path, bits: int) -> None:
+    """Run the stages of work/params.yaml at code length `bits` only."""
+    with_params(work, "base", bits=[bits])
+    with_params(work, "grid", bits=bits)
 
 
 # ---- image collections: list files and image files --------------------------------------
@@ -192,9 +204,8 @@ def test_digits_split_left_empty_names_the_key(work):
 def lsh_codes(work: Path, features: str = "features.h5") -> subprocess.CompletedProcess:
     """The baseline_codes stage (torch-free) reading `features`."""
     return run_stage(
-        work, "baseline_codes", "--method", "lsh", "--bits", 16,
-        "--features", features, "--out", "out/codes.h5",
-    )  # fmt: skip
+        work, "baseline_codes", "--method", "lsh", "--features", features, "--out", "out/codes"
+    )
 
 
 @pytest.mark.parametrize("value", [np.nan, np.inf])
@@ -222,9 +233,9 @@ def test_wrong_schema_version_is_refused(work):
 
 def test_wrong_kind_is_refused(work):
     assert_user_error(
-        lsh_codes(work, "codes_16.h5"),
+        lsh_codes(work, "codes/16.h5"),
         work / "out",
-        "codes_16.h5: attr 'kind' is 'codes', expected 'features'",
+        "codes/16.h5: attr 'kind' is 'codes', expected 'features'",
     )
 
 
@@ -243,34 +254,36 @@ def test_missing_dataset_is_named(work):
 
 
 def evaluate(
-    work: Path, bits: int, codes: str = "codes_16.h5", dataset: str = "digits"
+    work: Path, codes: str = "codes", dataset: str = "digits"
 ) -> subprocess.CompletedProcess:
-    """The evaluate stage (torch-free) on `codes` at `bits`."""
+    """The evaluate stage (torch-free) on the codes in folder `codes` at params' bits."""
     return run_stage(
-        work, "evaluate", "--dataset", dataset, "--bits", bits, "--codes", codes,
-        "--metrics", "out/eval.json", "--pr", "out/pr.json",
+        work, "evaluate", "--dataset", dataset, "--codes", codes,
+        "--metrics", "out/eval", "--pr", "out/pr",
     )  # fmt: skip
 
 
 def test_good_codes_evaluate(work):
-    proc = evaluate(work, 16)
+    proc = evaluate(work)
     assert proc.returncode == 0, proc.stderr
-    assert (work / "out" / "eval.json").is_file()
+    assert (work / "out" / "eval" / "eval_16.json").is_file()
 
 
 def test_code_length_of_stage_and_file_disagree(work):
-    assert_user_error(
-        evaluate(work, 32), work / "out", "codes_16.h5: attr bits=16", "asks for bits=32"
-    )
+    shutil.copy(work / "codes" / "16.h5", work / "codes" / "32.h5")
+    with_bits(work, 32)
+    assert_user_error(evaluate(work), work / "out", "32.h5: attr bits=16", "asks for bits=32")
 
 
 def test_bytes_per_code_disagree_with_bits_attr(work):
-    with h5py.File(work / "codes_16.h5", "r+") as f:
+    (work / "codes" / "16.h5").rename(work / "codes" / "24.h5")
+    with h5py.File(work / "codes" / "24.h5", "r+") as f:
         f.attrs["bits"] = 24
+    with_bits(work, 24)
     assert_user_error(
-        evaluate(work, 24),
+        evaluate(work),
         work / "out",
-        "codes_16.h5: query/codes has 2 bytes per code, expected 3 for bits=24",
+        "24.h5: query/codes has 2 bytes per code, expected 3 for bits=24",
     )
 
 
@@ -299,7 +312,7 @@ def test_unreadable_model_checkpoint(work):
 )
 def test_bad_params_name_the_key(work, section, values, fragments):
     with_params(work, section, **values)
-    assert_user_error(evaluate(work, 16), work / "out", *fragments)
+    assert_user_error(evaluate(work), work / "out", *fragments)
 
 
 def test_out_of_range_param_of_a_torch_stage(work):
@@ -312,7 +325,7 @@ def test_out_of_range_param_of_a_torch_stage(work):
 
 def test_undefined_dataset_and_variant_names(work):
     assert_user_error(
-        evaluate(work, 16, dataset="cifar"),
+        evaluate(work, dataset="cifar"),
         work / "out",
         "datasets.cifar is not defined; defined: ['digits', 'photos']",
     )
@@ -325,19 +338,15 @@ def test_undefined_dataset_and_variant_names(work):
 
 def test_params_file_not_valid_yaml(work):
     (work / "params.yaml").write_text("base: {seed: 0}\nevaluate: {topk: [100\n")
-    error = assert_user_error(
-        evaluate(work, 16), work / "out", "params.yaml: not valid YAML at line"
-    )
+    error = assert_user_error(evaluate(work), work / "out", "params.yaml: not valid YAML at line")
     assert "column" in error
 
 
 def test_params_file_missing_or_not_a_mapping(work):
     (work / "params.yaml").unlink()
-    assert_user_error(evaluate(work, 16), work / "out", "params.yaml: params file not found")
+    assert_user_error(evaluate(work), work / "out", "params.yaml: params file not found")
     (work / "params.yaml").write_text("- just\n- a list\n")
-    assert_user_error(
-        evaluate(work, 16), work / "out", "params.yaml: expected a mapping of sections"
-    )
+    assert_user_error(evaluate(work), work / "out", "params.yaml: expected a mapping of sections")
 
 
 # ---- determinism of the last stage's outputs --------------------------------------------
@@ -345,13 +354,12 @@ def test_params_file_missing_or_not_a_mapping(work):
 
 def test_summary_and_figures_are_byte_identical_across_runs(good, tmp_path):
     """The summarize stage's outs (tables, PNG, SVG) carry no timestamp nor random id."""
-    metrics, pr = tmp_path / "eval/digits/lsh/eval_16.json", tmp_path / "pr/digits/lsh/pr_16.json"
     evaluate_stage(
-        codes_path=good / "codes_16.h5",
-        metrics_out=metrics,
-        pr_out=pr,
+        codes_dir=good / "codes",
+        metrics_dir=tmp_path / "eval/digits/lsh",
+        pr_dir=tmp_path / "pr/digits/lsh",
         dataset="digits",
-        bits=16,
+        bits=P.base.bits,
         seed=P.base.seed,
         ds_cfg=P.dataset("digits"),
         cfg=P.evaluate,
