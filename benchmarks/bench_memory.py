@@ -89,6 +89,7 @@ def train_hasher(root: Path, model: Path) -> None:
         dataset="bench",
         ds_cfg=p.dataset("bench"),
         cfg=p.hasher,
+        data_seed=p.base.seed,
         seed=p.base.seed,
     )
 
@@ -124,7 +125,7 @@ def run_stage(stage: str, root: Path, model: Path) -> dict[str, float]:
             dataset="bench",
             ds_cfg=ds,
             cfg=p.codes,
-            seed=seed,
+            data_seed=seed,
         )
     else:
         evaluation.evaluate_stage(

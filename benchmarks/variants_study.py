@@ -222,6 +222,7 @@ class Study:
                 dataset=self.dataset,
                 ds_cfg=self.ds_cfg,
                 cfg=p.hasher,
+                data_seed=seed,
                 seed=seed,
             )
             hashing.compute_codes_stage(
@@ -232,7 +233,7 @@ class Study:
                 dataset=self.dataset,
                 ds_cfg=self.ds_cfg,
                 cfg=p.codes,
-                seed=seed,
+                data_seed=seed,
             )
         out = self.evaluate(codes, bits)
         with h5py.File(graphs) as f:

@@ -6,7 +6,7 @@ from nrdh.runner import parse_args, run
 
 
 def main() -> None:
-    args = parse_args(__doc__, paths=["features", "out"], strs=["method"])
+    args = parse_args(__doc__, paths=["features", "out"], ints=["seed"], strs=["method"])
     p = load_params(args.params)
     baseline_codes_stage(
         features_path=args.features,
@@ -14,7 +14,7 @@ def main() -> None:
         method=args.method,
         bits=p.base.bits,
         cfg=p.baselines,
-        seed=p.base.seed,
+        seed=args.seed,
     )
 
 

@@ -6,9 +6,9 @@ from nrdh.runner import parse_args, run
 
 
 def main() -> None:
-    args = parse_args(__doc__, variant=True, paths=["features", "out"])
+    args = parse_args(__doc__, variant=True, paths=["features", "out"], ints=["seed"])
     p = load_params(args.params, args.variant)
-    build_graphs_stage(features_path=args.features, out=args.out, cfg=p.graph, seed=p.base.seed)
+    build_graphs_stage(features_path=args.features, out=args.out, cfg=p.graph, seed=args.seed)
 
 
 if __name__ == "__main__":

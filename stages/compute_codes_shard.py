@@ -1,4 +1,4 @@
-"""Stage compute_codes_shard: NRDH codes (Eq. 19) of one shard of queries and database."""
+"""Stage compute_codes_shard: a trained hash network's codes (Eq. 19) of one shard of rows."""
 
 from nrdh.params import load_params
 from nrdh.pipeline.hashing import compute_codes_shard_stage
@@ -8,21 +8,20 @@ from nrdh.runner import parse_args, run
 def main() -> None:
     args = parse_args(
         __doc__,
-        variant=True,
         paths=["features", "model", "out"],
         ints=["shard"],
-        strs=["dataset"],
+        strs=["method", "dataset"],
     )
-    p = load_params(args.params, args.variant)
+    p = load_params(args.params)
     compute_codes_shard_stage(
         features_path=args.features,
         model_path=args.model,
         out=args.out,
-        method=args.variant,
+        method=args.method,
         dataset=args.dataset,
         ds_cfg=p.dataset(args.dataset),
         cfg=p.codes,
-        seed=p.base.seed,
+        data_seed=p.base.seed,
         shard=args.shard,
         count=p.shards.count,
     )

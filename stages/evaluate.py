@@ -6,7 +6,7 @@ from nrdh.runner import parse_args, run
 
 
 def main() -> None:
-    args = parse_args(__doc__, paths=["codes", "metrics", "pr"], strs=["dataset"])
+    args = parse_args(__doc__, paths=["codes", "metrics", "pr"], ints=["seed"], strs=["dataset"])
     p = load_params(args.params)
     evaluate_stage(
         codes_dir=args.codes,
@@ -14,7 +14,7 @@ def main() -> None:
         pr_dir=args.pr,
         dataset=args.dataset,
         bits=p.base.bits,
-        seed=p.base.seed,
+        seed=args.seed,
         ds_cfg=p.dataset(args.dataset),
         cfg=p.evaluate,
     )

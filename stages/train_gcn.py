@@ -7,7 +7,7 @@ from nrdh.runner import parse_args, run
 
 def main() -> None:
     args = parse_args(
-        __doc__, variant=True, paths=["features", "graphs", "out", "history"], ints=["bits"]
+        __doc__, variant=True, paths=["features", "graphs", "out", "history"], ints=["bits", "seed"]
     )
     p = load_params(args.params, args.variant)
     train_gcn_stage(
@@ -17,7 +17,7 @@ def main() -> None:
         history_out=args.history,
         bits=args.bits,
         cfg=p.gcn,
-        seed=p.base.seed,
+        seed=args.seed,
     )
 
 

@@ -6,7 +6,9 @@ from nrdh.runner import parse_args, run
 
 
 def main() -> None:
-    args = parse_args(__doc__, variant=True, paths=["reps", "out", "history"], strs=["dataset"])
+    args = parse_args(
+        __doc__, variant=True, paths=["reps", "out", "history"], ints=["seed"], strs=["dataset"]
+    )
     p = load_params(args.params, args.variant)
     train_hasher_stage(
         reps_path=args.reps,
@@ -15,7 +17,8 @@ def main() -> None:
         dataset=args.dataset,
         ds_cfg=p.dataset(args.dataset),
         cfg=p.hasher,
-        seed=p.base.seed,
+        data_seed=p.base.seed,
+        seed=args.seed,
     )
 
 

@@ -134,7 +134,7 @@ def tiny_digits_pipeline(d: Path, changes: dict | None = None) -> Params:
         dataset="digits",
         ds_cfg=ds,
         cfg=p.codes,
-        seed=seed,
+        data_seed=seed,
     )
     return p
 
@@ -150,5 +150,6 @@ def train_digits_hasher(p: Params, reps: Path, out: Path, history: Path) -> None
         dataset="digits",
         ds_cfg=p.dataset("digits"),
         cfg=p.hasher,
+        data_seed=p.base.seed,
         seed=p.base.seed,
     )

@@ -210,7 +210,7 @@ def test_codes_run_on_the_configured_device(project, tmp_path, device):
         dataset="digits",
         ds_cfg=p.dataset("digits"),
         cfg=dataclasses.replace(p.codes, device=device),
-        seed=p.base.seed,
+        data_seed=p.base.seed,
         shard=0,
         count=1,
     )

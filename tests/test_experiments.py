@@ -113,7 +113,7 @@ def test_queued_rho_sweep_lists_three_experiments_with_map(tmp_path, tiny_params
             for e in exp["revs"]:
                 data = e["data"]
                 rho = data["params"]["params.yaml"]["data"]["graph"]["rho"]
-                metrics = data["metrics"]["metrics/eval/digits/nrdh/eval_16.json"]["data"]
+                metrics = data["metrics"]["metrics/eval/digits/nrdh/seed0/eval_16.json"]["data"]
                 found[e["name"]] = (rho, metrics["map_all"])
     assert {name: rho for name, (rho, _) in found.items()} == {
         "rho0.2": 0.2,
@@ -127,7 +127,7 @@ def test_queued_rho_sweep_lists_three_experiments_with_map(tmp_path, tiny_params
         run([tool("dvc"), "exp", "apply", name], project)
         degrees[rho] = graph_degree_for_rho(
             project / "data/digits/features.h5",
-            project / "data/digits/nrdh/graphs.h5",
+            project / "data/digits/nrdh/seed0/graphs.h5",
             params["graph"],
             rho,
         )

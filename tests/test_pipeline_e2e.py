@@ -100,7 +100,7 @@ def groups(names: set[str]) -> set[str]:
 def test_dvc_and_snakemake_build_the_same_artifacts(dvc_project, smk_project):
     for ds in ("digits", "digits_mosaic"):
         for method in ("nrdh", "lsh"):
-            path = dvc_project / f"metrics/eval/{ds}/{method}/eval_16.json"
+            path = dvc_project / f"metrics/eval/{ds}/{method}/seed0/eval_16.json"
             m = json.loads(path.read_text())
             assert 0.0 <= m["map_all"] <= 1.0
             assert m["protocol"]["ties"] == "index"
@@ -119,7 +119,7 @@ def test_dvc_and_snakemake_build_the_same_artifacts(dvc_project, smk_project):
 @pytest.mark.slow
 def test_dvc_reads_metrics_and_plots(dvc_project):
     shown = json.loads(run([tool("dvc"), "metrics", "show", "--json"], dvc_project).stdout)
-    assert "metrics/eval/digits/nrdh/eval_16.json" in json.dumps(shown)
+    assert "metrics/eval/digits/nrdh/seed0/eval_16.json" in json.dumps(shown)
     run([tool("dvc"), "plots", "show", "-o", "dvc_plots"], dvc_project)
     assert (dvc_project / "dvc_plots" / "index.html").is_file()
 
@@ -147,8 +147,8 @@ def test_dvc_code_edit_reruns_hash_stages_and_downstream(dvc_project, tmp_path):
     ran = ran_stages(run([tool("dvc"), "repro"], project).stdout)
     assert groups(ran) == HASH_AND_DOWNSTREAM
     assert {n for n in ran if n.startswith("evaluate@")} == {
-        "evaluate@digits-nrdh",
-        "evaluate@digits_mosaic-nrdh",
+        "evaluate@digits-nrdh-0",
+        "evaluate@digits_mosaic-nrdh-0",
     }
 
 
@@ -162,7 +162,7 @@ def test_snakemake_param_change_reruns_graphs_and_downstream(smk_project, tmp_pa
         HASH_AND_DOWNSTREAM
     )
     assert not groups(planned) & UPSTREAM_OF_GRAPHS
-    assert "evaluate@digits-lsh" not in planned
+    assert "evaluate@digits-lsh-0" not in planned
 
 
 @pytest.mark.slow
@@ -171,4 +171,4 @@ def test_snakemake_code_edit_reruns_hash_stages_and_downstream(smk_project, tmp_
     edit_hash_network_code(project)
     planned = snakemake_planned(project)
     assert groups(planned) == HASH_AND_DOWNSTREAM
-    assert "evaluate@digits-lsh" not in planned
+    assert "evaluate@digits-lsh-0" not in planned

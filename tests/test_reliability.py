@@ -204,7 +204,16 @@ def test_digits_split_left_empty_names_the_key(work):
 def lsh_codes(work: Path, features: str = "features.h5") -> subprocess.CompletedProcess:
     """The baseline_codes stage (torch-free) reading `features`."""
     return run_stage(
-        work, "baseline_codes", "--method", "lsh", "--features", features, "--out", "out/codes"
+        work,
+        "baseline_codes",
+        "--method",
+        "lsh",
+        "--seed",
+        0,
+        "--features",
+        features,
+        "--out",
+        "out/codes",
     )
 
 
@@ -258,7 +267,7 @@ def evaluate(
 ) -> subprocess.CompletedProcess:
     """The evaluate stage (torch-free) on the codes in folder `codes` at params' bits."""
     return run_stage(
-        work, "evaluate", "--dataset", dataset, "--codes", codes,
+        work, "evaluate", "--dataset", dataset, "--seed", 0, "--codes", codes,
         "--metrics", "out/eval", "--pr", "out/pr",
     )  # fmt: skip
 
@@ -318,7 +327,16 @@ def test_bad_params_name_the_key(work, section, values, fragments):
 def test_out_of_range_param_of_a_torch_stage(work):
     with_params(work, "graph", rho=1.5)
     proc = run_stage(
-        work, "build_graphs", "--variant", "nrdh", "--features", "features.h5", "--out", "out/g.h5"
+        work,
+        "build_graphs",
+        "--variant",
+        "nrdh",
+        "--seed",
+        0,
+        "--features",
+        "features.h5",
+        "--out",
+        "out/g.h5",
     )
     assert_user_error(proc, work / "out", "graph.rho: 1.5 is out of range, expected in [-1.0, 1.0]")
 
@@ -330,7 +348,7 @@ def test_undefined_dataset_and_variant_names(work):
         "datasets.cifar is not defined; defined: ['digits', 'photos']",
     )
     proc = run_stage(
-        work, "build_graphs", "--variant", "nrdh_plus", "--features", "features.h5",
+        work, "build_graphs", "--variant", "nrdh_plus", "--seed", 0, "--features", "features.h5",
         "--out", "out/g.h5",
     )  # fmt: skip
     assert_user_error(proc, work / "out", "variants.nrdh_plus is not defined; defined: ['nrdh']")

@@ -139,9 +139,24 @@ def project(tmp_path_factory) -> Path:
         seed=p.base.seed,
     )
     v = ("--variant", "nrdh", "--features", "features.h5")
-    run_ok(stage("build_graphs", d, *v, "--out", "graphs.h5"), d)
+    run_ok(stage("build_graphs", d, *v, "--seed", 0, "--out", "graphs.h5"), d)
     g = (*v, "--graphs", "graphs.h5")
-    run_ok(stage("train_gcn", d, *g, "--bits", 16, "--out", "gcn.pt", "--history", "gcn.json"), d)
+    run_ok(
+        stage(
+            "train_gcn",
+            d,
+            *g,
+            "--bits",
+            16,
+            "--seed",
+            0,
+            "--out",
+            "gcn.pt",
+            "--history",
+            "gcn.json",
+        ),
+        d,
+    )
     run_ok(stage("dump_node_reps", d, *g, "--model", "gcn.pt", "--out", "reps.h5"), d)
     long_gcn = {**TINY, "gcn": {"epochs": 30, "graphs_per_step": 32, "checkpoint_every": 3}}
     (d / "long_gcn.yaml").write_text(yaml.safe_dump(overlay(long_gcn)))

@@ -52,7 +52,7 @@ def codes_of(p: Params, features: Path, model: Path, out: Path, shard: int | Non
         "dataset": "digits_mosaic",
         "ds_cfg": p.dataset("digits_mosaic"),
         "cfg": p.codes,
-        "seed": p.base.seed,
+        "data_seed": p.base.seed,
     }
     if shard is None:
         hashing.compute_codes_stage(**common)
@@ -124,6 +124,7 @@ def test_sharded_codes_are_byte_identical(tmp_path, params, features) -> None:
         dataset="digits_mosaic",
         ds_cfg=params.dataset("digits_mosaic"),
         cfg=params.hasher,
+        data_seed=params.base.seed,
         seed=params.base.seed,
     )
     codes_of(params, features, model, tmp_path / "one.h5")
@@ -176,12 +177,12 @@ def test_merge_jobs_wait_for_their_own_shards(tmp_path) -> None:
     run([tool("dvc"), "init", "--no-scm", "-q"], tmp_path)
     rules = {r.name: r for r in load_rules(tmp_path)}
     merge = rules["extract_features"].job_inputs({"dataset": "digits"})
-    assert [p for p in merge if "_shards/" in p] == [
+    assert [p for p in merge if "features_shards/" in p] == [
         f"data/digits/features_shards/{i}.h5" for i in range(3)
     ]
-    job = {"dataset": "digits_mosaic", "variant": "nrdh", "bits": "32"}
+    job = {"dataset": "digits_mosaic", "method": "nrdh", "seed": "0", "bits": "32"}
     codes = rules["compute_codes"].job_inputs(job)
-    assert [p for p in codes if "_shards/" in p] == [
-        f"codes/digits_mosaic/nrdh_32_shards/{i}.h5" for i in range(3)
+    assert [p for p in codes if "/shards/" in p] == [
+        f"codes/digits_mosaic/shards/nrdh/seed0/32/{i}.h5" for i in range(3)
     ]
     assert "data/digits_mosaic/features.h5" in codes

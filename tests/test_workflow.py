@@ -86,10 +86,14 @@ def test_rules_follow_the_matrix_values():
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     gcn = rules["train_gcn"]
     base = params["base"]
-    assert gcn.wildcards == ["dataset", "variant", "bits"]
-    assert len(gcn.jobs) == len(base["datasets"]) * len(base["variants"]) * len(base["bits"])
+    assert gcn.wildcards == ["dataset", "variant", "seed", "bits"]
+    assert len(gcn.jobs) == len(base["datasets"]) * len(base["variants"]) * len(
+        base["seeds"]
+    ) * len(base["bits"])
     assert gcn.constraints()["bits"] == "|".join(sorted(str(b) for b in base["bits"]))
-    job = gcn.job({"dataset": "digits", "variant": "nrdh", "bits": str(base["bits"][0])})
+    job = gcn.job(
+        {"dataset": "digits", "variant": "nrdh", "seed": "0", "bits": str(base["bits"][0])}
+    )
     assert f"--bits {base['bits'][0]}" in job.cmd and "${" not in job.cmd
     assert job.params["params.yaml:gcn"] == params["gcn"]
 

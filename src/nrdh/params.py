@@ -27,16 +27,22 @@ BASELINES = ("lsh", "pcah", "itq", "sh", "random")
 class BaseConfig:
     """Shared settings (``base``): the seed and the axes of the DAG."""
 
-    seed: int  # every random choice derives from it
+    seed: int  # the data seed: dataset splits and drawn collections (mosaics)
+    # training seeds, a DAG dimension: graph partitions, network initialisation, batch
+    # order and the baselines' randomness; the summary reports mean, std and n over them
+    seeds: tuple[int, ...]
     datasets: tuple[str, ...]  # keys of ``datasets`` the DAG runs on (DVC matrix)
     bits: tuple[int, ...]  # code lengths (paper: 16, 32, 48, 64, 96, 128)
     variants: tuple[str, ...]  # NRDH variants run (keys of ``variants``)
-    methods: tuple[str, ...]  # methods evaluated: variants and baselines
+    peers: tuple[str, ...]  # deep unsupervised peers run (keys of ``peers``)
+    methods: tuple[str, ...]  # methods evaluated: variants, peers and baselines
 
     def __post_init__(self) -> None:
         for i, b in enumerate(self.bits):
             check_range(f"base.bits[{i}]", b, 1, None)
-        for key in ("datasets", "bits", "variants", "methods"):
+        if not self.seeds:
+            raise NRDHError("base.seeds: expected at least one training seed")
+        for key in ("seeds", "datasets", "bits", "variants", "peers", "methods"):
             values = getattr(self, key)
             if len(set(values)) != len(values):
                 raise NRDHError(f"base.{key}: {list(values)} lists a value twice")
@@ -598,11 +604,16 @@ def _cross_check(p: Params) -> None:
         if v not in p.variants:
             raise NRDHError(f"base.variants[{i}]: {v!r} is not a key of variants")
         p.variant(v)  # each variant's overrides must themselves be valid
-    runnable = {*base.variants, *p.baselines.methods}
+    for i, peer in enumerate(base.peers):
+        if peer not in p.peers:
+            raise NRDHError(f"base.peers[{i}]: {peer!r} is not a key of peers {sorted(p.peers)}")
+        if peer in p.variants:
+            raise NRDHError(f"base.peers[{i}]: {peer!r} is also a variant name")
+    runnable = {*base.variants, *base.peers, *p.baselines.methods}
     for i, m in enumerate(base.methods):
         if m not in runnable:
             raise NRDHError(
-                f"base.methods[{i}]: {m!r} is neither in base.variants nor in "
+                f"base.methods[{i}]: {m!r} is neither in base.variants, base.peers nor "
                 f"baselines.methods ({sorted(runnable)})"
             )
     if p.grid.bits not in base.bits:

@@ -163,7 +163,7 @@ def load_rules(root: str | Path = ".") -> list[Rule]:
             rules: dict[str, Rule] = {}
             for full, stage in patterns["stages"].items():
                 group = full.split("@")[0]
-                if group == VALIDATOR:
+                if group == VALIDATOR or not items[group]:  # an empty matrix: no jobs
                     continue
                 wildcards = list(items[group][next(iter(items[group]))])
                 rule = rules[group] = Rule(group, _out_paths(stage), wildcards)

@@ -58,28 +58,65 @@ def train_hasher_stage(
     dataset: str,
     ds_cfg: DatasetConfig,
     cfg: HasherConfig,
+    data_seed: int,
     seed: int,
 ) -> None:
-    """Stage 5: the hash network fitted to node representations (Eq. 18) -> hasher_<bits>.pt."""
+    """Stage 5: the hash network fitted to node representations (Eq. 18) -> hasher_<bits>.pt.
+
+    `data_seed` (base.seed) fixes the dataset's split; `seed` the network's initialisation and
+    batch order (one of base.seeds)."""
     with io.open_h5(reps_path, "node_reps") as f:
         train_idx = io.require(f, "train", np.int64, 1)[()]
         reps = io.require(f, "reps", np.float32, 2)[()]
-    bits = reps.shape[1]
-    images = load_dataset(ds_cfg, seed)
+    images = load_dataset(ds_cfg, data_seed)
+    targets = np.zeros((len(images), reps.shape[1]), np.float32)  # g(x) by image index
+    targets[train_idx] = reps
+    fit_hash_network(
+        images=images,
+        train_idx=train_idx,
+        objective=objectives.NRDH(targets, cfg.mu, cfg.omega, cfg.bce_target),
+        bits=reps.shape[1],
+        out=out,
+        history_out=history_out,
+        dataset=dataset,
+        cfg=cfg,
+        seed=seed,
+        prov=io.provenance(
+            {
+                "base.seed": data_seed,
+                "seed": seed,
+                "hasher": as_dict(cfg),
+                f"datasets.{dataset}": as_dict(ds_cfg),
+            },
+            {"node_reps": reps_path},
+        ),
+    )
+
+
+def fit_hash_network(
+    *,
+    images: ImageSet,
+    train_idx: np.ndarray,
+    objective: objectives.Objective,
+    bits: int,
+    out: Path,
+    history_out: Path,
+    dataset: str,
+    cfg: HasherConfig,
+    seed: int,
+    prov: dict[str, Any],
+) -> None:
+    """The hash network (backbone + Table 2 head) trained on `train_idx` with `objective`
+    (NRDH's Eq. 18 or a deep peer's) -> its checkpoint at `out` and loss history. One loop
+    and one checkpoint format for every method, so codes are computed the same way."""
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(seed)
     channels = image_channels(images)
-    model, t_train, _ = _hash_network(cfg, bits, channels)
-    prov = io.provenance(
-        {"base.seed": seed, "hasher": as_dict(cfg), f"datasets.{dataset}": as_dict(ds_cfg)},
-        {"node_reps": reps_path},
-    )
-    targets = np.zeros((len(images), bits), np.float32)  # g(x) looked up by image index
-    targets[train_idx] = reps
+    model, t_train, t_eval = _hash_network(cfg, bits, channels)
     history = train.train_hasher(
         model,
-        images.view(t_train, train_idx),
-        objectives.NRDH(targets, cfg.mu, cfg.omega, cfg.bce_target),
+        images.view(objective.view_transform(t_train, t_eval), train_idx),
+        objective,
         cfg,
         seed,
         out.with_name(out.name + ".ckpt"),
@@ -137,7 +174,7 @@ def compute_codes_stage(
     dataset: str,
     ds_cfg: DatasetConfig,
     cfg: CodesConfig,
-    seed: int,
+    data_seed: int,
 ) -> None:
     """Stage 6 unsharded: codes.h5 in one call (one shard, merged: the same bytes as any
     sharded run)."""
@@ -150,7 +187,7 @@ def compute_codes_stage(
             dataset=dataset,
             ds_cfg=ds_cfg,
             cfg=cfg,
-            seed=seed,
+            data_seed=data_seed,
             shard=0,
             count=1,
         ),
@@ -168,7 +205,7 @@ def compute_codes_shard_stage(
     dataset: str,
     ds_cfg: DatasetConfig,
     cfg: CodesConfig,
-    seed: int,
+    data_seed: int,
     shard: int,
     count: int,
 ) -> None:
@@ -179,13 +216,13 @@ def compute_codes_shard_stage(
     with open_features(features_path) as feats:
         split = feats.split
     model, t_eval, _, _ = load_hasher(model_path)
-    images = load_dataset(ds_cfg, seed)
+    images = load_dataset(ds_cfg, data_seed)
     torch.set_num_threads(cfg.threads)
     bits = model.head[-1].num_features
     batch = cfg.batch_size
     block = shards.block_rows(4 * bits, batch)  # fch rows held at once
     prov = io.provenance(
-        {"base.seed": seed, f"datasets.{dataset}": as_dict(ds_cfg), "codes": as_dict(cfg)},
+        {"base.seed": data_seed, f"datasets.{dataset}": as_dict(ds_cfg), "codes": as_dict(cfg)},
         {"features": features_path, "hasher": model_path},
     )
     with io.create_h5(out, "codes_shard", prov) as f:
