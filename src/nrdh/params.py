@@ -125,7 +125,12 @@ class GCNConfig:
     hidden: tuple[int, ...]  # Table 1 hidden widths
     alpha: float  # Eq. 8 reconstruction weight (paper)
     beta: float  # Eq. 8 regulariser weight (paper)
-    epochs: int  # "until convergence": not given in the paper
+    epochs: int  # the most epochs run ("until convergence": not given in the paper)
+    # "epochs": run all `epochs`; "plateau": stop earlier once the epoch loss has not
+    # improved on its best by a relative `min_delta` for `patience` epochs in a row
+    stop: Literal["epochs", "plateau"]
+    patience: int  # plateau: epochs without improvement before stopping
+    min_delta: float  # plateau: relative improvement of the epoch loss that counts
     lr: float  # Adam; the paper gives no optimiser
     graphs_per_step: int  # graphs stacked as one (B, M, M) tensor per optimiser step
     recon_reduction: Literal["element", "node"]  # Eq. 6 averaging, see losses.py
@@ -139,6 +144,8 @@ class GCNConfig:
         check_range("gcn.alpha", self.alpha, 0.0, 1.0)
         check_range("gcn.beta", self.beta, 0.0, 1.0)
         check_range("gcn.epochs", self.epochs, 1, None)
+        check_range("gcn.patience", self.patience, 1, None)
+        check_range("gcn.min_delta", self.min_delta, 0.0, 1.0)
         check_range("gcn.graphs_per_step", self.graphs_per_step, 1, None)
         check_range("gcn.lr", self.lr, 0.0, None)
         check_range("gcn.checkpoint_every", self.checkpoint_every, 0, None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,6 +34,33 @@ def config_digest(obj: object) -> str:
     return hashlib.md5(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def plateau_reached(losses: Sequence[float], patience: int, min_delta: float) -> bool:
+    """True when the last `patience` epoch losses all failed to improve on the best loss
+    before them by a relative `min_delta` (a positive loss counts as an improvement when it
+    is below best * (1 - min_delta); the best moves only on an improvement).
+
+    A pure function of the loss sequence, so a resumed run stops at the same epoch.
+    """
+    if not losses:
+        return False
+    best, waited = losses[0], 0
+    for loss in losses[1:]:
+        if loss < best * (1.0 - min_delta):
+            best, waited = loss, 0
+        else:
+            waited += 1
+    return waited >= patience
+
+
+def gcn_stop_rule(cfg: GCNConfig) -> Callable[[list[dict[str, float]]], bool] | None:
+    """The GCN's early-stopping test on its history (None = run all ``gcn.epochs``)."""
+    if cfg.stop == "epochs":
+        return None
+    return lambda history: plateau_reached(
+        [h["loss"] for h in history], cfg.patience, cfg.min_delta
+    )
+
+
 def fit(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -43,11 +70,13 @@ def fit(
     every: int,
     run_id: str,
     desc: str,
+    stop: Callable[[list[dict[str, float]]], bool] | None = None,
 ) -> list[dict[str, float]]:
     """Run epochs with a progress bar, resuming from and saving `checkpoint` every `every` epochs.
 
-    `run_epoch(epoch)` trains one epoch and returns its mean losses. A checkpoint whose
-    run_id differs (other params or inputs) is ignored. The checkpoint is removed at the end.
+    `run_epoch(epoch)` trains one epoch and returns its mean losses; `stop(history)`, when
+    given, ends training early once it returns True. A checkpoint whose run_id differs
+    (other params or inputs) is ignored. The checkpoint is removed at the end.
     It holds tensors and plain values only and is read with ``weights_only=True``.
     """
     history: list[dict[str, float]] = []
@@ -67,6 +96,8 @@ def fit(
         stats = run_epoch(epoch)
         history.append({"epoch": epoch + 1, **stats})
         bar.set_postfix(loss=f"{stats['loss']:.4f}", refresh=False)
+        if stop is not None and stop(history):
+            break
         if checkpoint is not None and every and (epoch + 1) % every == 0 and epoch + 1 < epochs:
             save_torch(
                 {
@@ -140,7 +171,15 @@ def train_gcn(
         return dict(zip(("loss", "recon", "reg"), (totals / steps).tolist(), strict=True))
 
     history = fit(
-        model, opt, cfg.epochs, run_epoch, checkpoint, cfg.checkpoint_every, run_id, "gcn"
+        model,
+        opt,
+        cfg.epochs,
+        run_epoch,
+        checkpoint,
+        cfg.checkpoint_every,
+        run_id,
+        "gcn",
+        gcn_stop_rule(cfg),
     )
     return model, history
 

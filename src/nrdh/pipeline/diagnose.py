@@ -1,0 +1,95 @@
+"""Diagnostics of one NRDH run: taught, learnt and test mAP (`nrdh.diagnostics`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nrdh import codes, diagnostics, io, shards, train
+from nrdh.artifacts import open_features, read_rows
+from nrdh.config import as_dict
+from nrdh.data import load_dataset
+from nrdh.errors import NRDHError
+from nrdh.params import CodesConfig, DatasetConfig, EvaluateConfig, GCNConfig
+from nrdh.pipeline.common import read_codes
+from nrdh.pipeline.hashing import load_hasher
+
+
+def diagnose_stage(
+    *,
+    reps_path: Path,
+    model_path: Path,
+    features_path: Path,
+    codes_path: Path,
+    gcn_history_path: Path,
+    out: Path,
+    dataset: str,
+    ds_cfg: DatasetConfig,
+    codes_cfg: CodesConfig,
+    eval_cfg: EvaluateConfig,
+    gcn_cfg: GCNConfig,
+    data_seed: int,
+) -> None:
+    """Split a run's mAP into representation, fit and generalisation -> diag_<bits>.json.
+
+    Reads g(x) (node_reps), runs the trained hash network (hasher) over the training
+    images on ``codes.device``, takes the query/database codes (codes), and the GCN's last
+    epoch from its loss history for beta * Lw / L1.
+    """
+    with io.open_h5(reps_path, "node_reps") as f:
+        train_idx = io.require(f, "train", np.int64, 1)[()]
+        reps = io.require(f, "reps", np.float32, 2)[()]
+    with open_features(features_path) as feats:
+        if not np.array_equal(feats.split["train"], train_idx):
+            raise NRDHError(
+                f"{reps_path}: its training images differ from {features_path}'s train split"
+            )
+        labels = read_rows(feats.labels, train_idx, shards.block_rows(feats.labels.shape[1]))
+    model, t_eval, _, _ = load_hasher(model_path)
+    torch.set_num_threads(codes_cfg.threads)
+    images = load_dataset(ds_cfg, data_seed)
+    fch = train.hash_outputs(
+        model, images.view(t_eval, train_idx), codes_cfg.batch_size, codes_cfg.device
+    )
+    test = read_codes(codes_path)
+    bits = reps.shape[1]
+    if test["bits"] != bits or fch.shape[1] != bits:
+        raise NRDHError(
+            f"diagnose: g(x) has {bits} bits, {model_path} {fch.shape[1]}, "
+            f"{codes_path} {test['bits']}; they must come from one run"
+        )
+    report = diagnostics.fit_report(
+        reps,
+        codes.sign_to_bits(fch),
+        labels,
+        ties=eval_cfg.ties,
+        empty_query=eval_cfg.empty_query,
+        test=(
+            test["query"]["codes"],
+            test["database"]["codes"],
+            test["query"]["labels"],
+            test["database"]["labels"],
+        ),
+    )
+    history = json.loads(Path(gcn_history_path).read_text())
+    report["gcn"] = diagnostics.regulariser_share(history, gcn_cfg.beta)
+    report.update({"dataset": dataset, "bits": bits, "method": test["method"]})
+    report["provenance"] = io.provenance(
+        {"base.seed": data_seed, "codes": as_dict(codes_cfg), "evaluate": as_dict(eval_cfg)},
+        {
+            "node_reps": reps_path,
+            "hasher": model_path,
+            "features": features_path,
+            "codes": codes_path,
+            "gcn_history": gcn_history_path,
+        },
+    )
+    io.write_json(out, report)
+    print(
+        f"{dataset} {test['method']} {bits} bits: mAP taught {report['map_target']:.4f}, "
+        f"learnt {report['map_network']:.4f}, test {report['map_test']:.4f}, "
+        f"bit agreement {report['bit_agreement']:.3f}"
+    )

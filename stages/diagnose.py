@@ -1,0 +1,33 @@
+"""Stage diagnose: an NRDH run's mAP split into representation, fit and generalisation."""
+
+from nrdh.params import load_params
+from nrdh.pipeline.diagnose import diagnose_stage
+from nrdh.runner import parse_args, run
+
+
+def main() -> None:
+    args = parse_args(
+        __doc__,
+        variant=True,
+        paths=["reps", "model", "features", "codes", "gcn_history", "out"],
+        strs=["dataset"],
+    )
+    p = load_params(args.params, args.variant)
+    diagnose_stage(
+        reps_path=args.reps,
+        model_path=args.model,
+        features_path=args.features,
+        codes_path=args.codes,
+        gcn_history_path=args.gcn_history,
+        out=args.out,
+        dataset=args.dataset,
+        ds_cfg=p.dataset(args.dataset),
+        codes_cfg=p.codes,
+        eval_cfg=p.evaluate,
+        gcn_cfg=p.gcn,
+        data_seed=p.base.seed,
+    )
+
+
+if __name__ == "__main__":
+    run(main)
