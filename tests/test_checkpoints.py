@@ -118,7 +118,7 @@ def test_compute_codes_shard_refuses_code_in_a_model(project, tmp_path):
     evil = write_evil(tmp_path / "hasher_16.pt", marker)
     proc = run(
         project, ROOT / "stages" / "compute_codes_shard.py", "--params", "params.yaml",
-        "--variant", "nrdh", "--dataset", "digits", "--features", "features.h5",
+        "--method", "nrdh", "--dataset", "digits", "--features", "features.h5",
         "--model", evil, "--shard", "0", "--out", tmp_path / "shards" / "0.h5",
     )  # fmt: skip
     assert_refused(proc, evil, marker)

@@ -11,6 +11,7 @@ import pytest
 from conftest import tiny_digits_pipeline
 
 from nrdh import io
+from nrdh.config import as_dict
 from nrdh.params import load_params
 from nrdh.pipeline import hashing, peers
 
@@ -42,7 +43,7 @@ def test_peer_checkpoint_is_a_hasher_checkpoint_with_its_own_provenance(project,
     )
     ckpt = io.load_torch(out, "hasher")
     assert ckpt["bits"] == 16 and ckpt["config"]["epochs"] == 1
-    assert ckpt["provenance"]["params"][f"peers.{peer}"] == dataclasses.asdict(cfg)
+    assert ckpt["provenance"]["params"][f"peers.{peer}"] == as_dict(cfg)
     assert ckpt["provenance"]["params"]["seed"] == 3
     history = json.loads((tmp_path / "h.json").read_text())
     assert [h["epoch"] for h in history] == [1] and np.isfinite(history[0]["loss"])

@@ -1,0 +1,103 @@
+"""Where the wall time of the default `dvc repro` goes: process start-up, imports, compute, DVC.
+
+Clones a commit of this repository into a scratch folder, times `dvc repro` there (from a
+fresh clone: no cache), then re-runs every stage's own command in DVC's order and times it,
+with the import time of its script (`python -X importtime`, top-level modules) and whether
+it imports torch. DVC's own time is the repro's wall time minus the commands' sum.
+
+    python benchmarks/bench_default_run.py --rev HEAD --json before_after.json
+
+Prints a table per stage group: processes, command seconds, import seconds, torch or not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str]:
+    """(wall seconds, stderr) of a command that must succeed."""
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if proc.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return time.perf_counter() - start, proc.stderr
+
+
+def import_profile(script: str, cwd: Path, env: dict[str, str]) -> tuple[float, bool]:
+    """(seconds of top-level imports, whether torch is among them) of `script --help`."""
+    _, err = timed([sys.executable, "-X", "importtime", script, "--help"], cwd, env)
+    rows = [line.split("|") for line in err.splitlines() if line.startswith("import time:")]
+    top = [(int(r[1]), r[2]) for r in rows[1:] if not r[2].startswith("  ")]
+    return sum(us for us, _ in top) / 1e6, any(name.strip() == "torch" for _, name in top)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rev", default="HEAD", help="the commit to measure")
+    parser.add_argument("--json", type=Path, help="write the measurements here")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="nrdh-bench-")) / "repo"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(work)], check=True)
+    subprocess.run(["git", "checkout", "-q", args.rev], cwd=work, check=True)
+    bindir = str(Path(sys.executable).parent)
+    env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
+    env["PYTHONPATH"] = str(work / "src")
+
+    repro_s, _ = timed([str(Path(bindir) / "dvc"), "repro", "-q"], work, env)
+    noop_s, _ = timed([str(Path(bindir) / "dvc"), "repro", "-q"], work, env)
+    lock = (work / "dvc.lock").read_text()
+    cmds = re.findall(r"^    cmd: (.*)$", lock, flags=re.M)
+    names = re.findall(r"^  (\S+):$", lock, flags=re.M)
+    groups: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    imports: dict[str, tuple[float, bool]] = {}
+    for name, cmd in zip(names, cmds, strict=True):
+        group = name.split("@")[0]
+        argv = shlex.split(cmd)
+        seconds, _ = timed([sys.executable, *argv[1:]], work, env)
+        if group not in imports:
+            imports[group] = import_profile(argv[1], work, env)
+        groups[group]["processes"] += 1
+        groups[group]["seconds"] += seconds
+        groups[group]["import_seconds"] += imports[group][0]
+    total = sum(g["seconds"] for g in groups.values())
+    print(f"dvc repro from a fresh clone: {repro_s:.1f} s; second (no-op) repro: {noop_s:.1f} s")
+    dvc_own = repro_s - total
+    print(f"stage commands: {total:.1f} s in {len(cmds)} processes; DVC itself: {dvc_own:.1f} s")
+    print("| stage | processes | seconds | of which imports | imports torch |")
+    print("|---|---|---|---|---|")
+    for group, g in groups.items():
+        print(
+            f"| {group} | {int(g['processes'])} | {g['seconds']:.1f} | "
+            f"{g['import_seconds']:.1f} | {'yes' if imports[group][1] else 'no'} |"
+        )
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "rev": args.rev,
+                    "repro_s": repro_s,
+                    "noop_s": noop_s,
+                    "commands_s": total,
+                    "groups": {k: dict(v) for k, v in groups.items()},
+                    "imports_torch": {k: v[1] for k, v in imports.items()},
+                },
+                indent=2,
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()
