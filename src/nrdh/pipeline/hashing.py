@@ -79,17 +79,11 @@ def train_hasher_stage(
         out=out,
         history_out=history_out,
         dataset=dataset,
+        ds_cfg=ds_cfg,
         cfg=cfg,
+        data_seed=data_seed,
         seed=seed,
-        prov=io.provenance(
-            {
-                "base.seed": data_seed,
-                "seed": seed,
-                "hasher": as_dict(cfg),
-                f"datasets.{dataset}": as_dict(ds_cfg),
-            },
-            {"node_reps": reps_path},
-        ),
+        inputs={"node_reps": reps_path},
     )
 
 
@@ -102,13 +96,27 @@ def fit_hash_network(
     out: Path,
     history_out: Path,
     dataset: str,
+    ds_cfg: DatasetConfig,
     cfg: HasherConfig,
+    data_seed: int,
     seed: int,
-    prov: dict[str, Any],
+    inputs: dict[str, Path],
+    extra_params: dict[str, Any] | None = None,
 ) -> None:
     """The hash network (backbone + Table 2 head) trained on `train_idx` with `objective`
     (NRDH's Eq. 18 or a deep peer's) -> its checkpoint at `out` and loss history. One loop
-    and one checkpoint format for every method, so codes are computed the same way."""
+    and one checkpoint format for every method, so codes are computed the same way; the
+    provenance records the params read (`extra_params`: the method's own) and `inputs`."""
+    prov = io.provenance(
+        {
+            "base.seed": data_seed,
+            "seed": seed,
+            "hasher": as_dict(cfg),
+            f"datasets.{dataset}": as_dict(ds_cfg),
+            **(extra_params or {}),
+        },
+        inputs,
+    )
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(seed)
     channels = image_channels(images)

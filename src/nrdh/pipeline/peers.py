@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nrdh import io, objectives
+from nrdh import objectives
 from nrdh.artifacts import open_features, read_rows
 from nrdh.config import as_dict
 from nrdh.data import load_dataset
@@ -44,17 +44,10 @@ def train_peer_stage(
         out=out,
         history_out=history_out,
         dataset=dataset,
+        ds_cfg=ds_cfg,
         cfg=cfg,
+        data_seed=data_seed,
         seed=seed,
-        prov=io.provenance(
-            {
-                "base.seed": data_seed,
-                "seed": seed,
-                "hasher": as_dict(cfg),
-                f"peers.{peer}": as_dict(peer_cfg),
-                f"datasets.{dataset}": as_dict(ds_cfg),
-                "bits": bits,
-            },
-            {"features": features_path},
-        ),
+        inputs={"features": features_path},
+        extra_params={f"peers.{peer}": as_dict(peer_cfg), "bits": bits},
     )
