@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shlex
 import subprocess
 import sys
@@ -48,23 +47,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rev", default="HEAD", help="the commit to measure")
     parser.add_argument("--json", type=Path, help="write the measurements here")
+    parser.add_argument(
+        "--built", type=Path, help="profile the commands of this already-built clone (no repro)"
+    )
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="nrdh-bench-")) / "repo"
-    subprocess.run(["git", "clone", "-q", str(ROOT), str(work)], check=True)
-    subprocess.run(["git", "checkout", "-q", args.rev], cwd=work, check=True)
     bindir = str(Path(sys.executable).parent)
     env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
+    repro_s = noop_s = float("nan")
+    if args.built:
+        work = args.built.resolve()
+    else:
+        work = Path(tempfile.mkdtemp(prefix="nrdh-bench-")) / "repo"
+        subprocess.run(["git", "clone", "-q", str(ROOT), str(work)], check=True)
+        subprocess.run(["git", "checkout", "-q", args.rev], cwd=work, check=True)
     env["PYTHONPATH"] = str(work / "src")
+    if not args.built:
+        repro_s, _ = timed([str(Path(bindir) / "dvc"), "repro", "-q"], work, env)
+        noop_s, _ = timed([str(Path(bindir) / "dvc"), "repro", "-q"], work, env)
+    from dvc.repo import Repo
 
-    repro_s, _ = timed([str(Path(bindir) / "dvc"), "repro", "-q"], work, env)
-    noop_s, _ = timed([str(Path(bindir) / "dvc"), "repro", "-q"], work, env)
-    lock = (work / "dvc.lock").read_text()
-    cmds = re.findall(r"^    cmd: (.*)$", lock, flags=re.M)
-    names = re.findall(r"^  (\S+):$", lock, flags=re.M)
+    with Repo(str(work)) as repo:  # the stages dvc.yaml declares now, in DVC's order
+        stages = {s.name: {"cmd": s.cmd} for s in repo.index.stages}
     groups: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     imports: dict[str, tuple[float, bool]] = {}
-    for name, cmd in zip(names, cmds, strict=True):
-        group = name.split("@")[0]
+    for name, stage in stages.items():
+        group, cmd = name.split("@")[0], stage["cmd"]
         argv = shlex.split(cmd)
         seconds, _ = timed([sys.executable, *argv[1:]], work, env)
         if group not in imports:
@@ -75,7 +82,7 @@ def main() -> None:
     total = sum(g["seconds"] for g in groups.values())
     print(f"dvc repro from a fresh clone: {repro_s:.1f} s; second (no-op) repro: {noop_s:.1f} s")
     dvc_own = repro_s - total
-    print(f"stage commands: {total:.1f} s in {len(cmds)} processes; DVC itself: {dvc_own:.1f} s")
+    print(f"stage commands: {total:.1f} s in {len(stages)} processes; DVC itself: {dvc_own:.1f} s")
     print("| stage | processes | seconds | of which imports | imports torch |")
     print("|---|---|---|---|---|")
     for group, g in groups.items():
