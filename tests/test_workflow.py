@@ -130,10 +130,10 @@ def test_slurm_asks_a_gpu_only_where_a_stage_computes_on_one(tmp_path):
     project = make_project(tmp_path / "p", tmp_path / "params.yaml")
     gpus = slurm_gpus(project)
     # pixel features run no model; the GCN and every numpy stage compute on the CPU
-    assert {r for r, g in gpus.items() if g == {1}} == {"train_hasher", "compute_codes_shard"}
-    assert all(
-        g == {0} for r, g in gpus.items() if r not in ("train_hasher", "compute_codes_shard")
-    )
+    # the hash network runs where hasher.device (training) or codes.device (codes, diagnosis)
+    on_gpu = {"train_hasher", "compute_codes_shard", "diagnose"}
+    assert {r for r, g in gpus.items() if g == {1}} == on_gpu
+    assert all(g == {0} for r, g in gpus.items() if r not in on_gpu)
 
     params["features"]["backbone"] = "resnet18"
     params["hasher"]["device"] = "cpu"
