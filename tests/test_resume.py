@@ -166,9 +166,12 @@ def project(tmp_path_factory) -> Path:
 STAGES = {
     "train_gcn": (
         "long_gcn.yaml",
-        "--variant nrdh --features features.h5 --graphs graphs.h5 --bits 16".split(),
+        "--variant nrdh --features features.h5 --graphs graphs.h5 --bits 16 --seed 0".split(),
     ),
-    "train_hasher": ("params.yaml", "--variant nrdh --dataset digits --reps reps.h5".split()),
+    "train_hasher": (
+        "params.yaml",
+        "--variant nrdh --dataset digits --seed 0 --reps reps.h5".split(),
+    ),
 }
 
 
