@@ -21,7 +21,7 @@ from conftest import make_project
 
 REPO = Path(__file__).resolve().parents[1]
 PROFILE = REPO / "workflow" / "profiles" / "slurm"
-GPU_RULES = ("extract_features_shard", "train_hasher", "compute_codes_shard")
+GPU_RULES = ("extract_features_shard", "train_hasher", "compute_codes_shard", "diagnose")
 CPU_RULES = (
     "train_gcn",
     "extract_features",
