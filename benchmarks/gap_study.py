@@ -37,7 +37,7 @@ import torch
 from variants_study import Study, mean_std, quiet
 
 from nrdh.params import load_params
-from nrdh.pipeline.diagnose import diagnose_stage
+from nrdh.pipeline.diagnose import diagnose_run
 
 PLATEAU = {"lr": 0.003, "stop": "plateau", "epochs": 300}
 # Each reading: section overrides on top of params.yaml (today's reading = none).
@@ -85,7 +85,7 @@ def diagnose(study: Study, name: str, bits: int) -> dict[str, Any]:
     hasher = study._path("hasher", p, reps.name, bits).with_suffix(".pt")
     out = hasher.with_suffix(".diag.json")
     quiet(
-        diagnose_stage,
+        diagnose_run,
         reps_path=reps,
         model_path=hasher,
         features_path=study.features,

@@ -1,4 +1,5 @@
-"""Stage diagnose: an NRDH run's mAP split into representation, fit and generalisation."""
+"""Stage diagnose: an NRDH run's mAP split into representation, fit and generalisation,
+at every code length of base.bits -> diag_<bits>.json."""
 
 from nrdh.params import load_params
 from nrdh.pipeline.diagnose import diagnose_stage
@@ -9,17 +10,18 @@ def main() -> None:
     args = parse_args(
         __doc__,
         variant=True,
-        paths=["reps", "model", "features", "codes", "gcn_history", "out"],
+        paths=["reps", "models", "features", "codes", "gcn_history", "out"],
         strs=["dataset"],
     )
     p = load_params(args.params, args.variant)
     diagnose_stage(
-        reps_path=args.reps,
-        model_path=args.model,
+        reps_dir=args.reps,
+        models_dir=args.models,
         features_path=args.features,
-        codes_path=args.codes,
-        gcn_history_path=args.gcn_history,
-        out=args.out,
+        codes_dir=args.codes,
+        history_dir=args.gcn_history,
+        out_dir=args.out,
+        bits=p.base.bits,
         dataset=args.dataset,
         ds_cfg=p.dataset(args.dataset),
         codes_cfg=p.codes,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nrdh.data import ImageSet, load_dataset, mosaic
+from nrdh.data import ImageSet, ScaledTensor, TensorView, load_dataset, mosaic
 from nrdh.errors import NRDHError
 from nrdh.params import DatasetConfig, dataset_from_mapping
 
@@ -26,7 +26,9 @@ def digits() -> ImageSet:
 def test_digits_split_sizes_and_first_per_class_queries(digits: ImageSet) -> None:
     from sklearn.datasets import load_digits
 
-    y = load_digits().target
+    bunch = load_digits()  # the loader reads sklearn's file itself: same pixels and classes
+    y = bunch.target
+    assert np.array_equal(digits.pixels, np.rint(bunch.images * (255 / 16)).astype(np.uint8))
     assert len(digits) == 1797 and digits[0].mode == "L" and digits[0].size == (8, 8)
     assert len(digits.split["query"]) == 200 and len(digits.split["database"]) == 1597
     assert np.array_equal(digits.split["train"], digits.split["database"])
@@ -211,3 +213,28 @@ def test_image_folder_tree(tmp_path: Path) -> None:
 def test_config_errors_name_the_key(mapping: dict, message: str) -> None:
     with pytest.raises(NRDHError, match=message):
         dataset_from_mapping(mapping, "datasets.test")
+
+
+@pytest.mark.parametrize("shape", [(5, 8, 8), (5, 6, 4, 3)])
+def test_scaled_tensor_equals_torchvision_to_tensor_and_normalize_bit_for_bit(shape) -> None:
+    """The hash network's input without torchvision: the same float32 values (greyscale and
+    RGB), per image and batched, so checkpoints and codes keep their bytes."""
+    import torch
+    from torchvision import transforms as T
+
+    pixels = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+    reference = T.Compose([T.ToTensor(), T.Normalize((0.5,), (0.5,))])
+    expected = torch.stack([reference(Image.fromarray(p)) for p in pixels])
+    assert torch.equal(ScaledTensor().batch(pixels), expected)
+    assert torch.equal(ScaledTensor()(Image.fromarray(pixels[1])), expected[1])
+    assert expected.min() >= -1 and expected.max() <= 1
+
+
+def test_view_converts_pixels_once_with_the_items_of_the_per_image_view(digits: ImageSet) -> None:
+    idx = digits.split["query"][:7]
+    batched = digits.view(ScaledTensor(), idx)
+    per_image = digits.view(lambda img: ScaledTensor()(img), idx)  # no batch method
+    assert isinstance(batched, TensorView) and len(batched) == len(per_image) == 7
+    for k in range(7):
+        (a, i), (b, j) = batched[k], per_image[k]
+        assert i == j == idx[k] and a.shape == (1, 8, 8) and bool((a == b).all())

@@ -14,7 +14,7 @@ from conftest import default_params, tiny_digits_pipeline
 from nrdh import codes, diagnostics, metrics, train
 from nrdh.errors import NRDHError
 from nrdh.pipeline.common import read_codes
-from nrdh.pipeline.diagnose import diagnose_stage
+from nrdh.pipeline.diagnose import diagnose_run
 
 # Four training images, two classes (multi-hot), 2 bits. Even positions (0, 2) query the
 # odd ones (1, 3): position 0 is class 0, 1 class 0, 2 class 1, 3 class 1.
@@ -133,12 +133,12 @@ def test_gcn_stop_params_are_checked(change, key):
         default_params(gcn=change)
 
 
-def test_diagnose_stage_on_tiny_digits(tmp_path):
+def test_diagnose_run_on_tiny_digits(tmp_path):
     """On digits the database is the training set, so the codes file's database codes are
     the network's codes of the training images: the report must agree with them."""
     p = tiny_digits_pipeline(tmp_path)
     out = tmp_path / "diag" / "diag_16.json"
-    diagnose_stage(
+    diagnose_run(
         reps_path=tmp_path / "reps.h5",
         model_path=tmp_path / "hasher.pt",
         features_path=tmp_path / "features.h5",

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from nrdh.data import ImageSet, one_hot, seeded_split
+from nrdh.data import ImageSet, digits_arrays, one_hot, seeded_split
 from nrdh.errors import NRDHError
 
 LIST_FILES = {"query": "test.txt", "database": "database.txt", "train": "train.txt"}
@@ -43,15 +43,13 @@ def scale_collection(n: int, n_query: int, n_train: int, seed: int = 0) -> Image
     Splits follow the cifar10-1k protocol: class-balanced queries and training images,
     database = every non-query image (training images included).
     """
-    from sklearn.datasets import load_digits
-
     if n < 10 or n_query + n_train >= n:
         raise NRDHError(
             f"make-scale-data: --n {n} must exceed --n-query {n_query} + --n-train {n_train}"
         )
-    digits = load_digits()
-    glyphs = (digits.images / 16.0).astype(np.float32)  # (1797, 8, 8) in [0, 1]
-    by_class = [np.flatnonzero(digits.target == c) for c in range(10)]
+    images, target = digits_arrays()
+    glyphs = (images / 16.0).astype(np.float32)  # (1797, 8, 8) in [0, 1]
+    by_class = [np.flatnonzero(target == c) for c in range(10)]
     rng = np.random.default_rng(seed)
     y = np.arange(n) % 10
     ramp = np.linspace(0.0, 1.0, 32, dtype=np.float32)

@@ -20,6 +20,41 @@ from nrdh.pipeline.hashing import load_hasher
 
 def diagnose_stage(
     *,
+    reps_dir: Path,
+    models_dir: Path,
+    features_path: Path,
+    codes_dir: Path,
+    history_dir: Path,
+    out_dir: Path,
+    bits: tuple[int, ...],
+    dataset: str,
+    ds_cfg: DatasetConfig,
+    codes_cfg: CodesConfig,
+    eval_cfg: EvaluateConfig,
+    gcn_cfg: GCNConfig,
+    data_seed: int,
+) -> None:
+    """Diagnose one run's every code length (the DAG's file names in its folders) ->
+    out_dir/diag_<bits>.json: one process, since each takes a fraction of a second."""
+    for b in bits:
+        diagnose_run(
+            reps_path=reps_dir / f"node_reps_{b}.h5",
+            model_path=models_dir / f"hasher_{b}.pt",
+            features_path=features_path,
+            codes_path=codes_dir / f"{b}.h5",
+            gcn_history_path=history_dir / f"gcn_{b}.json",
+            out=out_dir / f"diag_{b}.json",
+            dataset=dataset,
+            ds_cfg=ds_cfg,
+            codes_cfg=codes_cfg,
+            eval_cfg=eval_cfg,
+            gcn_cfg=gcn_cfg,
+            data_seed=data_seed,
+        )
+
+
+def diagnose_run(
+    *,
     reps_path: Path,
     model_path: Path,
     features_path: Path,

@@ -11,7 +11,7 @@ import torch
 from nrdh import codes, features, io, objectives, shards, train
 from nrdh.artifacts import open_features
 from nrdh.config import as_dict, from_mapping
-from nrdh.data import ImageSet, load_dataset
+from nrdh.data import ImageSet, ScaledTensor, load_dataset
 from nrdh.models import HashNet
 from nrdh.params import CodesConfig, DatasetConfig, HasherConfig, dataset_from_mapping
 from nrdh.pipeline.common import merge_codes
@@ -25,15 +25,18 @@ def image_channels(images: ImageSet) -> int:
 def hasher_transforms(cfg: HasherConfig, eval_transform: Any | None) -> tuple[Any, Any]:
     """(train, eval) image transforms of the hash network.
 
-    small_cnn: optional resize, tensor, normalise to [-1, 1]. resnet18: the weights' own
-    preprocessing (`eval_transform`). `augment` adds a padded random crop (small_cnn) or a
-    random horizontal flip (resnet18) to the training transform only.
+    small_cnn: optional resize, then `ScaledTensor` (tensor in [-1, 1]). resnet18: the
+    weights' own preprocessing (`eval_transform`). `augment` adds a padded random crop
+    (small_cnn) or a random horizontal flip (resnet18) to the training transform only.
+    torchvision is imported only for a resize or an augmentation.
     """
+    if eval_transform is None and not (cfg.image_size or cfg.augment):
+        return ScaledTensor(), ScaledTensor()
     from torchvision import transforms as T
 
     if eval_transform is None:
         size = [T.Resize(cfg.image_size)] if cfg.image_size else []
-        eval_transform = T.Compose([*size, T.ToTensor(), T.Normalize((0.5,), (0.5,))])
+        eval_transform = T.Compose([*size, ScaledTensor()])
         aug = [T.RandomCrop(cfg.image_size or 8, padding=max(1, (cfg.image_size or 8) // 8))]
     else:
         aug = [T.RandomHorizontalFlip()]
