@@ -37,7 +37,7 @@ import torch
 from variants_study import Study, mean_std, quiet
 
 from nrdh.params import load_params
-from nrdh.pipeline.diagnose import diagnose_run
+from nrdh.pipeline.diagnose import RunFiles, diagnose_stage
 
 PLATEAU = {"lr": 0.003, "stop": "plateau", "epochs": 300}
 # Each reading: section overrides on top of params.yaml (today's reading = none).
@@ -85,13 +85,17 @@ def diagnose(study: Study, name: str, bits: int) -> dict[str, Any]:
     hasher = study._path("hasher", p, reps.name, bits).with_suffix(".pt")
     out = hasher.with_suffix(".diag.json")
     quiet(
-        diagnose_run,
-        reps_path=reps,
-        model_path=hasher,
+        diagnose_stage,
+        runs=[
+            RunFiles(
+                reps,
+                hasher,
+                hasher.with_suffix(".codes") / f"{bits}.h5",
+                gcn.with_suffix(".json"),
+                out,
+            )
+        ],
         features_path=study.features,
-        codes_path=hasher.with_suffix(".codes") / f"{bits}.h5",
-        gcn_history_path=gcn.with_suffix(".json"),
-        out=out,
         dataset=study.dataset,
         ds_cfg=study.ds_cfg,
         codes_cfg=p.codes,

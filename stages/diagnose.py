@@ -2,7 +2,7 @@
 at every code length of base.bits -> diag_<bits>.json."""
 
 from nrdh.params import load_params
-from nrdh.pipeline.diagnose import diagnose_stage
+from nrdh.pipeline.diagnose import diagnose_stage, run_files
 from nrdh.runner import parse_args, run
 
 
@@ -15,13 +15,8 @@ def main() -> None:
     )
     p = load_params(args.params, args.variant)
     diagnose_stage(
-        reps_dir=args.reps,
-        models_dir=args.models,
+        runs=run_files(args.reps, args.models, args.codes, args.gcn_history, args.out, p.base.bits),
         features_path=args.features,
-        codes_dir=args.codes,
-        history_dir=args.gcn_history,
-        out_dir=args.out,
-        bits=p.base.bits,
         dataset=args.dataset,
         ds_cfg=p.dataset(args.dataset),
         codes_cfg=p.codes,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -14,7 +15,7 @@ from conftest import default_params, tiny_digits_pipeline
 from nrdh import codes, diagnostics, metrics, train
 from nrdh.errors import NRDHError
 from nrdh.pipeline.common import read_codes
-from nrdh.pipeline.diagnose import diagnose_run
+from nrdh.pipeline.diagnose import RunFiles, diagnose_stage, run_files
 
 # Four training images, two classes (multi-hot), 2 bits. Even positions (0, 2) query the
 # odd ones (1, 3): position 0 is class 0, 1 class 0, 2 class 1, 3 class 1.
@@ -138,13 +139,10 @@ def test_diagnose_run_on_tiny_digits(tmp_path):
     the network's codes of the training images: the report must agree with them."""
     p = tiny_digits_pipeline(tmp_path)
     out = tmp_path / "diag" / "diag_16.json"
-    diagnose_run(
-        reps_path=tmp_path / "reps.h5",
-        model_path=tmp_path / "hasher.pt",
+    files = ("reps.h5", "hasher.pt", "codes.h5", "gcn.json")
+    diagnose_stage(
+        runs=[RunFiles(*(tmp_path / f for f in files), out)],
         features_path=tmp_path / "features.h5",
-        codes_path=tmp_path / "codes.h5",
-        gcn_history_path=tmp_path / "gcn.json",
-        out=out,
         dataset="digits",
         ds_cfg=p.dataset("digits"),
         codes_cfg=p.codes,
@@ -173,3 +171,16 @@ def test_diagnose_run_on_tiny_digits(tmp_path):
     )
     assert report["gcn"]["epochs_run"] == p.gcn.epochs
     assert report["bits"] == 16 and report["method"] == "nrdh"
+
+
+def test_run_files_are_the_dag_names_of_each_code_length() -> None:
+    d = Path("d")
+    runs = run_files(d / "reps", d / "models", d / "codes", d / "loss", d / "diag", (16, 64))
+    assert runs[1] == RunFiles(
+        d / "reps/node_reps_64.h5",
+        d / "models/hasher_64.pt",
+        d / "codes/64.h5",
+        d / "loss/gcn_64.json",
+        d / "diag/diag_64.json",
+    )
+    assert [r.out.name for r in runs] == ["diag_16.json", "diag_64.json"]

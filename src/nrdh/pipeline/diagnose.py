@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -18,49 +20,41 @@ from nrdh.pipeline.common import read_codes
 from nrdh.pipeline.hashing import load_hasher
 
 
-def diagnose_stage(
-    *,
+class RunFiles(NamedTuple):
+    """One trained run's artifacts at one code length, and where its report goes."""
+
+    reps: Path  # node_reps.h5: g(x) of the training images
+    model: Path  # the hash network's checkpoint
+    codes: Path  # its query / database codes
+    gcn_history: Path  # the GCN's loss history (JSON)
+    out: Path  # diag_<bits>.json
+
+
+def run_files(
     reps_dir: Path,
     models_dir: Path,
-    features_path: Path,
     codes_dir: Path,
     history_dir: Path,
     out_dir: Path,
-    bits: tuple[int, ...],
-    dataset: str,
-    ds_cfg: DatasetConfig,
-    codes_cfg: CodesConfig,
-    eval_cfg: EvaluateConfig,
-    gcn_cfg: GCNConfig,
-    data_seed: int,
-) -> None:
-    """Diagnose one run's every code length (the DAG's file names in its folders) ->
-    out_dir/diag_<bits>.json: one process, since each takes a fraction of a second."""
-    for b in bits:
-        diagnose_run(
-            reps_path=reps_dir / f"node_reps_{b}.h5",
-            model_path=models_dir / f"hasher_{b}.pt",
-            features_path=features_path,
-            codes_path=codes_dir / f"{b}.h5",
-            gcn_history_path=history_dir / f"gcn_{b}.json",
-            out=out_dir / f"diag_{b}.json",
-            dataset=dataset,
-            ds_cfg=ds_cfg,
-            codes_cfg=codes_cfg,
-            eval_cfg=eval_cfg,
-            gcn_cfg=gcn_cfg,
-            data_seed=data_seed,
+    bits: Sequence[int],
+) -> list[RunFiles]:
+    """The DAG's file names of one run (dataset, variant, seed) at each of `bits`."""
+    return [
+        RunFiles(
+            reps_dir / f"node_reps_{b}.h5",
+            models_dir / f"hasher_{b}.pt",
+            codes_dir / f"{b}.h5",
+            history_dir / f"gcn_{b}.json",
+            out_dir / f"diag_{b}.json",
         )
+        for b in bits
+    ]
 
 
-def diagnose_run(
+def diagnose_stage(
     *,
-    reps_path: Path,
-    model_path: Path,
+    runs: Sequence[RunFiles],
     features_path: Path,
-    codes_path: Path,
-    gcn_history_path: Path,
-    out: Path,
     dataset: str,
     ds_cfg: DatasetConfig,
     codes_cfg: CodesConfig,
@@ -68,63 +62,64 @@ def diagnose_run(
     gcn_cfg: GCNConfig,
     data_seed: int,
 ) -> None:
-    """Split a run's mAP into representation, fit and generalisation -> diag_<bits>.json.
+    """Split each run's mAP into representation, fit and generalisation -> its diag JSON.
 
     Reads g(x) (node_reps), runs the trained hash network (hasher) over the training
     images on ``codes.device``, takes the query/database codes (codes), and the GCN's last
-    epoch from its loss history for beta * Lw / L1.
+    epoch from its loss history for beta * Lw / L1. One process serves every code length.
     """
-    with io.open_h5(reps_path, "node_reps") as f:
-        train_idx = io.require(f, "train", np.int64, 1)[()]
-        reps = io.require(f, "reps", np.float32, 2)[()]
-    with open_features(features_path) as feats:
-        if not np.array_equal(feats.split["train"], train_idx):
-            raise NRDHError(
-                f"{reps_path}: its training images differ from {features_path}'s train split"
-            )
-        labels = read_rows(feats.labels, train_idx, shards.block_rows(feats.labels.shape[1]))
-    model, t_eval, _, _ = load_hasher(model_path)
     torch.set_num_threads(codes_cfg.threads)
     images = load_dataset(ds_cfg, data_seed)
-    fch = train.hash_outputs(
-        model, images.view(t_eval, train_idx), codes_cfg.batch_size, codes_cfg.device
-    )
-    test = read_codes(codes_path)
-    bits = reps.shape[1]
-    if test["bits"] != bits or fch.shape[1] != bits:
-        raise NRDHError(
-            f"diagnose: g(x) has {bits} bits, {model_path} {fch.shape[1]}, "
-            f"{codes_path} {test['bits']}; they must come from one run"
+    for reps_path, model_path, codes_path, gcn_history_path, out in runs:
+        with io.open_h5(reps_path, "node_reps") as f:
+            train_idx = io.require(f, "train", np.int64, 1)[()]
+            reps = io.require(f, "reps", np.float32, 2)[()]
+        with open_features(features_path) as feats:
+            if not np.array_equal(feats.split["train"], train_idx):
+                raise NRDHError(
+                    f"{reps_path}: its training images differ from {features_path}'s train split"
+                )
+            labels = read_rows(feats.labels, train_idx, shards.block_rows(feats.labels.shape[1]))
+        model, t_eval, _, _ = load_hasher(model_path)
+        fch = train.hash_outputs(
+            model, images.view(t_eval, train_idx), codes_cfg.batch_size, codes_cfg.device
         )
-    report = diagnostics.fit_report(
-        reps,
-        codes.sign_to_bits(fch),
-        labels,
-        ties=eval_cfg.ties,
-        empty_query=eval_cfg.empty_query,
-        test=(
-            test["query"]["codes"],
-            test["database"]["codes"],
-            test["query"]["labels"],
-            test["database"]["labels"],
-        ),
-    )
-    history = json.loads(Path(gcn_history_path).read_text())
-    report["gcn"] = diagnostics.regulariser_share(history, gcn_cfg.beta)
-    report.update({"dataset": dataset, "bits": bits, "method": test["method"]})
-    report["provenance"] = io.provenance(
-        {"base.seed": data_seed, "codes": as_dict(codes_cfg), "evaluate": as_dict(eval_cfg)},
-        {
-            "node_reps": reps_path,
-            "hasher": model_path,
-            "features": features_path,
-            "codes": codes_path,
-            "gcn_history": gcn_history_path,
-        },
-    )
-    io.write_json(out, report)
-    print(
-        f"{dataset} {test['method']} {bits} bits: mAP taught {report['map_target']:.4f}, "
-        f"learnt {report['map_network']:.4f}, test {report['map_test']:.4f}, "
-        f"bit agreement {report['bit_agreement']:.3f}"
-    )
+        test = read_codes(codes_path)
+        bits = reps.shape[1]
+        if test["bits"] != bits or fch.shape[1] != bits:
+            raise NRDHError(
+                f"diagnose: g(x) has {bits} bits, {model_path} {fch.shape[1]}, "
+                f"{codes_path} {test['bits']}; they must come from one run"
+            )
+        report = diagnostics.fit_report(
+            reps,
+            codes.sign_to_bits(fch),
+            labels,
+            ties=eval_cfg.ties,
+            empty_query=eval_cfg.empty_query,
+            test=(
+                test["query"]["codes"],
+                test["database"]["codes"],
+                test["query"]["labels"],
+                test["database"]["labels"],
+            ),
+        )
+        history = json.loads(Path(gcn_history_path).read_text())
+        report["gcn"] = diagnostics.regulariser_share(history, gcn_cfg.beta)
+        report.update({"dataset": dataset, "bits": bits, "method": test["method"]})
+        report["provenance"] = io.provenance(
+            {"base.seed": data_seed, "codes": as_dict(codes_cfg), "evaluate": as_dict(eval_cfg)},
+            {
+                "node_reps": reps_path,
+                "hasher": model_path,
+                "features": features_path,
+                "codes": codes_path,
+                "gcn_history": gcn_history_path,
+            },
+        )
+        io.write_json(out, report)
+        print(
+            f"{dataset} {test['method']} {bits} bits: mAP taught {report['map_target']:.4f}, "
+            f"learnt {report['map_network']:.4f}, test {report['map_test']:.4f}, "
+            f"bit agreement {report['bit_agreement']:.3f}"
+        )
