@@ -235,3 +235,30 @@ def test_empty_metrics_folder_is_a_clear_error(tmp_path):
     (tmp_path / "eval").mkdir()
     with pytest.raises(NRDHError, match=re.escape("no eval_<bits>.json files found")):
         report.collect(tmp_path / "eval")
+
+
+def test_grid_image_places_tiles_and_frames_by_hand() -> None:
+    """One query and two results, 8x8 greyscale: tile 8, frame and gap 1, cell 10; the
+    query tile at x 0, results after a one-pixel extra gap at x 12 and 23."""
+    from PIL import Image
+
+    grey = [Image.fromarray(np.full((8, 8), v, np.uint8)) for v in (10, 20, 30)]
+    canvas = report.grid_image([(grey[0], [(grey[1], True), (grey[2], False)])])
+    assert canvas.shape == (11, 3 * 11 + 1, 3)
+    assert canvas[0, 0].tolist() == [255, 255, 255]  # the query's frame: none (white)
+    assert canvas[1, 1].tolist() == [10, 10, 10] and canvas[8, 8].tolist() == [10, 10, 10]
+    assert canvas[0, 12].tolist() == list(report.FRAME_RGB[True])
+    assert canvas[1, 13].tolist() == [20, 20, 20]
+    assert canvas[9, 32].tolist() == list(report.FRAME_RGB[False])
+    assert canvas[5, 28].tolist() == [30, 30, 30]
+    assert canvas[10].tolist() == [[255, 255, 255]] * canvas.shape[1]  # the gap row below
+
+
+def test_grid_image_shrinks_large_images_into_the_tile() -> None:
+    from PIL import Image
+
+    big = Image.fromarray(np.zeros((300, 150, 3), np.uint8))
+    canvas = report.grid_image([(big, [(big, None)])], tile_max=96)
+    assert canvas.shape == (96 + 24 + 12, 2 * (96 + 24 + 12) + 12, 3)
+    assert canvas[12 + 48, 12 + 48].tolist() == [0, 0, 0]  # the image, centred
+    assert canvas[12 + 48, 12 + 5].tolist() == [255, 255, 255]  # 48 px wide: white beside it

@@ -328,30 +328,44 @@ def plot_losses(loss_dir: Path, reports_dir: Path) -> None:
     _save(fig, reports_dir / "loss_curves")
 
 
+FRAME_RGB = {True: (44, 160, 44), False: (214, 39, 40), None: (255, 255, 255)}  # green, red
+
+
+def grid_image(rows: list, tile_max: int = 96) -> np.ndarray:
+    """The retrieval grid as one RGB picture: a row per query (first column, then a gap),
+    its results after it, each image centred in a square tile (shrunk to at most
+    `tile_max` pixels) inside a frame coloured by `FRAME_RGB` (correct, wrong, unknown).
+
+    One picture draws in one call, where a grid of axes cost a second per figure.
+    """
+    images = [q for q, _ in rows] + [img for _, results in rows for img, _ in results]
+    t = min(tile_max, max(max(img.size) for img in images))
+    f = max(1, t // 8)  # frame width, and the gap between tiles
+    cell = t + 2 * f
+    k = max(len(results) for _, results in rows)
+    canvas = np.full((len(rows) * (cell + f), (k + 1) * (cell + f) + f, 3), 255, np.uint8)
+    for r, (query, results) in enumerate(rows):
+        for c, (img, correct) in enumerate([(query, None), *results]):
+            y, x = r * (cell + f), c * (cell + f) + (f if c else 0)
+            canvas[y : y + cell, x : x + cell] = FRAME_RGB[correct]
+            tile = img.convert("RGB")
+            tile.thumbnail((t, t))
+            a = np.asarray(tile)
+            top, left = y + f + (t - a.shape[0]) // 2, x + f + (t - a.shape[1]) // 2
+            canvas[top : top + a.shape[0], left : left + a.shape[1]] = a
+    return canvas
+
+
 def retrieval_grid(rows: list, out: Path) -> None:
     """A picture of queries (first column) and their ranked results (Fig. 9 style).
 
-    `rows` holds (query image, [(result image, correct or None), ...]); correct results get
-    a green frame, wrong ones red, unknown (new images without labels) none.
+    `rows` holds (query PIL image, [(result PIL image, correct or None), ...]); correct
+    results get a green frame, wrong ones red, unknown (new images without labels) none.
     """
     k = max(len(results) for _, results in rows)
-    fig, axes = plt.subplots(
-        len(rows), k + 1, figsize=(1.1 * (k + 1), 1.1 * len(rows)), squeeze=False
-    )
-    for ax in axes.flat:
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.axis("off")
-    for r, (query, results) in enumerate(rows):
-        axes[r, 0].imshow(query, cmap="gray")
-        axes[r, 0].set_title("query" if r == 0 else "", fontsize=8)
-        for c, (img, correct) in enumerate(results, start=1):
-            ax = axes[r, c]
-            ax.imshow(img, cmap="gray")
-            if correct is not None:
-                ax.axis("on")
-                for spine in ax.spines.values():
-                    spine.set_edgecolor("tab:green" if correct else "tab:red")
-                    spine.set_linewidth(3)
+    fig, ax = plt.subplots(figsize=(0.9 * (k + 1), 0.9 * len(rows) + 0.4))
+    ax.imshow(grid_image(rows), interpolation="nearest")
+    ax.set_title("query, then its results by Hamming rank (green: relevant, red: not)", fontsize=9)
+    ax.axis("off")
     fig.tight_layout()
     _save(fig, Path(out).with_suffix(""))
