@@ -35,9 +35,7 @@ from nrdh.pipeline import hashing
 def pixel_features(images: ImageSet) -> np.ndarray:
     """Standardised pixel features of every image (the ``pixels`` backbone of features.h5)."""
     model, transform, _ = features.build_backbone("pixels", images=images)
-    loader = torch.utils.data.DataLoader(images.view(transform), batch_size=512)
-    with torch.no_grad():
-        return np.concatenate([model(x).numpy() for x, _ in loader]).astype(np.float32)
+    return np.concatenate([model(x) for x in features.stacked_batches(images.view(transform), 512)])
 
 
 def score(images: ImageSet, q: np.ndarray, b: np.ndarray) -> float:

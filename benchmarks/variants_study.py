@@ -43,7 +43,7 @@ import torch
 
 from nrdh.config import as_dict
 from nrdh.params import Params, load_params
-from nrdh.pipeline import baseline_codes, evaluation, hashing, representation
+from nrdh.pipeline import autoencoder, baseline_codes, evaluation, hashing, representation
 
 # Each variant: overrides of params.yaml sections. The first two are the paper and its
 # Table 7 ablation; then the three extensions alone, their combinations, and hash-side
@@ -193,7 +193,7 @@ class Study:
         gcn = self._path("gcn", p, graphs.name, bits).with_suffix(".pt")
         if not gcn.exists():
             quiet(
-                representation.train_gcn_stage,
+                autoencoder.train_gcn_stage,
                 features_path=self.features,
                 graphs_path=graphs,
                 out=gcn,
@@ -205,7 +205,7 @@ class Study:
         reps = self._path("reps", p, gcn.name, bits).with_suffix(".h5")
         if not reps.exists():
             quiet(
-                representation.dump_node_reps_stage,
+                autoencoder.dump_node_reps_stage,
                 features_path=self.features,
                 graphs_path=graphs,
                 model_path=gcn,

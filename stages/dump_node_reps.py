@@ -1,7 +1,7 @@
 """Stage dump_node_reps: node representations g(x) of the training images -> node_reps.h5."""
 
 from nrdh.params import load_params
-from nrdh.pipeline.representation import dump_node_reps_stage
+from nrdh.pipeline.autoencoder import dump_node_reps_stage
 from nrdh.runner import parse_args, run
 
 

@@ -1,7 +1,7 @@
 """Stage train_gcn: the GCN autoencoder (Table 1, L1 of Eq. 8) -> gcn_<bits>.pt, loss history."""
 
 from nrdh.params import load_params
-from nrdh.pipeline.representation import train_gcn_stage
+from nrdh.pipeline.autoencoder import train_gcn_stage
 from nrdh.runner import parse_args, run
 
 

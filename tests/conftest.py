@@ -96,7 +96,7 @@ def tiny_digits_pipeline(d: Path, changes: dict | None = None) -> Params:
     features.h5, graphs.h5, gcn.pt, reps.h5, hasher.pt, codes.h5. `changes` go on top of
     tests/data/params_tiny.yaml's. Returns the params."""
     from nrdh.params import load_params
-    from nrdh.pipeline import hashing, representation
+    from nrdh.pipeline import autoencoder, hashing, representation
 
     tiny = yaml.safe_load((ROOT / "tests" / "data" / "params_tiny.yaml").read_text())
     for key, value in (changes or {}).items():
@@ -109,7 +109,7 @@ def tiny_digits_pipeline(d: Path, changes: dict | None = None) -> Params:
     representation.build_graphs_stage(
         features_path=d / "features.h5", out=d / "graphs.h5", cfg=p.graph, seed=seed
     )
-    representation.train_gcn_stage(
+    autoencoder.train_gcn_stage(
         features_path=d / "features.h5",
         graphs_path=d / "graphs.h5",
         out=d / "gcn.pt",
@@ -118,7 +118,7 @@ def tiny_digits_pipeline(d: Path, changes: dict | None = None) -> Params:
         cfg=p.gcn,
         seed=seed,
     )
-    representation.dump_node_reps_stage(
+    autoencoder.dump_node_reps_stage(
         features_path=d / "features.h5",
         graphs_path=d / "graphs.h5",
         model_path=d / "gcn.pt",

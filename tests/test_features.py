@@ -1,7 +1,10 @@
-"""Features: pixel standardisation by hand, HDF5 round trip, determinism, weights loading."""
+"""Features: pixel standardisation by hand, HDF5 round trip, determinism, weights loading,
+the pixel and graph stages without torch."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -9,7 +12,7 @@ import h5py
 import numpy as np
 import pytest
 import torch
-from conftest import default_params
+from conftest import ROOT, default_params
 from torchvision.models import resnet18
 
 from nrdh.artifacts import read_features
@@ -40,9 +43,38 @@ def test_pixels_standardised_with_train_statistics_by_hand() -> None:
     # floored; the query image (4, 10) is not part of the statistics.
     images = toy(np.array([[[0, 10]], [[2, 10]], [[4, 10]]], dtype=np.uint8), [0, 1], [2])
     model, transform, z = build_backbone("pixels", images=images)
-    x = torch.stack([transform(images[i]) for i in range(3)])
+    x = np.stack([transform(images[i]) for i in range(3)])
     assert z == 2
-    assert model(x).tolist() == [[-1.0, 0.0], [1.0, 0.0], [3.0, 0.0]]
+    out = model(x)
+    assert out.dtype == np.float32 and out.tolist() == [[-1.0, 0.0], [1.0, 0.0], [3.0, 0.0]]
+
+
+def run_without_torch(script: str, *args: str | Path) -> None:
+    """Run a stage script to the end and check that it never imported torch."""
+    code = (
+        "import runpy, sys; sys.argv = sys.argv[1:]; "
+        "runpy.run_path(sys.argv[0], run_name='__main__'); "
+        "assert 'torch' not in sys.modules, 'imported torch'"
+    )
+    cmd = [sys.executable, "-c", code, script, *map(str, args)]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, f"{script}:\n{proc.stdout}\n{proc.stderr}"
+
+
+def test_pixel_and_graph_stages_run_without_torch(tmp_path: Path, tiny_params: Path) -> None:
+    # The default run's feature and graph processes skip torch's import (about 2 s each).
+    probe = "import sys, nrdh.features, nrdh.graph; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", probe], cwd=ROOT, check=True)
+    feats, params = tmp_path / "features.h5", ("--params", tiny_params)
+    for shard in ("0", "1"):
+        args = ("--dataset", "digits", "--shard", shard, "--out", tmp_path / f"{shard}.h5")
+        run_without_torch("stages/extract_features_shard.py", *params, *args)
+    run_without_torch("stages/extract_features.py", *params, "--shards", tmp_path, "--out", feats)
+    args = ("--variant", "nrdh", "--seed", "0", "--features", feats, "--out", tmp_path / "g.h5")
+    run_without_torch("stages/build_graphs.py", *params, *args)
+    assert read_features(feats).attrs["backbone"] == "pixels"
+    with h5py.File(tmp_path / "g.h5") as f:
+        assert f["adjacency"].dtype == np.float32 and f.attrs["M"] == 10
 
 
 def test_extract_features_round_trip_chunked(tmp_path: Path) -> None:

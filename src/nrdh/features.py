@@ -1,9 +1,11 @@
 """Image features for hashing: standardised raw pixels or a pretrained CNN's pooled output.
 
 NRDH builds its graphs on ResNet-101 features (last pooling layer, z = 2048); the pixel
-backbone gives a fast, download-free stand-in for small data. `extract_shard` streams the
-features of one shard of rows into a shard file; `nrdh.shards.merge_features` merges the
-shards into the features artifact, whose schema is given in its docstring.
+backbone gives a fast, download-free stand-in for small data; it is numpy only, so the default
+run's feature stage never pays for importing torch (the CNN path imports it when used).
+`extract_shard` streams the features of one shard of rows into a shard file;
+`nrdh.shards.merge_features` merges the shards into the features artifact, whose schema is
+given in its docstring.
 """
 
 from __future__ import annotations
@@ -11,23 +13,25 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import h5py
 import numpy as np
-import torch
 from PIL import Image
-from torch import nn
-from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from nrdh.data import SPLITS, ImageSet
+from nrdh.data import SPLITS, ImageSet, TransformedView
 from nrdh.errors import NRDHError
 from nrdh.io import create_h5
 from nrdh.params import FeatureConfig
 from nrdh.shards import merge_features, run_unsharded, shard_rows
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 log = logging.getLogger(__name__)
 
@@ -36,43 +40,41 @@ STD_FLOOR = 1e-6  # constant pixels (digit borders) would otherwise divide by ze
 
 def resolve_device(name: str) -> torch.device:
     """'auto' -> cuda when available, else cpu; otherwise the named device."""
+    import torch
+
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
 
 
-class PixelStandardiser(nn.Module):
+class PixelStandardiser:
     """Flattened pixels standardised per pixel: (x - mean) / std, with train-split statistics.
 
     Centring makes cosine similarity between images meaningful (raw non-negative pixels
-    all point into one orthant).
+    all point into one orthant). float32 numpy arrays in and out.
     """
 
-    mean: torch.Tensor
-    std: torch.Tensor
+    def __init__(self, mean: np.ndarray, std: np.ndarray) -> None:
+        self.mean = mean  # (z,) float32
+        self.std = std  # (z,) float32
 
-    def __init__(self, mean: torch.Tensor, std: torch.Tensor) -> None:
-        super().__init__()
-        self.register_buffer("mean", mean)  # (z,)
-        self.register_buffer("std", std)  # (z,)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (x.flatten(1) - self.mean) / self.std  # (B, z)
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return (x.reshape(len(x), -1) - self.mean) / self.std  # (B, z)
 
 
 class PixelVector:
-    """PIL image -> flat float32 pixel tensor (row-major, channels last), checking its size."""
+    """PIL image -> flat float32 pixel array (row-major, channels last), checking its size."""
 
     def __init__(self, size: tuple[int, int]) -> None:
         self.size = size
 
-    def __call__(self, img: Image.Image) -> torch.Tensor:
+    def __call__(self, img: Image.Image) -> np.ndarray:
         if img.size != self.size:
             raise NRDHError(
                 f"pixels backbone: an image has size {img.size}, expected {self.size}; all "
                 "images must share one size (use a CNN backbone for mixed sizes)"
             )
-        return torch.from_numpy(np.asarray(img, dtype=np.float32).reshape(-1))
+        return np.asarray(img, dtype=np.float32).reshape(-1)
 
 
 class ToRGB:
@@ -82,33 +84,44 @@ class ToRGB:
         return img.convert("RGB")
 
 
+def stacked_batches(view: TransformedView, batch_size: int) -> Iterator[np.ndarray]:
+    """The transformed items of `view` in order, stacked into (B, ...) arrays of up to
+    `batch_size`: a DataLoader for numpy transforms, without torch."""
+    for s in range(0, len(view), batch_size):
+        yield np.stack([view[k][0] for k in range(s, min(s + batch_size, len(view)))])
+
+
 def fit_pixels(images: ImageSet, batch_size: int = 1024) -> PixelStandardiser:
-    """Per-pixel mean and population std over the TRAIN split (std floored at STD_FLOOR)."""
+    """Per-pixel mean and population std over the TRAIN split (std floored at STD_FLOOR).
+
+    Sums in float64: exact for 0..255 pixel values, so no cancellation in E[x^2] - E[x]^2
+    and the statistics do not depend on the batch size.
+    """
     first = images[int(images.split["train"][0])]
     z = len(first.getbands()) * first.size[0] * first.size[1]
-    loader = DataLoader(
-        images.view(PixelVector(first.size), images.split["train"]), batch_size=batch_size
-    )
-    total = torch.zeros(z, dtype=torch.float64)
-    total_sq = torch.zeros(z, dtype=torch.float64)
-    n = 0
-    for x, _ in loader:
-        x64 = x.double()  # float64 sums: no cancellation in E[x^2] - E[x]^2 for 0..255 values
+    total = np.zeros(z)
+    total_sq = np.zeros(z)
+    view = images.view(PixelVector(first.size), images.split["train"])
+    for x in stacked_batches(view, batch_size):
+        x64 = x.astype(np.float64)
         total += x64.sum(0)
         total_sq += (x64 * x64).sum(0)
-        n += len(x)
-    mean = total / n
-    std = (total_sq / n - mean * mean).clamp_min(0).sqrt().clamp_min(STD_FLOOR)
-    return PixelStandardiser(mean.float(), std.float())
+    mean = total / len(view)
+    std = np.maximum(np.sqrt(np.maximum(total_sq / len(view) - mean * mean, 0)), STD_FLOOR)
+    return PixelStandardiser(mean.astype(np.float32), std.astype(np.float32))
 
 
 def _weights_file(url: str) -> Path:
     """Where torch.hub caches `url` (honours TORCH_HOME)."""
+    import torch
+
     return Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(url).path).name
 
 
 def _load_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """Read a state dict from `path`, naming the file on failure."""
+    import torch
+
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad weights file
@@ -154,6 +167,8 @@ def _resolve_weights(backbone: str, weights: str, download: bool) -> tuple[Path 
                 f"{entry.url} into that folder (TORCH_HOME sets it), or set "
                 "features.download: true"
             )
+        import torch
+
         path.parent.mkdir(parents=True, exist_ok=True)
         torch.hub.download_url_to_file(entry.url, str(path))
     return path, entry
@@ -167,6 +182,8 @@ def _normalise_uint8_input(module: nn.Module, args: tuple[Any, ...]) -> tuple[to
     (x / 255, then (x - mean) / std), hence the same values, without its per-call host sync
     on the std check. Float input passes unchanged.
     """
+    import torch
+
     (x,) = args
     if x.dtype != torch.uint8:
         return None
@@ -202,6 +219,8 @@ def _cnn(backbone: str, weights: str, download: bool) -> tuple[nn.Module, Any, i
     resnet18, 2048 for resnet50/101). VGG16: the last classifier layer dropped, so the output
     is fc7 after its ReLU (4096).
     """
+    import torch
+    from torch import nn
     from torchvision.models import get_model
 
     path, entry = _resolve_weights(backbone, weights, download)
@@ -232,13 +251,14 @@ def build_backbone(
     download: bool = False,
     images: ImageSet | None = None,
     channels: int = 3,
-) -> tuple[nn.Module, Any, int]:
+) -> tuple[nn.Module | PixelStandardiser, Any, int]:
     """Every backbone, made here: (model mapping a (B, ...) batch to (B, z), PIL transform
     or None for the caller's own, z).
 
-    "pixels" fits its statistics on `images`' train split; "small_cnn" (the hash network
-    of the embedded 8x8 images) takes `channels` and no transform; the rest are torchvision
-    trunks with their weights' preprocessing.
+    "pixels" fits its statistics on `images`' train split and is numpy (arrays in and out,
+    batches from `stacked_batches`); "small_cnn" (the hash network of the embedded 8x8
+    images) takes `channels` and no transform; the rest are torchvision trunks with their
+    weights' preprocessing. Those are torch modules, fed by a DataLoader.
     """
     if backbone == "small_cnn":
         from nrdh.models import SmallCNN
@@ -249,7 +269,7 @@ def build_backbone(
     if images is None:
         raise ValueError("the pixels backbone needs the ImageSet to fit its statistics")
     model = fit_pixels(images)
-    return model, PixelVector(images[0].size), int(model.mean.numel())
+    return model, PixelVector(images[0].size), model.mean.size
 
 
 def extract_features(
@@ -281,30 +301,26 @@ def extract_shard(
     The pixel backbone's statistics come from the whole train split in every shard, so all
     shards standardise alike; shard boundaries are multiples of ``batch_size``.
     """
-    device = resolve_device(cfg.device)
     model, transform, z = build_backbone(cfg.backbone, cfg.weights, cfg.download, dataset)
-    model = model.to(device).eval()
     start, stop = shard_rows(len(dataset), shard, count, cfg.batch_size)
-    loader = DataLoader(
-        dataset.view(transform, np.arange(start, stop, dtype=np.int64)),
-        batch_size=cfg.batch_size,
-        shuffle=False,
-        num_workers=cfg.num_workers,
-        pin_memory=device.type == "cuda",
-    )
+    view = dataset.view(transform, np.arange(start, stop, dtype=np.int64))
+    batches: Iterator[np.ndarray]
+    if isinstance(model, PixelStandardiser):
+        device = "cpu"
+        batches = map(model, stacked_batches(view, cfg.batch_size))
+    else:
+        device = str(resolve_device(cfg.device))
+        batches = _cnn_batches(model, view, cfg, device)
     with create_h5(out_path, kind="features_shard", prov=prov) as f:
         feats = f.create_dataset("features", shape=(stop - start, z), dtype=np.float32)
         buf: list[np.ndarray] = []
         done = 0
         began = time.perf_counter()
-        with (
-            torch.no_grad(),
-            torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True),
-        ):
-            for x, _ in tqdm(loader, desc=f"features ({cfg.backbone})", unit="batch"):
-                buf.append(model(x.to(device, non_blocking=True)).float().cpu().numpy())
-                if sum(map(len, buf)) >= cfg.chunk_size:
-                    done = _flush(feats, done, buf)
+        total = -(-(stop - start) // cfg.batch_size)
+        for block in tqdm(batches, total=total, desc=f"features ({cfg.backbone})", unit="batch"):
+            buf.append(block)
+            if sum(map(len, buf)) >= cfg.chunk_size:
+                done = _flush(feats, done, buf)
         _flush(feats, done, buf)
         seconds = time.perf_counter() - began
         log.info(
@@ -330,6 +346,31 @@ def extract_shard(
         f.attrs["class_names"] = json.dumps(dataset.class_names)
         for key, value in (("shard", shard), ("shards", count), ("start", start), ("stop", stop)):
             f.attrs[key] = value
+
+
+def _cnn_batches(
+    model: nn.Module, view: TransformedView, cfg: FeatureConfig, device: str
+) -> Iterator[np.ndarray]:
+    """A torch backbone's float32 features of `view`, batch by batch, computed on `device`
+    without autograd and with deterministic cuDNN kernels (byte-identical reruns)."""
+    import torch
+    from torch.utils.data import DataLoader
+
+    model = model.to(device).eval()
+    loader = DataLoader(
+        view,
+        batch_size=cfg.batch_size,
+        shuffle=False,
+        num_workers=cfg.num_workers,
+        pin_memory=torch.device(device).type == "cuda",
+    )
+    for x, _ in loader:
+        with (
+            torch.no_grad(),
+            torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True),
+        ):
+            out = model(x.to(device, non_blocking=True)).float().cpu().numpy()
+        yield out
 
 
 def _flush(feats: h5py.Dataset, done: int, buf: list[np.ndarray]) -> int:

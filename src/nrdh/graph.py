@@ -8,60 +8,63 @@ U'_ii = p and U'_ij = (1 - p) / sum_{j != i} U_ij for the neighbours (U_ij = 1),
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from nrdh.errors import NRDHError
 from nrdh.params import GraphConfig
 
 
-def similarity(x: torch.Tensor, distance: str) -> torch.Tensor:
-    """Pairwise similarity inside each graph: (B, M, z) -> (B, M, M).
+def similarity(x: np.ndarray, distance: str) -> np.ndarray:
+    """Pairwise similarity inside each graph: (B, M, z) -> (B, M, M), in x's dtype.
 
     cosine: Eq. 2. euclidean: 1 - d_ij / max_kl d_kl per graph, so values lie in [0, 1]
     and the same rho applies (our choice; the paper gives no formula for its ablation).
     """
     if distance == "cosine":
-        xn = x / x.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-        return xn @ xn.transpose(1, 2)
-    d = torch.cdist(x, x)  # (B, M, M)
-    dmax = d.amax(dim=(1, 2), keepdim=True).clamp_min(1e-12)
-    return 1.0 - d / dmax
+        xn = x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+        return xn @ xn.swapaxes(-1, -2)
+    # One column of distances at a time: memory stays at one (B, M, z) difference.
+    d = np.stack([np.linalg.norm(x - x[:, j : j + 1], axis=-1) for j in range(x.shape[1])], axis=-1)
+    dmax = np.maximum(d.max(axis=(1, 2), keepdims=True), 1e-12)
+    return 1 - d / dmax
 
 
-def binarize(u: torch.Tensor, rho: float | torch.Tensor) -> torch.Tensor:
+def binarize(u: np.ndarray, rho: float | np.ndarray) -> np.ndarray:
     """Eq. 3: U_ij = 1 where u_ij > rho (strictly), else 0. Shapes (B, M, M)."""
-    return (u > rho).to(u.dtype)
+    return (u > rho).astype(u.dtype)
 
 
 def reweight(
-    adj: torch.Tensor, p: float, self_in_rowsum: bool = False, isolated_weight: str = "p"
-) -> torch.Tensor:
-    """Eq. 4: U'_ii = p, U'_ij = (1 - p) / sum_j U_ij where U_ij = 1 (i != j), else 0."""
-    m = adj.shape[-1]
-    eye = torch.eye(m, dtype=adj.dtype, device=adj.device)
-    off = adj * (1.0 - eye)  # neighbours only, (B, M, M)
-    rowsum = off.sum(-1, keepdim=True) + (adj * eye).sum(-1, keepdim=True) * self_in_rowsum
-    isolated = off.sum(-1) == 0  # (B, M)
-    weights = off * (1.0 - p) / rowsum.clamp_min(1.0)
-    diag = torch.full(isolated.shape, p, dtype=adj.dtype, device=adj.device)
-    if isolated_weight == "one":
-        diag = torch.where(isolated, torch.ones_like(diag), diag)
-    return weights + torch.diag_embed(diag)
+    adj: np.ndarray, p: float, self_in_rowsum: bool = False, isolated_weight: str = "p"
+) -> np.ndarray:
+    """Eq. 4: U'_ii = p, U'_ij = (1 - p) / sum_j U_ij where U_ij = 1 (i != j), else 0.
 
-
-def threshold_for(u: torch.Tensor, cfg: GraphConfig) -> torch.Tensor:
-    """The rho used for each graph: the fixed one, or a quantile of its off-diagonal u.
-
-    Built on u's device and dtype, so graphs build wherever the features live.
+    self_in_rowsum adds U_ii to that sum; isolated_weight "one" gives a node without
+    neighbours U'_ii = 1 (rows stochastic) instead of p.
     """
+    m = adj.shape[-1]
+    off = adj * (1 - np.eye(m, dtype=adj.dtype))  # neighbours only, (B, M, M)
+    rowsum = off.sum(-1, keepdims=True)
+    if self_in_rowsum:
+        rowsum = rowsum + np.diagonal(adj, axis1=-2, axis2=-1)[..., None]
+    out = off * (1.0 - p) / np.maximum(rowsum, 1)
+    isolated = off.sum(-1) == 0  # (B, M)
+    diag = np.where(isolated & (isolated_weight == "one"), 1, p).astype(adj.dtype)
+    out[..., np.arange(m), np.arange(m)] = diag
+    return out
+
+
+def threshold_for(u: np.ndarray, cfg: GraphConfig) -> np.ndarray:
+    """The rho of each graph, (B, 1, 1) in u's dtype: the fixed one, or a quantile of its
+    off-diagonal u (linear interpolation between order statistics)."""
     if cfg.rho_mode == "fixed":
-        return torch.full((u.shape[0], 1, 1), cfg.rho, dtype=u.dtype, device=u.device)
+        return np.full((u.shape[0], 1, 1), cfg.rho, dtype=u.dtype)
     m = u.shape[-1]
-    offdiag = u[:, ~torch.eye(m, dtype=torch.bool, device=u.device)]  # (B, M*(M-1))
-    return torch.quantile(offdiag, cfg.rho_quantile, dim=1).view(-1, 1, 1)
+    offdiag = u[:, ~np.eye(m, dtype=bool)]  # (B, M*(M-1))
+    rho = np.quantile(offdiag, cfg.rho_quantile, axis=1, method="linear")
+    return rho.astype(u.dtype).reshape(-1, 1, 1)
 
 
-def build_adjacency(x: torch.Tensor, cfg: GraphConfig) -> torch.Tensor:
+def build_adjacency(x: np.ndarray, cfg: GraphConfig) -> np.ndarray:
     """Re-weighted correlation matrices U' for graphs of node features x: (B, M, z) -> (B, M, M)."""
     u = similarity(x, cfg.distance)
     adj = binarize(u, threshold_for(u, cfg))

@@ -49,6 +49,7 @@ def _hash_network(cfg: HasherConfig, bits: int, channels: int) -> tuple[HashNet,
     backbone, t_eval, feat_dim = features.build_backbone(
         cfg.backbone, cfg.weights, channels=channels
     )
+    assert isinstance(backbone, torch.nn.Module)  # hasher.backbone names torch trunks only
     t_train, t_eval = hasher_transforms(cfg, t_eval)
     return HashNet(backbone, feat_dim, bits), t_train, t_eval
 

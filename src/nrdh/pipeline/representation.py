@@ -1,4 +1,8 @@
-"""Stage 1 (node representation learning): features, graphs, GCN autoencoder, g(x)."""
+"""Stage 1 (node representation learning), its first half: features and graphs.
+
+numpy only, so these stages never import torch (seconds per process in the default run);
+the GCN autoencoder and g(x), which need it, are in `nrdh.pipeline.autoencoder`.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
-from nrdh import features, graph, io, shards, train
-from nrdh.artifacts import check_finite, open_features, read_features, read_rows
-from nrdh.config import as_dict, from_mapping
+from nrdh import features, graph, io, shards
+from nrdh.artifacts import check_finite, open_features, read_rows
+from nrdh.config import as_dict
 from nrdh.data import load_dataset
-from nrdh.errors import NRDHError
-from nrdh.models import GCNAutoencoder
-from nrdh.params import DatasetConfig, FeatureConfig, GCNConfig, GraphConfig, NodeRepConfig
+from nrdh.params import DatasetConfig, FeatureConfig, GraphConfig
 
 
 def extract_features_stage(
@@ -85,7 +86,7 @@ def build_graphs_stage(*, features_path: Path, out: Path, cfg: GraphConfig, seed
                 needed = np.unique(rows)
                 x = _read_checked(features_path, feats.features, needed, window)
                 x = x[np.searchsorted(needed, rows)]  # (G, M, z)
-                a_k = graph.build_adjacency(torch.from_numpy(x), cfg).numpy().astype(np.float32)
+                a_k = graph.build_adjacency(x, cfg)
                 adj[k, s : s + step] = a_k
                 offdiag, v = a_k * (1 - eye), v_k[s : s + step]
                 isolated += int((offdiag.sum(-1) == 0)[v].sum())
@@ -106,88 +107,3 @@ def _read_checked(path: Path, src: Any, rows: np.ndarray, window: int) -> np.nda
     x = read_rows(src, rows, window)
     check_finite(path, x, rows)
     return x
-
-
-def _read_graphs(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(train indices, nodes, valid, adjacency) from graphs.h5."""
-    with io.open_h5(path, "graphs") as f:
-        return (
-            io.require(f, "train", np.int64, 1)[()],
-            io.require(f, "nodes", np.int64, 3)[()],
-            io.require(f, "valid", np.uint8, 3)[()].astype(bool),
-            io.require(f, "adjacency", np.float32, 4)[()],
-        )
-
-
-def _train_features(features_path: Path, train_idx: np.ndarray) -> np.ndarray:
-    feats = read_features(features_path)
-    if not np.array_equal(feats.split["train"], train_idx):
-        raise NRDHError(
-            f"{features_path}: its train split differs from the graphs' (re-run build_graphs)"
-        )
-    return np.ascontiguousarray(feats.features[train_idx], dtype=np.float32)
-
-
-def train_gcn_stage(
-    *,
-    features_path: Path,
-    graphs_path: Path,
-    out: Path,
-    history_out: Path,
-    bits: int,
-    cfg: GCNConfig,
-    seed: int,
-) -> None:
-    """Stage 3: the GCN autoencoder (Table 1, L1 of Eq. 8) -> gcn_<bits>.pt and its loss history."""
-    train_idx, nodes, valid, adj = _read_graphs(graphs_path)
-    x = _train_features(features_path, train_idx)
-    inputs = {"features": features_path, "graphs": graphs_path}
-    prov = io.provenance({"base.seed": seed, "gcn": as_dict(cfg), "bits": bits}, inputs)
-    run_id = train.config_digest(prov)
-    torch.set_num_threads(cfg.threads)
-    torch.manual_seed(seed)
-    model, history = train.train_gcn(
-        x, nodes, valid, adj, bits, cfg, seed, out.with_name(out.name + ".ckpt"), run_id
-    )
-    io.save_torch(
-        {
-            "kind": "gcn",
-            "schema_version": io.SCHEMA_VERSION,
-            "bits": bits,
-            "in_dim": x.shape[1],
-            "config": as_dict(cfg),
-            "provenance": prov,
-            "state_dict": model.state_dict(),
-        },
-        out,
-    )
-    io.write_json(history_out, history)
-
-
-def dump_node_reps_stage(
-    *, features_path: Path, graphs_path: Path, model_path: Path, out: Path, cfg: NodeRepConfig
-) -> None:
-    """Stage 4: g(x) of every training image from the trained encoder -> node_reps_<bits>.h5."""
-    ckpt = io.load_torch(model_path, "gcn")
-    gcn_cfg = from_mapping(GCNConfig, ckpt["config"], f"{model_path}:config")
-    model = GCNAutoencoder(ckpt["in_dim"], ckpt["bits"], gcn_cfg.hidden)
-    model.load_state_dict(ckpt["state_dict"])
-    train_idx, nodes, valid, adj = _read_graphs(graphs_path)
-    x = _train_features(features_path, train_idx)
-    reps = train.node_representations(model, x, nodes, valid, adj, gcn_cfg.identity_graph)
-    mean = reps.mean(0)
-    if cfg.center:
-        reps = reps - mean
-    balance = (reps >= 0).mean(0)
-    prov = io.provenance(
-        {"node_reps": as_dict(cfg)},
-        {"features": features_path, "graphs": graphs_path, "gcn": model_path},
-    )
-    with io.create_h5(out, "node_reps", prov) as f:
-        f.create_dataset("train", data=train_idx)
-        f.create_dataset("reps", data=reps.astype(np.float32))
-        f.create_dataset("train_mean", data=mean.astype(np.float32))
-        f.attrs["bits"] = ckpt["bits"]
-        f.attrs["centered"] = cfg.center
-        f.attrs["bit_imbalance"] = float(np.abs(balance - 0.5).mean())
-    print(f"node reps: {reps.shape}, mean |P(bit=1) - 0.5| = {np.abs(balance - 0.5).mean():.3f}")
