@@ -36,11 +36,11 @@ def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str]:
 
 
 def import_profile(script: str, cwd: Path, env: dict[str, str]) -> tuple[float, bool]:
-    """(seconds of top-level imports, whether torch is among them) of `script --help`."""
+    """(seconds of top-level imports, whether torch is imported at all) of `script --help`."""
     _, err = timed([sys.executable, "-X", "importtime", script, "--help"], cwd, env)
     rows = [line.split("|") for line in err.splitlines() if line.startswith("import time:")]
     top = [(int(r[1]), r[2]) for r in rows[1:] if not r[2].startswith("  ")]
-    return sum(us for us, _ in top) / 1e6, any(name.strip() == "torch" for _, name in top)
+    return sum(us for us, _ in top) / 1e6, any(r[2].strip() == "torch" for r in rows[1:])
 
 
 def main() -> None:

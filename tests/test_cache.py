@@ -1,7 +1,9 @@
-"""DVC deps that cannot drift: each stage lists every project module its script can run."""
+"""DVC deps that cannot drift: each stage depends on the digests of every project module its
+script can run."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -12,7 +14,7 @@ import yaml
 from conftest import ROOT
 
 from nrdh.imports import closure
-from nrdh.workflow import stage_sources, sync_deps
+from nrdh.workflow import code_file, stage_sources, sync_deps, write_code_digests
 
 
 def write(path: Path, text: str) -> None:
@@ -49,29 +51,54 @@ def test_closure_follows_lazy_relative_and_parent_imports(tmp_path):
     ]
 
 
-def test_dvc_yaml_lists_each_stage_import_closure():
-    """`nrdh dvc-deps` has nothing to change: every stage's source deps are its closure."""
+def test_dvc_yaml_gives_each_stage_its_code_file():
+    """`nrdh dvc-deps` has nothing to change: every stage depends on its script's digests."""
     assert sync_deps(ROOT, write=False) == {}
 
 
-def test_sync_deps_adds_a_missing_module_and_keeps_data_deps(tmp_path):
+def test_sync_deps_replaces_listed_modules_by_the_code_file_and_keeps_data_deps(tmp_path):
     spec = yaml.safe_load((ROOT / "dvc.yaml").read_text())
     stage = spec["stages"]["evaluate"]
-    data = [d for d in stage["deps"] if not d.startswith(("src/", "stages/"))]
-    stage["deps"] = ["stages/evaluate.py", *data]  # every library module forgotten
+    data = [d for d in stage["deps"] if not d.startswith(("src/", "stages/", "data/code/"))]
+    stage["deps"] = ["stages/evaluate.py", "src/nrdh/io.py", *data]  # an old-style list
     (tmp_path / "dvc.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
     (tmp_path / "stages").symlink_to(ROOT / "stages")
     (tmp_path / "src").symlink_to(ROOT / "src")
     changed = sync_deps(tmp_path)
     assert list(changed) == ["evaluate"]
     fixed = yaml.safe_load((tmp_path / "dvc.yaml").read_text())["stages"]["evaluate"]["deps"]
-    assert fixed == [*stage_sources(stage["cmd"], ROOT), *data]
-    assert "src/nrdh/metrics.py" in fixed
+    assert fixed == ["data/code/evaluate.json", *data]
+
+
+def test_code_digests_hold_the_md5_of_each_file_a_script_runs(tmp_path):
+    """The digest of a script changes with a module it imports, not with one it does not."""
+    src = tmp_path / "src"
+    write(src / "nrdh/__init__.py", "")
+    write(src / "nrdh/a.py", "def f():\n    from nrdh import b\n")
+    write(src / "nrdh/b.py", "X = 1\n")
+    write(src / "nrdh/c.py", "Y = 1\n")
+    write(tmp_path / "stages/one.py", "from nrdh.a import f\n")
+    write(tmp_path / "stages/two.py", "import nrdh.c\n")
+    write_code_digests(tmp_path, tmp_path / "code")
+    one = json.loads((tmp_path / "code/one.json").read_text())
+    assert sorted(one) == [
+        "src/nrdh/__init__.py",
+        "src/nrdh/a.py",
+        "src/nrdh/b.py",
+        "stages/one.py",
+    ]
+    assert one["src/nrdh/b.py"] == hashlib.md5(b"X = 1\n").hexdigest()
+    before = {p.name: p.read_bytes() for p in (tmp_path / "code").iterdir()}
+    write(src / "nrdh/b.py", "X = 2\n")
+    write_code_digests(tmp_path, tmp_path / "code")
+    after = {p.name: p.read_bytes() for p in (tmp_path / "code").iterdir()}
+    assert before["one.json"] != after["one.json"] and before["two.json"] == after["two.json"]
 
 
 def test_every_module_a_stage_imports_is_a_dep():
-    """Importing each stage script loads no project module that dvc.yaml does not list."""
+    """Importing each stage script loads no project module its code digests leave out."""
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    stages.pop("code_digests")  # depends on the source folders themselves
     scripts = {name: s["cmd"].split()[1] for name, s in stages.items()}
     # One process for every script (torch is imported once); the project's modules are
     # dropped from sys.modules between scripts so each script loads its own afresh.
@@ -98,7 +125,8 @@ def test_every_module_a_stage_imports_is_a_dep():
         check=True,
     ).stdout
     for name, files in json.loads(out).items():
-        loaded = {Path(p).relative_to(ROOT / "src").as_posix() for p in files}
-        listed = {d[len("src/") :] for d in stages[name]["deps"] if d.startswith("src/")}
+        loaded = {Path(p).relative_to(ROOT).as_posix() for p in files}
+        assert code_file(stages[name]["cmd"]) in stages[name]["deps"], name
+        digested = set(stage_sources(stages[name]["cmd"], ROOT))
         assert loaded, name
-        assert loaded <= listed, f"{name}: imports {sorted(loaded - listed)} not in its deps"
+        assert loaded <= digested, f"{name}: imports {sorted(loaded - digested)} not digested"

@@ -149,5 +149,5 @@ def test_both_engines_refuse_a_bad_cross_reference_before_any_job(tmp_path):
         assert proc.returncode != 0, proc.stdout + proc.stderr
         assert line in (proc.stdout + proc.stderr).splitlines(), proc.stdout + proc.stderr
     ran = re.findall(r"Running stage '([^']+)'", results[tool("dvc")].stdout)
-    assert ran == ["check_params"]  # the validator, and nothing after it
+    assert ran == ["code_digests", "check_params"]  # code digests, the validator, no job
     assert not (project / "data" / "digits").exists()

@@ -144,6 +144,9 @@ def test_dvc_code_edit_reruns_hash_stages_and_downstream(dvc_project, tmp_path):
     project = copy_of(dvc_project, tmp_path / "p")
     edit_hash_network_code(project)
     status = json.loads(run([tool("dvc"), "status", "--json"], project).stdout)
+    assert set(status) == {"code_digests"}  # which stages the edit touches, its digests tell
+    run([tool("dvc"), "repro", "code_digests"], project)
+    status = json.loads(run([tool("dvc"), "status", "--json"], project).stdout)
     # the stages whose own code changed
     assert groups(set(status)) == {"train_hasher", "compute_codes_shard", "diagnose"}
     ran = ran_stages(run([tool("dvc"), "repro"], project).stdout)

@@ -11,7 +11,7 @@ import yaml
 from conftest import ROOT, make_project, run, tool
 
 from nrdh.errors import NRDHError
-from nrdh.workflow import load_rules
+from nrdh.workflow import code_file, load_rules, stage_sources
 
 
 def dvc_stages(project: Path) -> dict[str, tuple[set[str], set[str], str, dict]]:
@@ -63,13 +63,16 @@ def test_snakemake_rules_match_dvc_stages(tmp_path):
     project = make_project(tmp_path / "p", ROOT / "params.yaml")
     dvc = dvc_stages(project)
     smk = snakemake_jobs(project)
-    # DVC's validation stage is Snakemake's DAG-time check; every other stage is a job
-    assert set(smk) == set(dvc) - {"check_params"}
+    # DVC's validation stage is Snakemake's DAG-time check, and its code stage Snakemake's
+    # inputs of the modules themselves; every other stage is a job
+    assert set(smk) == set(dvc) - {"check_params", "code_digests"}
     for name, (deps, outs, cmd, params) in dvc.items():
-        if name == "check_params":
+        if name in ("check_params", "code_digests"):
             continue
         assert "data/params.ok" in deps, name  # every DVC stage waits for the validation
-        deps = deps - {"data/params.ok"}
+        code = code_file(cmd)
+        assert code in deps, name
+        deps = deps - {"data/params.ok", code} | set(stage_sources(cmd, project))
         inputs, outputs, shell, values = smk[name]
         assert outputs == outs, name
         assert shell == cmd, name

@@ -14,6 +14,7 @@ Paths are relative to the repository root (the folder of dvc.yaml and the Snakef
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -25,7 +26,13 @@ import yaml
 from nrdh.errors import NRDHError
 from nrdh.imports import closure
 
-SOURCE_DIRS = ("stages/", "src/")
+SOURCE_DIRS = ("stages/", "src/", "data/code/")
+# DVC's code stage writes, for each stage script, the MD5 of every project file the script
+# runs (its import closure) to data/code/<script>.json; each stage depends on its script's
+# file, so DVC re-runs exactly the stages whose code changed. One dep per stage instead of
+# one per module keeps dvc.lock small, and DVC rewrites that file after every stage: its
+# size is most of DVC's own time per stage. Snakemake's rules list the modules themselves.
+CODER, CODE_DIR = "code_digests", "data/code"
 # DVC's validation stage: every stage depends on its stamp so `dvc repro` checks params.yaml
 # first. Snakemake checks the file as it builds the DAG (`check_params`), so the stage and
 # its stamp are left out of its rules: a stamp rewritten on every params edit would make
@@ -161,9 +168,10 @@ def load_rules(root: str | Path = ".") -> list[Rule]:
             }
             stages = {s.name: s for s in repo.index.stages if s.path == str(root / "dvc.yaml")}
             rules: dict[str, Rule] = {}
+            sources = functools.cache(lambda cmd: stage_sources(cmd, root))
             for full, stage in patterns["stages"].items():
                 group = full.split("@")[0]
-                if group == VALIDATOR or not items[group]:  # an empty matrix: no jobs
+                if group in (VALIDATOR, CODER) or not items[group]:  # empty matrix: no jobs
                     continue
                 wildcards = list(items[group][next(iter(items[group]))])
                 rule = rules[group] = Rule(group, _out_paths(stage), wildcards)
@@ -179,9 +187,14 @@ def load_rules(root: str | Path = ".") -> list[Rule]:
                         wildcards={k: str(v) for k, v in item.items()},
                         cmd=" ".join(concrete.cmd.split()),
                         deps=[
-                            d.def_path
+                            path
                             for d in concrete.deps
                             if not isinstance(d, ParamsDependency) and d.def_path != STAMP
+                            for path in (
+                                sources(concrete.cmd)
+                                if d.def_path.startswith(CODE_DIR + "/")
+                                else [d.def_path]
+                            )
                         ],
                         outputs=[o.def_path for o in concrete.outs],
                         params=params,
@@ -238,20 +251,41 @@ def _uses_gpu(job: Job, section: str) -> bool:
     return values.get("device", "auto") != "cpu" and values.get("backbone") != "pixels"
 
 
-def stage_sources(cmd: str, root: Path) -> list[str]:
-    """The source deps of a stage: its script and the import closure of the script."""
+def stage_script(cmd: str) -> str:
+    """The script of a stage command (``python stages/<name>.py ...``), relative to the root."""
     match = re.match(r"python3?\s+(\S+\.py)", cmd.strip())
     if match is None:
         raise NRDHError(f"dvc.yaml: cannot find the stage script in command {cmd!r}")
-    script = root / match.group(1)
+    return match.group(1)
+
+
+def stage_sources(cmd: str, root: Path) -> list[str]:
+    """The source files a stage runs: its script and the import closure of the script."""
+    script = root / stage_script(cmd)
     files = [script, *closure(script, root / "src")]
     return [str(f.relative_to(root)) for f in files]
 
 
-def sync_deps(root: str | Path = ".", write: bool = True) -> dict[str, tuple[list, list]]:
-    """Set each dvc.yaml stage's source deps to its script's import closure.
+def code_file(cmd: str) -> str:
+    """The digest file a stage depends on for its code: data/code/<script name>.json."""
+    return f"{CODE_DIR}/{Path(stage_script(cmd)).stem}.json"
 
-    Data deps keep their place after the sources; comments and layout of dvc.yaml are kept.
+
+def write_code_digests(root: Path, out: Path) -> None:
+    """For each stage script under root/stages, {source file: MD5} of the files it runs ->
+    out/<script name>.json (sorted keys: unchanged code gives unchanged bytes)."""
+    from nrdh import io
+
+    for script in sorted((root / "stages").glob("*.py")):
+        files = stage_sources(f"python {script.relative_to(root)}", root)
+        io.write_json(out / f"{script.stem}.json", {f: io.file_digest(root / f) for f in files})
+
+
+def sync_deps(root: str | Path = ".", write: bool = True) -> dict[str, tuple[list, list]]:
+    """Set each dvc.yaml stage's code dep to its script's digest file (`code_file`), in
+    place of any source file listed.
+
+    Data deps keep their place after it; comments and layout of dvc.yaml are kept.
     Returns {stage: (old source deps, new source deps)} for the stages that differ, and
     rewrites dvc.yaml when `write` and anything differs.
     """
@@ -265,9 +299,11 @@ def sync_deps(root: str | Path = ".", write: bool = True) -> dict[str, tuple[lis
     doc = ryaml.load(path.read_text())
     changed: dict[str, tuple[list, list]] = {}
     for name, stage in doc["stages"].items():
+        if name == CODER:  # depends on the source folders themselves
+            continue
         deps = stage.get("deps") or []
         old = [d for d in deps if str(d).startswith(SOURCE_DIRS)]
-        new = stage_sources(str(stage["cmd"]), root)
+        new = [code_file(str(stage["cmd"]))]
         if old != new:
             changed[name] = (list(old), new)
             data = [d for d in deps if not str(d).startswith(SOURCE_DIRS)]
