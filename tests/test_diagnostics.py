@@ -171,6 +171,7 @@ def test_diagnose_run_on_tiny_digits(tmp_path):
     )
     assert report["gcn"]["epochs_run"] == p.gcn.epochs
     assert report["bits"] == 16 and report["method"] == "nrdh"
+    assert report["seed"] == p.base.seed  # the training seed the hash network recorded
 
 
 def test_run_files_are_the_dag_names_of_each_code_length() -> None:

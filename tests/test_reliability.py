@@ -393,6 +393,7 @@ def test_summary_and_figures_are_byte_identical_across_runs(good, tmp_path):
             eval_dir=tmp_path / "eval",
             pr_dir=tmp_path / "pr",
             loss_dir=tmp_path / "loss",
+            diag_dir=tmp_path / "diag",
             summary_out=out / "summary.json",
             reports_dir=out,
             reference=P.summary.reference,

@@ -210,6 +210,7 @@ def test_html_report_is_complete_and_self_contained(tmp_path):
         eval_dir=tmp_path / "eval",
         pr_dir=tmp_path / "pr",
         loss_dir=tmp_path / "loss",
+        diag_dir=tmp_path / "diag",
         summary_out=tmp_path / "s.json",
         reports_dir=reports,
         reference="a",
@@ -262,3 +263,52 @@ def test_grid_image_shrinks_large_images_into_the_tile() -> None:
     assert canvas.shape == (96 + 24 + 12, 2 * (96 + 24 + 12) + 12, 3)
     assert canvas[12 + 48, 12 + 48].tolist() == [0, 0, 0]  # the image, centred
     assert canvas[12 + 48, 12 + 5].tolist() == [255, 255, 255]  # 48 px wide: white beside it
+
+
+def write_diag(root, seed: int, taught: float, learnt: float, test: float) -> None:
+    """A diagnose stage's file for nrdh on digits at 32 bits (the fields the summary reads)."""
+    d = {
+        "dataset": "digits",
+        "method": "nrdh",
+        "bits": 32,
+        "seed": seed,
+        "map_target": taught,
+        "map_network": learnt,
+        "map_test": test,
+        "fit_gap": taught - learnt,
+        "generalisation_gap": learnt - test,
+        "bit_agreement": 0.9,
+        "gcn": {"reg_share": 0.2},
+    }
+    path = root / "digits" / "nrdh" / f"seed{seed}" / "diag_32.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(d))
+
+
+def test_diagnostics_over_seeds_in_the_summary_and_the_report(tmp_path):
+    """taught 0.5, 0.6, 0.7 over three seeds: mean 0.6, sample sd 0.1; learnt 0.55 each:
+    fit gaps -0.05, 0.05, 0.15, mean 0.05, sd 0.1."""
+    diag_dir = tmp_path / "diag"
+    for seed, taught in enumerate((0.5, 0.6, 0.7)):
+        write_diag(diag_dir, seed, taught, 0.55, 0.5)
+    row = report.diagnostics_table(report.collect_diagnostics(diag_dir)).iloc[0]
+    assert (row["dataset"], row["method"], row["bits"]) == ("digits", "nrdh", 32)
+    assert row["taught"] == "0.6000 ± 0.1000 (3)"
+    assert row["learnt"] == "0.5500 ± 0.0000 (3)"
+    assert row["fit gap"] == "0.0500 ± 0.1000 (3)"
+    assert row["generalisation gap"] == "0.0500 ± 0.0000 (3)"
+    assert row["GCN beta Lw / L1"] == "0.2000 ± 0.0000 (3)"
+    assert report.collect_diagnostics(tmp_path / "none").empty
+    make_runs(tmp_path)
+    reports = tmp_path / "reports"
+    write_report(
+        tmp_path / "eval",
+        tmp_path / "pr",
+        tmp_path / "loss",
+        tmp_path / "s.json",
+        reports,
+        diag_dir=diag_dir,
+    )
+    md = (reports / "summary.md").read_text()
+    assert "## Where NRDH loses its edge" in md and "0.6000 ± 0.1000 (3)" in md
+    assert "0.6000 &#177; 0.1000 (3)" in (reports / "report.html").read_text()

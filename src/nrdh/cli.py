@@ -33,7 +33,14 @@ def _compare(args: argparse.Namespace) -> None:
 
     params = load_yaml(args.params)
     write_report(
-        args.eval_dir, args.pr_dir, args.loss_dir, args.summary, args.out, args.reference, params
+        args.eval_dir,
+        args.pr_dir,
+        args.loss_dir,
+        args.summary,
+        args.out,
+        args.reference,
+        params,
+        args.diag_dir,
     )
     print((args.out / "summary.md").read_text())
     print(f"report written to {args.out / 'report.html'}")
@@ -110,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--eval-dir", type=Path, default=Path("metrics/eval"))
     c.add_argument("--pr-dir", type=Path, default=Path("plots/pr"))
     c.add_argument("--loss-dir", type=Path, default=Path("plots/loss"))
+    c.add_argument("--diag-dir", type=Path, default=Path("metrics/diag"))
     c.add_argument("--summary", type=Path, default=Path("metrics/summary.json"))
     c.add_argument("--out", type=Path, default=Path("reports"))
     c.add_argument("--reference", default="nrdh", help="method the others are tested against")

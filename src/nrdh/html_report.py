@@ -16,7 +16,12 @@ import pandas as pd
 import yaml
 
 from nrdh import aggregate, io
-from nrdh.report import comparison_table, precision_at_recall_table
+from nrdh.report import (
+    DIAGNOSTICS_NOTE,
+    comparison_table,
+    diagnostics_table,
+    precision_at_recall_table,
+)
 
 SECTIONS = (
     "Comparison over seeds",
@@ -24,6 +29,7 @@ SECTIONS = (
     "Precision at recall (Table 3)",
     "Precision-recall curves",
     "Training loss",
+    "Where NRDH loses its edge",
     "Retrieval examples",
     "Parameters",
 )
@@ -72,7 +78,11 @@ def _section(title: str, *body: str) -> str:
 
 
 def render(
-    agg: pd.DataFrame, reports_dir: Path, reference: str, params: dict[str, Any] | None
+    agg: pd.DataFrame,
+    reports_dir: Path,
+    reference: str,
+    params: dict[str, Any] | None,
+    diag: pd.DataFrame | None = None,
 ) -> str:
     """The HTML text of the report over the aggregated table and the figures in reports_dir."""
     reports_dir = Path(reports_dir)
@@ -114,6 +124,12 @@ def render(
         ),
         _section(
             SECTIONS[5],
+            f'<p class="note">{html.escape(DIAGNOSTICS_NOTE)}</p>' + _table(diagnostics_table(diag))
+            if diag is not None and len(diag)
+            else '<p class="note">No diagnostics under metrics/diag (diagnose stage).</p>',
+        ),
+        _section(
+            SECTIONS[6],
             '<div class="grids">'
             + "".join(
                 _figure(p, str(p.relative_to(reports_dir / "grid").with_suffix(""))) for p in grids
@@ -123,7 +139,7 @@ def render(
             else '<p class="note">No retrieval grids under grid/ (retrieval_grid stage).</p>',
         ),
         _section(
-            SECTIONS[6],
+            SECTIONS[7],
             f"<pre>{html.escape(_yaml(params))}</pre>"
             if params
             else '<p class="note">No params given.</p>',
@@ -143,10 +159,11 @@ def write_html_report(
     reports_dir: Path,
     reference: str,
     params: dict[str, Any] | None = None,
+    diag: pd.DataFrame | None = None,
 ) -> None:
     """Write the self-contained report page (see ``render``) to ``out``, as ASCII.
 
     Characters past ASCII become HTML character references, so no file encoding can garble it.
     """
-    text = render(agg, reports_dir, reference, params)
+    text = render(agg, reports_dir, reference, params, diag)
     io.write_text(out, text.encode("ascii", "xmlcharrefreplace").decode("ascii"))

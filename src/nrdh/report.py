@@ -30,6 +30,22 @@ COLUMNS = [
     "radius",
     "ties",
 ]
+# The diagnose stage's numbers of one run (nrdh.diagnostics) and their column labels.
+DIAGNOSTIC_LABELS = {
+    "map_target": "taught",
+    "map_network": "learnt",
+    "map_test": "test",
+    "fit_gap": "fit gap",
+    "generalisation_gap": "generalisation gap",
+    "bit_agreement": "bit agreement",
+    "reg_share": "GCN beta Lw / L1",
+}
+DIAGNOSTICS = tuple(DIAGNOSTIC_LABELS)
+DIAGNOSTICS_NOTE = (
+    "taught = mAP@all of sign(g(x)) on the training images (even positions as queries, odd "
+    "as database), learnt = the trained network's codes on the same images, test = "
+    "query/database mAP@all; fit gap = taught - learnt, generalisation gap = learnt - test."
+)
 PR_PREFIX = "p_at_r_"  # columns p_at_r_<percent>: precision at recall (the paper's Table 3)
 
 
@@ -106,20 +122,50 @@ def comparison_table(agg: pd.DataFrame, reference: str, metric: str = "map_all")
     return wide.reset_index()
 
 
-def precision_at_recall_table(agg: pd.DataFrame) -> pd.DataFrame:
-    """The paper's Table 3: precision at each recall level, mean ± std (n) over seeds."""
-    levels = [c[: -len("_mean")] for c in p_at_r_columns(agg, "_mean")]
-    out = agg[["dataset", "method", "bits"]].copy()
-    for c in levels:
-        label = f"P@R {c[len(PR_PREFIX) :]}%"
+def _mean_std_columns(stats: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
+    """(dataset, method, bits) of per-seed stats and, for each metric -> column label, its
+    'mean ± std (n)'."""
+    out = stats[["dataset", "method", "bits"]].copy()
+    for metric, label in labels.items():
         out[label] = [
             _mean_std(m, s, n)
-            for m, s, n in zip(agg[f"{c}_mean"], agg[f"{c}_std"], agg["n"], strict=True)
+            for m, s, n in zip(
+                stats[f"{metric}_mean"], stats[f"{metric}_std"], stats["n"], strict=True
+            )
         ]
     return out
 
 
-def write_summary(agg: pd.DataFrame, summary_json: Path, reports_dir: Path, reference: str) -> None:
+def precision_at_recall_table(agg: pd.DataFrame) -> pd.DataFrame:
+    """The paper's Table 3: precision at each recall level, mean ± std (n) over seeds."""
+    levels = [c[: -len("_mean")] for c in p_at_r_columns(agg, "_mean")]
+    return _mean_std_columns(agg, {c: f"P@R {c[len(PR_PREFIX) :]}%" for c in levels})
+
+
+def collect_diagnostics(diag_dir: Path | None) -> pd.DataFrame:
+    """One row per diag_<bits>.json under diag_dir (the diagnose stage): dataset, method,
+    bits, seed and each of DIAGNOSTICS; no rows when there are none (no NRDH run)."""
+    rows = []
+    for path in sorted(Path(diag_dir).rglob("diag_*.json")) if diag_dir else []:
+        d = json.loads(path.read_text())
+        row = {k: d[k] for k in ("dataset", "method", "bits", *DIAGNOSTICS[:-1])}
+        rows.append({**row, "seed": d.get("seed", 0), "reg_share": d["gcn"]["reg_share"]})
+    return pd.DataFrame(rows, columns=["dataset", "method", "bits", "seed", *DIAGNOSTICS])
+
+
+def diagnostics_table(diag: pd.DataFrame) -> pd.DataFrame:
+    """Where NRDH loses its edge: each diagnostic per (dataset, method, bits), mean ± std (n)
+    over seeds (docs/RESULTS.md explains the columns)."""
+    return _mean_std_columns(aggregate.seed_stats(diag, DIAGNOSTICS), DIAGNOSTIC_LABELS)
+
+
+def write_summary(
+    agg: pd.DataFrame,
+    summary_json: Path,
+    reports_dir: Path,
+    reference: str,
+    diag: pd.DataFrame | None = None,
+) -> None:
     """metrics/summary.json (dataset/method/bits -> numbers) plus CSV and Markdown tables.
 
     summary.json holds only numbers so `dvc metrics show` lists them: mean map_all, map_at_k
@@ -148,6 +194,12 @@ def write_summary(agg: pd.DataFrame, summary_json: Path, reports_dir: Path, refe
         sections += [
             "## Precision at recall of Hamming ranking (the paper's Table 3)\n",
             pr_table.to_markdown(index=False) + "\n",
+        ]
+    if diag is not None and len(diag):
+        sections += [
+            "## Where NRDH loses its edge: taught, learnt and test mAP@all over seeds\n",
+            f"{DIAGNOSTICS_NOTE}\n",
+            diagnostics_table(diag).to_markdown(index=False) + "\n",
         ]
     io.write_text(reports_dir / "summary.md", "\n".join(sections))
     io.write_text(

@@ -80,7 +80,7 @@ def diagnose_stage(
                     f"{reps_path}: its training images differ from {features_path}'s train split"
                 )
             labels = read_rows(feats.labels, train_idx, shards.block_rows(feats.labels.shape[1]))
-        model, t_eval, _, _ = load_hasher(model_path)
+        model, t_eval, _, meta = load_hasher(model_path)
         fch = train.hash_outputs(
             model, images.view(t_eval, train_idx), codes_cfg.batch_size, codes_cfg.device
         )
@@ -106,7 +106,9 @@ def diagnose_stage(
         )
         history = json.loads(Path(gcn_history_path).read_text())
         report["gcn"] = diagnostics.regulariser_share(history, gcn_cfg.beta)
-        report.update({"dataset": dataset, "bits": bits, "method": test["method"]})
+        report.update(
+            {"dataset": dataset, "bits": bits, "method": test["method"], "seed": meta["train_seed"]}
+        )
         report["provenance"] = io.provenance(
             {"base.seed": data_seed, "codes": as_dict(codes_cfg), "evaluate": as_dict(eval_cfg)},
             {

@@ -154,7 +154,7 @@ def fit_hash_network(
 
 def load_hasher(path: Path) -> tuple[HashNet, Any, HasherConfig, dict[str, Any]]:
     """Rebuild a trained hash network, its eval transform, config and metadata from its
-    checkpoint (bits, channels, input_size, dataset, dataset_config, seed)."""
+    checkpoint (bits, channels, input_size, dataset, dataset_config, seed, train_seed)."""
     ckpt = io.load_torch(path, "hasher")
     cfg = from_mapping(HasherConfig, ckpt["config"], f"{path}:config")
     model, _, t_eval = _hash_network(
@@ -173,6 +173,7 @@ def load_hasher(path: Path) -> tuple[HashNet, Any, HasherConfig, dict[str, Any]]
             params[f"datasets.{ckpt['dataset']}"], f"{path}:dataset"
         ),
         "seed": params["base.seed"],
+        "train_seed": params["seed"],  # one of base.seeds: initialisation and batch order
     }
     return model.eval(), t_eval, cfg, meta
 

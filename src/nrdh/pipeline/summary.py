@@ -22,17 +22,22 @@ def write_report(
     reports_dir: Path,
     reference: str = "nrdh",
     params: dict[str, Any] | None = None,
+    diag_dir: Path | None = None,
 ) -> pd.DataFrame:
-    """Tables over seeds, the figures and reports/report.html; returns the aggregated table."""
+    """Tables over seeds (with the diagnostics under `diag_dir`, if any), the figures and
+    reports/report.html; returns the aggregated table."""
     table = report.collect(eval_dir)
     agg = aggregate.aggregate(
         table, reference, metrics=(*aggregate.METRICS, *report.p_at_r_columns(table))
     )
-    report.write_summary(agg, summary_out, reports_dir, reference)
+    diag = report.collect_diagnostics(diag_dir)
+    report.write_summary(agg, summary_out, reports_dir, reference, diag)
     report.plot_map_vs_bits(agg, reports_dir)
     report.plot_pr_curves(pr_dir, reports_dir)
     report.plot_losses(loss_dir, reports_dir)
-    html_report.write_html_report(reports_dir / "report.html", agg, reports_dir, reference, params)
+    html_report.write_html_report(
+        reports_dir / "report.html", agg, reports_dir, reference, params, diag
+    )
     return agg
 
 
@@ -41,14 +46,15 @@ def summarize_stage(
     eval_dir: Path,
     pr_dir: Path,
     loss_dir: Path,
+    diag_dir: Path,
     summary_out: Path,
     reports_dir: Path,
     reference: str,
     params: dict[str, Any],
 ) -> None:
-    """Gather every eval_<bits>.json over seeds into tables, figures and the HTML report
-    (which shows `params`, the run's whole params file)."""
-    write_report(eval_dir, pr_dir, loss_dir, summary_out, reports_dir, reference, params)
+    """Gather every eval_<bits>.json and diag_<bits>.json over seeds into tables, figures
+    and the HTML report (which shows `params`, the run's whole params file)."""
+    write_report(eval_dir, pr_dir, loss_dir, summary_out, reports_dir, reference, params, diag_dir)
 
 
 def retrieval_grid_stage(
