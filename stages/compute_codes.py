@@ -1,17 +1,19 @@
-"""Stage compute_codes: the code shards merged -> codes.h5 (torch-free)."""
+"""Stage compute_codes: each code length's shards merged -> <out>/<bits>.h5 (torch-free)."""
 
 from nrdh.params import load_params
-from nrdh.pipeline.common import merge_codes
+from nrdh.pipeline.common import merge_codes_stage
 from nrdh.runner import parse_args, run
 
 
 def main() -> None:
     args = parse_args(__doc__, paths=["features", "shards", "out"])
-    merge_codes(
-        folder=args.shards,
-        count=load_params(args.params).shards.count,
+    p = load_params(args.params)
+    merge_codes_stage(
+        shards_dir=args.shards,
+        count=p.shards.count,
         features_path=args.features,
-        out=args.out,
+        out_dir=args.out,
+        bits=p.base.bits,
     )
 
 

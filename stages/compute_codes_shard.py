@@ -1,22 +1,22 @@
-"""Stage compute_codes_shard: a trained hash network's codes (Eq. 19) of one shard of rows."""
+"""Stage compute_codes_shard: a run's trained hash networks' codes (Eq. 19) of one shard of
+rows, at every code length of base.bits -> <out>/<bits>.h5."""
 
 from nrdh.params import load_params
-from nrdh.pipeline.hashing import compute_codes_shard_stage
+from nrdh.pipeline.hashing import code_runs, compute_codes_shard_stage
 from nrdh.runner import parse_args, run
 
 
 def main() -> None:
     args = parse_args(
         __doc__,
-        paths=["features", "model", "out"],
+        paths=["features", "models", "out"],
         ints=["shard"],
         strs=["method", "dataset"],
     )
     p = load_params(args.params)
     compute_codes_shard_stage(
         features_path=args.features,
-        model_path=args.model,
-        out=args.out,
+        runs=code_runs(args.models, args.out, p.base.bits),
         method=args.method,
         dataset=args.dataset,
         ds_cfg=p.dataset(args.dataset),

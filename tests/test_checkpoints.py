@@ -119,10 +119,10 @@ def test_compute_codes_shard_refuses_code_in_a_model(project, tmp_path):
     proc = run(
         project, ROOT / "stages" / "compute_codes_shard.py", "--params", "params.yaml",
         "--method", "nrdh", "--dataset", "digits", "--features", "features.h5",
-        "--model", evil, "--shard", "0", "--out", tmp_path / "shards" / "0.h5",
+        "--models", tmp_path, "--shard", "0", "--out", tmp_path / "shards" / "0",
     )  # fmt: skip
     assert_refused(proc, evil, marker)
-    assert not (tmp_path / "shards" / "0.h5").exists()
+    assert not (tmp_path / "shards" / "0" / "16.h5").exists()
 
 
 def assert_raised_once(exc: pytest.ExceptionInfo, evil: Path, marker: Path) -> None:
@@ -204,8 +204,7 @@ def test_codes_run_on_the_configured_device(project, tmp_path, device):
     out = tmp_path / "0.h5"
     hashing.compute_codes_shard_stage(
         features_path=project / "features.h5",
-        model_path=tmp_path / "gpu.pt",
-        out=out,
+        runs=[(tmp_path / "gpu.pt", out)],
         method="nrdh",
         dataset="digits",
         ds_cfg=p.dataset("digits"),

@@ -46,8 +46,6 @@ def codes_of(p: Params, features: Path, model: Path, out: Path, shard: int | Non
     """Codes of the mosaics: unsharded (`shard` None) or shard `shard` of 3."""
     common = {
         "features_path": features,
-        "model_path": model,
-        "out": out,
         "method": "nrdh",
         "dataset": "digits_mosaic",
         "ds_cfg": p.dataset("digits_mosaic"),
@@ -55,9 +53,9 @@ def codes_of(p: Params, features: Path, model: Path, out: Path, shard: int | Non
         "data_seed": p.base.seed,
     }
     if shard is None:
-        hashing.compute_codes_stage(**common)
+        hashing.compute_codes_stage(**common, model_path=model, out=out)
     else:
-        hashing.compute_codes_shard_stage(**common, shard=shard, count=3)
+        hashing.compute_codes_shard_stage(**common, runs=[(model, out)], shard=shard, count=3)
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +131,7 @@ def test_sharded_codes_are_byte_identical(tmp_path, params, features) -> None:
         codes_of(params, features, model, folder / f"{i}.h5", i)
     with h5py.File(folder / "0.h5") as f:
         assert f["query/codes"].shape == (0, 2) and f["database/codes"].shape == (96, 2)
-    merge_codes(folder, 3, features, tmp_path / "three.h5")
+    merge_codes(shards.shard_paths(folder, 3), features, tmp_path / "three.h5")
     assert (tmp_path / "three.h5").read_bytes() == (tmp_path / "one.h5").read_bytes()
     c = read_codes(tmp_path / "three.h5")
     assert c["bits"] == 16 and c["database"]["codes"].shape == (270, 2)
@@ -149,8 +147,10 @@ def test_merge_codes_refuses_other_features(tmp_path, params, features) -> None:
     prov = io.provenance({}, {"features": features})
     with io.create_h5(folder / "0.h5", "codes_shard", prov) as f:
         f.attrs.update({"shard": 0, "shards": 1, "bits": 16, "method": "nrdh"})
-    with pytest.raises(NRDHError, match=r"other.h5: not the features file the shards in"):
-        merge_codes(folder, 1, other, tmp_path / "c.h5")
+    with pytest.raises(
+        NRDHError, match=r"other.h5: not the features file the shards .*0.h5 ... were computed"
+    ):
+        merge_codes(shards.shard_paths(folder, 1), other, tmp_path / "c.h5")
 
 
 def test_graphs_built_in_blocks_match_one_block(tmp_path, params, features, monkeypatch) -> None:
@@ -180,9 +180,20 @@ def test_merge_jobs_wait_for_their_own_shards(tmp_path) -> None:
     assert [p for p in merge if "features_shards/" in p] == [
         f"data/digits/features_shards/{i}.h5" for i in range(3)
     ]
-    job = {"dataset": "digits_mosaic", "method": "nrdh", "seed": "0", "bits": "32"}
+    job = {"dataset": "digits_mosaic", "method": "nrdh", "seed": "0"}
     codes = rules["compute_codes"].job_inputs(job)
     assert [p for p in codes if "/shards/" in p] == [
-        f"codes/digits_mosaic/shards/nrdh/seed0/32/{i}.h5" for i in range(3)
+        f"codes/digits_mosaic/shards/nrdh/seed0/{i}" for i in range(3)
     ]
     assert "data/digits_mosaic/features.h5" in codes
+
+
+def test_shard_and_code_file_names_of_the_dag() -> None:
+    """Feature shards are <folder>/<i>.h5; a code shard job writes one file per code length
+    into its folder <folder>/<i>/, and the merge reads each length's files across them."""
+    assert shards.shard_paths("f", 2) == [Path("f/0.h5"), Path("f/1.h5")]
+    assert shards.shard_paths("s", 2, "32.h5") == [Path("s/0/32.h5"), Path("s/1/32.h5")]
+    assert hashing.code_runs(Path("m"), Path("c"), (16, 64)) == [
+        (Path("m/hasher_16.pt"), Path("c/16.h5")),
+        (Path("m/hasher_64.pt"), Path("c/64.h5")),
+    ]

@@ -45,9 +45,11 @@ def block_rows(row_bytes: int, align: int = 1) -> int:
     return max(1, BLOCK_BYTES // max(1, row_bytes) // align) * align
 
 
-def shard_paths(folder: str | Path, count: int) -> list[Path]:
-    """The shard files of a folder: <folder>/0.h5 ... <folder>/<count-1>.h5."""
-    return [Path(folder) / f"{i}.h5" for i in range(count)]
+def shard_paths(folder: str | Path, count: int, name: str | None = None) -> list[Path]:
+    """The shard files of a folder: <folder>/0.h5 ... <folder>/<count-1>.h5, or with `name`
+    <folder>/0/<name> ... (a shard job writing one file per code length into its folder)."""
+    folder = Path(folder)
+    return [folder / str(i) / name if name else folder / f"{i}.h5" for i in range(count)]
 
 
 def _int_attr(f: h5py.File, key: str) -> int:
@@ -58,11 +60,12 @@ def _int_attr(f: h5py.File, key: str) -> int:
 
 
 @contextlib.contextmanager
-def open_shards(folder: str | Path, count: int, kind: str) -> Iterator[list[h5py.File]]:
-    """Open shards 0..count-1 of `folder`, checking that each names its index and the count
-    and that all record the same provenance (params and inputs)."""
+def open_shards(paths: list[Path], kind: str) -> Iterator[list[h5py.File]]:
+    """Open the shard files `paths` (shard 0 first), checking that each names its index and
+    the count and that all record the same provenance (params and inputs)."""
+    count = len(paths)
     with contextlib.ExitStack() as stack:
-        files = [stack.enter_context(io.open_h5(p, kind)) for p in shard_paths(folder, count)]
+        files = [stack.enter_context(io.open_h5(p, kind)) for p in paths]
         for i, f in enumerate(files):
             found = (_int_attr(f, "shard"), _int_attr(f, "shards"))
             if found != (i, count):
@@ -136,7 +139,7 @@ def merge_features(folder: str | Path, count: int, out: str | Path) -> None:
       attrs: backbone, weights, z, n, num_classes, class_names (JSON list),
              plus schema_version, kind, provenance (the shards' own) from nrdh.io.create_h5.
     """
-    with open_shards(folder, count, "features_shard") as files:
+    with open_shards(shard_paths(folder, count), "features_shard") as files:
         first = files[0]
         n, z, classes = (_int_attr(first, k) for k in ("n", "z", "num_classes"))
         check_coverage(files, n)

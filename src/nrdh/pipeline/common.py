@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,19 +75,19 @@ def write_codes(
             packed[split][...] = codes.pack_codes(b)
 
 
-def merge_codes(folder: Path, count: int, features_path: Path, out: Path) -> None:
-    """codes_<bits>.h5 from the ``codes_shard`` files of `folder` and the features they were
-    computed from, copied in fixed blocks: the same bytes for any shard count."""
+def merge_codes(paths: list[Path], features_path: Path, out: Path) -> None:
+    """<bits>.h5 from its ``codes_shard`` files `paths` (shard 0 first) and the features
+    they were computed from, copied in fixed blocks: the same bytes for any shard count."""
     with (
-        shards.open_shards(folder, count, "codes_shard") as files,
+        shards.open_shards(paths, "codes_shard") as files,
         open_features(features_path) as feats,
     ):
         prov = shards.provenance_of(files[0])
         recorded = prov["inputs"]["features"]["md5"]
         if recorded != io.file_digest(features_path):
             raise NRDHError(
-                f"{features_path}: not the features file the shards in {folder} were computed "
-                "from (md5 differs); re-run the shard stages"
+                f"{features_path}: not the features file the shards {paths[0]} ... were "
+                "computed from (md5 differs); re-run the shard stages"
             )
         attrs = files[0].attrs
         with codes_file(out, str(attrs["method"]), int(attrs["bits"]), feats, prov) as packed:
@@ -96,6 +96,17 @@ def merge_codes(folder: Path, count: int, features_path: Path, out: Path) -> Non
                     [io.require(s, f"{split}/codes", np.uint8, 2) for s in files]
                 )
                 shards.copy_rows(src, dst, shards.block_rows(dst.shape[1]))
+
+
+def merge_codes_stage(
+    *, shards_dir: Path, count: int, features_path: Path, out_dir: Path, bits: Sequence[int]
+) -> None:
+    """Stage compute_codes: each code length's shards <shards_dir>/<i>/<bits>.h5 merged into
+    <out_dir>/<bits>.h5 (one process: merging is a copy)."""
+    for b in bits:
+        merge_codes(
+            shards.shard_paths(shards_dir, count, f"{b}.h5"), features_path, out_dir / f"{b}.h5"
+        )
 
 
 def read_codes(path: Path) -> dict[str, Any]:

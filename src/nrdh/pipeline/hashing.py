@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -194,8 +195,7 @@ def compute_codes_stage(
     shards.run_unsharded(
         lambda shard: compute_codes_shard_stage(
             features_path=features_path,
-            model_path=model_path,
-            out=shard,
+            runs=[(model_path, shard)],
             method=method,
             dataset=dataset,
             ds_cfg=ds_cfg,
@@ -204,16 +204,21 @@ def compute_codes_stage(
             shard=0,
             count=1,
         ),
-        lambda folder: merge_codes(folder, 1, features_path, out),
+        lambda folder: merge_codes(shards.shard_paths(folder, 1), features_path, out),
         out,
     )
+
+
+def code_runs(models_dir: Path, out_dir: Path, bits: Sequence[int]) -> list[tuple[Path, Path]]:
+    """(hash network, codes file) of each code length, in the DAG's names:
+    <models_dir>/hasher_<bits>.pt -> <out_dir>/<bits>.h5."""
+    return [(models_dir / f"hasher_{b}.pt", out_dir / f"{b}.h5") for b in bits]
 
 
 def compute_codes_shard_stage(
     *,
     features_path: Path,
-    model_path: Path,
-    out: Path,
+    runs: Sequence[tuple[Path, Path]],
     method: str,
     dataset: str,
     ds_cfg: DatasetConfig,
@@ -223,32 +228,36 @@ def compute_codes_shard_stage(
     count: int,
 ) -> None:
     """Stage 6: NRDH codes (Eq. 19: bit = 1 where fch >= 0) of shard `shard` of `count` of
-    the queries and of the database, streamed block by block into a ``codes_shard`` file.
+    the queries and of the database, streamed block by block into a ``codes_shard`` file,
+    for each (trained network, shard file) of `runs` (one per code length, one process).
 
     The network runs on ``codes.device``, not the device recorded at training time."""
     with open_features(features_path) as feats:
         split = feats.split
-    model, t_eval, _, _ = load_hasher(model_path)
     images = load_dataset(ds_cfg, data_seed)
     torch.set_num_threads(cfg.threads)
-    bits = model.head[-1].num_features
-    batch = cfg.batch_size
-    block = shards.block_rows(4 * bits, batch)  # fch rows held at once
-    prov = io.provenance(
-        {"base.seed": data_seed, f"datasets.{dataset}": as_dict(ds_cfg), "codes": as_dict(cfg)},
-        {"features": features_path, "hasher": model_path},
-    )
-    with io.create_h5(out, "codes_shard", prov) as f:
-        for name in ("query", "database"):
-            idx = split[name]
-            start, stop = shards.shard_rows(len(idx), shard, count, batch)
-            dst = f.create_dataset(
-                f"{name}/codes", shape=(stop - start, codes.n_bytes(bits)), dtype=np.uint8
-            )
-            for a in range(start, stop, block):
-                view = images.view(t_eval, idx[a : min(a + block, stop)])
-                fch = train.hash_outputs(model, view, batch, cfg.device)
-                dst[a - start : a - start + len(fch)] = codes.pack_codes(codes.sign_to_bits(fch))
-        for key, value in (("shard", shard), ("shards", count), ("bits", bits)):
-            f.attrs[key] = value
-        f.attrs["method"] = method
+    for model_path, out in runs:
+        model, t_eval, _, _ = load_hasher(model_path)
+        bits = model.head[-1].num_features
+        batch = cfg.batch_size
+        block = shards.block_rows(4 * bits, batch)  # fch rows held at once
+        prov = io.provenance(
+            {"base.seed": data_seed, f"datasets.{dataset}": as_dict(ds_cfg), "codes": as_dict(cfg)},
+            {"features": features_path, "hasher": model_path},
+        )
+        with io.create_h5(out, "codes_shard", prov) as f:
+            for name in ("query", "database"):
+                idx = split[name]
+                start, stop = shards.shard_rows(len(idx), shard, count, batch)
+                dst = f.create_dataset(
+                    f"{name}/codes", shape=(stop - start, codes.n_bytes(bits)), dtype=np.uint8
+                )
+                for a in range(start, stop, block):
+                    view = images.view(t_eval, idx[a : min(a + block, stop)])
+                    fch = train.hash_outputs(model, view, batch, cfg.device)
+                    dst[a - start : a - start + len(fch)] = codes.pack_codes(
+                        codes.sign_to_bits(fch)
+                    )
+            for key, value in (("shard", shard), ("shards", count), ("bits", bits)):
+                f.attrs[key] = value
+            f.attrs["method"] = method
