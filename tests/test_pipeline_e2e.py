@@ -22,12 +22,15 @@ ARTIFACT_DIRS = ("data", "models", "codes", "metrics", "plots")
 
 def digests(project: Path) -> dict[str, str]:
     """md5 of every pipeline artifact, keyed by its path in the project. Left out: each
-    engine's own bookkeeping (DVC's validation stamp, Snakemake's folder-output stamps)."""
+    engine's own bookkeeping (DVC's validation stamp and code digests, Snakemake's
+    folder-output stamps)."""
     return {
         str(p.relative_to(project)): hashlib.md5(p.read_bytes()).hexdigest()
         for d in ARTIFACT_DIRS
         for p in sorted((project / d).rglob("*"))
-        if p.is_file() and p.name not in ("params.ok", ".snakemake_timestamp")
+        if p.is_file()
+        and p.name not in ("params.ok", ".snakemake_timestamp")
+        and p.parent.relative_to(project).as_posix() != "data/code"
     }
 
 
