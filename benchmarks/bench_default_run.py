@@ -50,6 +50,9 @@ def main() -> None:
     parser.add_argument(
         "--built", type=Path, help="profile the commands of this already-built clone (no repro)"
     )
+    parser.add_argument(
+        "--repro-only", action="store_true", help="time the two repros, skip the profile"
+    )
     args = parser.parse_args()
     bindir = str(Path(sys.executable).parent)
     env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
@@ -64,6 +67,9 @@ def main() -> None:
     if not args.built:
         repro_s, _ = timed([str(Path(bindir) / "dvc"), "repro", "-q"], work, env)
         noop_s, _ = timed([str(Path(bindir) / "dvc"), "repro", "-q"], work, env)
+    if args.repro_only:
+        print(f"dvc repro from a fresh clone: {repro_s:.1f} s; second (no-op): {noop_s:.1f} s")
+        return
     from dvc.repo import Repo
 
     with Repo(str(work)) as repo:  # the stages dvc.yaml declares now, in DVC's order
