@@ -51,6 +51,7 @@ def make_project(dest: Path, params: Path) -> Path:
     shutil.copy(ROOT / ".gitignore", dest / ".gitignore")
     run(["git", "init", "-q"], dest)
     run([tool("dvc"), "init", "-q"], dest)
+    shutil.copy(ROOT / ".dvcignore", dest / ".dvcignore")  # byte code is not a code change
     run([tool("dvc"), "config", "core.analytics", "false"], dest)
     run(["git", "add", "-A"], dest)
     run(
