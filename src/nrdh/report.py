@@ -148,7 +148,7 @@ def collect_diagnostics(diag_dir: Path | None) -> pd.DataFrame:
     rows = []
     for path in sorted(Path(diag_dir).rglob("diag_*.json")) if diag_dir else []:
         d = json.loads(path.read_text())
-        row = {k: d[k] for k in ("dataset", "method", "bits", *DIAGNOSTICS[:-1])}
+        row = {k: d[k] for k in ("dataset", "method", "bits", *DIAGNOSTICS) if k != "reg_share"}
         rows.append({**row, "seed": d.get("seed", 0), "reg_share": d["gcn"]["reg_share"]})
     return pd.DataFrame(rows, columns=["dataset", "method", "bits", "seed", *DIAGNOSTICS])
 

@@ -259,11 +259,14 @@ def stage_script(cmd: str) -> str:
     return match.group(1)
 
 
+def script_sources(script: Path, root: Path) -> list[str]:
+    """The source files a stage script runs, relative to root: itself and its import closure."""
+    return [str(f.relative_to(root)) for f in (script, *closure(script, root / "src"))]
+
+
 def stage_sources(cmd: str, root: Path) -> list[str]:
-    """The source files a stage runs: its script and the import closure of the script."""
-    script = root / stage_script(cmd)
-    files = [script, *closure(script, root / "src")]
-    return [str(f.relative_to(root)) for f in files]
+    """The source files a stage command runs (`script_sources` of its script)."""
+    return script_sources(root / stage_script(cmd), root)
 
 
 def code_file(cmd: str) -> str:
@@ -277,7 +280,7 @@ def write_code_digests(root: Path, out: Path) -> None:
     from nrdh import io
 
     for script in sorted((root / "stages").glob("*.py")):
-        files = stage_sources(f"python {script.relative_to(root)}", root)
+        files = script_sources(script, root)
         io.write_json(out / f"{script.stem}.json", {f: io.file_digest(root / f) for f in files})
 
 
