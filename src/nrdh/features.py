@@ -260,10 +260,11 @@ def build_backbone(
     images) takes `channels` and no transform; the rest are torchvision trunks with their
     weights' preprocessing. Those are torch modules, fed by a DataLoader.
     """
-    if backbone == "small_cnn":
-        from nrdh.models import SmallCNN
+    if backbone in ("small_cnn", "flat_cnn"):
+        from nrdh.models import FlatCNN, SmallCNN
 
-        return SmallCNN(channels), None, SmallCNN.out_dim
+        net = SmallCNN if backbone == "small_cnn" else FlatCNN
+        return net(channels), None, net.out_dim
     if backbone != "pixels":
         return _cnn(backbone, weights, download)
     if images is None:
