@@ -1,0 +1,65 @@
+"""Stage train_feature_net: the self-supervised feature network, or a note that none is used.
+
+The stage is always in the DAG, before the feature shards. With ``features.backbone:
+simclr`` it trains the encoder (`nrdh.feature_net`) and writes its checkpoint and loss
+history into its folder; with any other backbone it writes only a small ``none.json`` and
+never imports torch, so the default run pays a fraction of a second for it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nrdh import io
+from nrdh.config import as_dict
+from nrdh.data import image_channels, load_dataset
+from nrdh.errors import NRDHError
+from nrdh.params import DatasetConfig, FeatureConfig, FeatureNetConfig
+
+NETWORK, HISTORY, NO_NETWORK = "encoder.pt", "history.json", "none.json"
+
+
+def network_file(net_dir: Path | None, f_cfg: FeatureConfig) -> Path | None:
+    """The encoder checkpoint the features stage reads: <net_dir>/encoder.pt for the simclr
+    backbone, None for the others (they use no learned network)."""
+    if f_cfg.backbone != "simclr":
+        return None
+    if net_dir is None:
+        raise NRDHError("features.backbone simclr: no train_feature_net folder given")
+    return net_dir / NETWORK
+
+
+def train_feature_net_stage(
+    *,
+    out: Path,
+    dataset: str,
+    ds_cfg: DatasetConfig,
+    f_cfg: FeatureConfig,
+    cfg: FeatureNetConfig,
+    data_seed: int,
+) -> None:
+    """The SimCLR encoder of `dataset`'s training images -> out/encoder.pt and
+    out/history.json; for another backbone out/none.json (no network, torch not imported)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name in (NETWORK, HISTORY, NO_NETWORK):  # a run by hand must not leave stale files
+        (out / name).unlink(missing_ok=True)
+    if f_cfg.backbone != "simclr":
+        io.write_json(out / NO_NETWORK, {"backbone": f_cfg.backbone, "network": None})
+        return
+    from nrdh.feature_net import save_encoder, train_simclr
+    from nrdh.features import resolve_device
+
+    images = load_dataset(ds_cfg, data_seed)
+    device = resolve_device(f_cfg.device)
+    prov = io.provenance(
+        {
+            "base.seed": data_seed,
+            f"datasets.{dataset}": as_dict(ds_cfg),
+            "features.backbone": f_cfg.backbone,
+            "features.device": f_cfg.device,
+            "feature_net": as_dict(cfg),
+        }
+    )
+    encoder, history = train_simclr(images, cfg, device)
+    save_encoder(encoder, cfg, image_channels(images), prov, out / NETWORK)
+    io.write_json(out / HISTORY, history)
