@@ -1,7 +1,7 @@
 """Stage feature_stats: neighbours above rho and kNN label precision of features.h5."""
 
 from nrdh.params import load_params
-from nrdh.pipeline.representation import feature_stats_stage
+from nrdh.pipeline.semantics import feature_stats_stage
 from nrdh.runner import parse_args, run
 
 

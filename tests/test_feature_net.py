@@ -15,7 +15,7 @@ from conftest import default_params
 from nrdh.artifacts import read_features
 from nrdh.data import ImageSet, one_hot
 from nrdh.errors import NRDHError
-from nrdh.feature_net import load_encoder
+from nrdh.feature_net import load_encoder, network_file
 from nrdh.io import read_torch
 from nrdh.models import FeatureEncoder
 from nrdh.params import DigitsData
@@ -104,6 +104,6 @@ def test_other_backbones_write_no_network(tmp_path: Path) -> None:
         out=tmp_path / "net", dataset="digits", ds_cfg=ds, f_cfg=P.features, cfg=TINY, data_seed=0
     )
     assert [p.name for p in (tmp_path / "net").iterdir()] == ["none.json"]
-    assert stage.network_file(tmp_path / "net", P.features) is None
+    assert network_file(tmp_path / "net", P.features) is None
     with pytest.raises(NRDHError, match="simclr: no train_feature_net folder"):
-        stage.network_file(None, SIMCLR)
+        network_file(None, SIMCLR)

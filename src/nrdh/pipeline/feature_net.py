@@ -1,7 +1,7 @@
 """Stage train_feature_net: the self-supervised feature network, or a note that none is used.
 
 The stage is always in the DAG, before the feature shards. With ``features.backbone:
-simclr`` it trains the encoder (`nrdh.feature_net`) and writes its checkpoint and loss
+simclr`` it trains the encoder (`nrdh.simclr`) and writes its checkpoint and loss
 history into its folder; with any other backbone it writes only a small ``none.json`` and
 never imports torch, so the default run pays a fraction of a second for it.
 """
@@ -13,20 +13,8 @@ from pathlib import Path
 from nrdh import io
 from nrdh.config import as_dict
 from nrdh.data import image_channels, load_dataset
-from nrdh.errors import NRDHError
+from nrdh.feature_net import HISTORY, NETWORK, NO_NETWORK, save_encoder
 from nrdh.params import DatasetConfig, FeatureConfig, FeatureNetConfig
-
-NETWORK, HISTORY, NO_NETWORK = "encoder.pt", "history.json", "none.json"
-
-
-def network_file(net_dir: Path | None, f_cfg: FeatureConfig) -> Path | None:
-    """The encoder checkpoint the features stage reads: <net_dir>/encoder.pt for the simclr
-    backbone, None for the others (they use no learned network)."""
-    if f_cfg.backbone != "simclr":
-        return None
-    if net_dir is None:
-        raise NRDHError("features.backbone simclr: no train_feature_net folder given")
-    return net_dir / NETWORK
 
 
 def train_feature_net_stage(
@@ -46,8 +34,8 @@ def train_feature_net_stage(
     if f_cfg.backbone != "simclr":
         io.write_json(out / NO_NETWORK, {"backbone": f_cfg.backbone, "network": None})
         return
-    from nrdh.feature_net import save_encoder, train_simclr
     from nrdh.features import resolve_device
+    from nrdh.simclr import train_simclr
 
     images = load_dataset(ds_cfg, data_seed)
     device = resolve_device(f_cfg.device)

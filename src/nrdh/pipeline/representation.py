@@ -11,12 +11,12 @@ from typing import Any
 
 import numpy as np
 
-from nrdh import feature_stats, features, graph, io, shards
-from nrdh.artifacts import check_finite, open_features, read_features, read_rows
+from nrdh import features, graph, io, shards
+from nrdh.artifacts import check_finite, open_features, read_rows
 from nrdh.config import as_dict
 from nrdh.data import load_dataset
-from nrdh.params import DatasetConfig, FeatureConfig, FeatureStatsConfig, GraphConfig
-from nrdh.pipeline.feature_net import network_file
+from nrdh.feature_net import network_file
+from nrdh.params import DatasetConfig, FeatureConfig, GraphConfig
 
 
 def extract_features_stage(
@@ -125,31 +125,3 @@ def _read_checked(path: Path, src: Any, rows: np.ndarray, window: int) -> np.nda
     x = read_rows(src, rows, window)
     check_finite(path, x, rows)
     return x
-
-
-def feature_stats_stage(
-    *, features_path: Path, out: Path, graph_cfg: GraphConfig, cfg: FeatureStatsConfig, seed: int
-) -> None:
-    """Stage feature_stats: how semantic a features file is (`nrdh.feature_stats`) -> JSON:
-    neighbours above graph.rho in the M-node batches of training seed `seed` and globally,
-    and the kNN label precision, with what they were measured on."""
-    feats = read_features(features_path)
-    stats = feature_stats.feature_stats(feats, graph_cfg.M, graph_cfg.rho, seed, cfg.k)
-    io.write_json(
-        out,
-        {
-            **stats,
-            "backbone": feats.attrs["backbone"],
-            "protocol": {
-                "M": graph_cfg.M,
-                "rho": graph_cfg.rho,
-                "k": cfg.k,
-                "seed": seed,
-                "n_train": len(feats.split["train"]),
-                "n_query": len(feats.split["query"]),
-                "n_database": len(feats.split["database"]),
-                "batching": "random (build_graphs' first partition)",
-                "similarity": "cosine",
-            },
-        },
-    )
