@@ -18,7 +18,7 @@ from nrdh.errors import NRDHError
 from nrdh.feature_net import load_encoder, network_file
 from nrdh.io import read_torch
 from nrdh.models import FeatureEncoder
-from nrdh.params import DigitsData
+from nrdh.params import DigitsData, FeatureNetConfig
 from nrdh.pipeline import feature_net as stage
 from nrdh.pipeline.representation import extract_features_stage
 
@@ -40,15 +40,17 @@ def blobs(labels: np.ndarray) -> ImageSet:
     )
 
 
-def run_stages(d: Path, images: ImageSet, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
-    """train_feature_net then the features stage on `images` (the dataset loader returns
-    them): (network folder, features.h5)."""
+def run_stages(
+    d: Path, images: ImageSet, monkeypatch: pytest.MonkeyPatch, cfg: FeatureNetConfig = TINY
+) -> tuple[Path, Path]:
+    """train_feature_net with `cfg`, then the features stage, on `images` (the dataset
+    loader returns them): (network folder, features.h5)."""
     for module in ("nrdh.pipeline.feature_net", "nrdh.pipeline.representation"):
         monkeypatch.setattr(f"{module}.load_dataset", lambda cfg, seed: images)
     ds = DigitsData(source="digits")
     net, feats = d / "net", d / "features.h5"
     stage.train_feature_net_stage(
-        out=net, dataset="blobs", ds_cfg=ds, f_cfg=SIMCLR, cfg=TINY, data_seed=0
+        out=net, dataset="blobs", ds_cfg=ds, f_cfg=SIMCLR, cfg=cfg, data_seed=0
     )
     extract_features_stage(out=feats, dataset="blobs", ds_cfg=ds, f_cfg=SIMCLR, seed=0, net_dir=net)
     return net, feats
@@ -69,13 +71,32 @@ def test_checkpoint_and_features_schema(tmp_path: Path, monkeypatch: pytest.Monk
     assert feats.attrs["weights"] == "" and feats.attrs["num_classes"] == 4
     assert feats.attrs["provenance"]["inputs"]["feature_net"]["path"] == str(net / "encoder.pt")
     assert feats.split["train"].tolist() == list(range(30))
-    # the features are the encoder's pooled output h (before the projection head)
-    encoder, cfg = load_encoder(net / "encoder.pt")
+    # the features are the encoder's pooled output h (before the projection head),
+    # standardised with the train split's statistics
+    model, cfg = load_encoder(net / "encoder.pt")
+    encoder, standardise = model
     assert isinstance(encoder, FeatureEncoder) and cfg == TINY
-    x = torch.from_numpy(images.pixels[:3]).float().div(255).sub(0.5).div(0.5)[:, None]
+    x = torch.from_numpy(images.pixels).float().div(255).sub(0.5).div(0.5)[:, None]
     with torch.no_grad():
-        h = encoder(x).numpy()
-    assert np.allclose(feats.features[:3], h, atol=1e-6) and (h >= 0).all()
+        h = encoder(x).double().numpy()  # (40, 8)
+    assert (h >= 0).all()  # pooled ReLU outputs: one orthant
+    mean, std = h[:30].mean(0), h[:30].std(0)
+    assert np.allclose(standardise.mean.numpy(), mean, atol=1e-6)
+    assert np.allclose(feats.features, (h - mean) / std, atol=1e-4)
+    train = feats.features[:30].astype(np.float64)
+    assert np.allclose(train.mean(0), 0, atol=1e-5) and np.allclose(train.std(0), 1, atol=1e-4)
+
+
+def test_raw_features_without_standardising(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    images = blobs(np.arange(40) % 4)
+    net, path = run_stages(tmp_path, images, monkeypatch, replace(TINY, standardise=False))
+    assert read_torch(net / "encoder.pt", "feature_net")["standardise"] is None
+    model, _ = load_encoder(net / "encoder.pt")
+    x = torch.from_numpy(images.pixels).float().div(255).sub(0.5).div(0.5)[:, None]
+    with torch.no_grad():
+        h = model(x).numpy()
+    assert isinstance(model, FeatureEncoder)
+    assert np.array_equal(read_features(path).features, h)
 
 
 def test_byte_identical_reruns_and_no_labels_read(

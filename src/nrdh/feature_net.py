@@ -18,6 +18,9 @@ from nrdh.errors import NRDHError
 from nrdh.params import FeatureConfig, FeatureNetConfig
 
 if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
     from nrdh.models import FeatureEncoder
 
 KIND = "feature_net"
@@ -35,9 +38,15 @@ def network_file(net_dir: Path | None, f_cfg: FeatureConfig) -> Path | None:
 
 
 def save_encoder(
-    encoder: FeatureEncoder, cfg: FeatureNetConfig, channels: int, prov: dict, out: Path
+    encoder: FeatureEncoder,
+    stats: tuple[torch.Tensor, torch.Tensor] | None,
+    cfg: FeatureNetConfig,
+    channels: int,
+    prov: dict,
+    out: Path,
 ) -> None:
-    """The encoder's checkpoint: tensors and plain values (read with weights_only=True)."""
+    """The encoder's checkpoint with the train-split (mean, std) of its features when they
+    are standardised: tensors and plain values (read with weights_only=True)."""
     io.save_torch(
         {
             "kind": KIND,
@@ -46,17 +55,23 @@ def save_encoder(
             "config": as_dict(cfg),
             "provenance": prov,
             "state_dict": encoder.state_dict(),
+            "standardise": None if stats is None else {"mean": stats[0], "std": stats[1]},
         },
         out,
     )
 
 
-def load_encoder(path: Path) -> tuple[FeatureEncoder, FeatureNetConfig]:
-    """The trained encoder (eval mode) and the config that built it, from its checkpoint."""
-    from nrdh.models import FeatureEncoder
+def load_encoder(path: Path) -> tuple[nn.Module, FeatureNetConfig]:
+    """The feature network of a checkpoint (eval mode): the encoder, then the standardisation
+    when it has one; and the config that built it."""
+    from torch import nn
+
+    from nrdh.models import FeatureEncoder, Standardise
 
     ckpt = io.load_torch(path, KIND)
     cfg = from_mapping(FeatureNetConfig, ckpt["config"], f"{path}:config")
     encoder = FeatureEncoder(ckpt["channels"], cfg.width, cfg.dim)
     encoder.load_state_dict(ckpt["state_dict"])
-    return encoder.eval(), cfg
+    stats = ckpt["standardise"]
+    model = encoder if stats is None else nn.Sequential(encoder, Standardise(**stats))
+    return model.eval(), cfg

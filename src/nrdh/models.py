@@ -124,6 +124,18 @@ class FeatureEncoder(nn.Module):
         return self.body(x)
 
 
+class Standardise(nn.Module):
+    """(h - mean) / std per feature, with the training split's statistics (buffers)."""
+
+    def __init__(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("mean", mean)
+        self.register_buffer("std", std)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return (h - self.mean) / self.std
+
+
 class SimCLRNet(nn.Module):
     """Encoder and projection head (Chen et al., ICML 2020): z = W2 ReLU(W1 h), h = f(x);
     NT-Xent is computed on z, the features are h."""

@@ -91,6 +91,10 @@ class FeatureNetConfig:
     jitter: float  # colour jitter strength: brightness, contrast, saturation
     jitter_p: float  # probability of colour jitter
     grey_p: float  # probability of greyscale (no effect on greyscale images)
+    # Standardise h per dimension with train-split statistics, as the pixel backbone does:
+    # pooled ReLU features all lie in one orthant, so raw cosine similarities exceed rho for
+    # nearly every pair and every graph would be complete. false = SimCLR's raw h.
+    standardise: bool
     # CPU threads (ignored on a GPU): the same bytes on any machine, and fast on shared cores
     threads: int
 

@@ -4,7 +4,8 @@ for ImageNet features where none can be downloaded.
 Two augmented views of each training image (`nrdh.objectives.two_views`, the augmentations
 CIBHash uses) go through the encoder and projection head (`nrdh.models.SimCLRNet`); NT-Xent
 (`nrdh.objectives.nt_xent`) pulls each image's two views together against the other images
-of the batch. The features are the encoder's pooled output h, before the head. Every epoch
+of the batch. The features are the encoder's pooled output h, before the head, optionally
+standardised with the training split's statistics (`feature_statistics`). Every epoch
 draws its order and augmentations from (seed, epoch), so CPU runs are byte-identical.
 Its own module, so only the train_feature_net stage depends on the training code.
 """
@@ -15,6 +16,7 @@ import torch
 
 from nrdh.data import ImageSet, ScaledTensor, image_channels
 from nrdh.errors import NRDHError
+from nrdh.features import STD_FLOOR
 from nrdh.models import FeatureEncoder, SimCLRNet
 from nrdh.objectives import nt_xent, two_views
 from nrdh.params import FeatureNetConfig
@@ -57,3 +59,19 @@ def train_simclr(
 
     history = fit(net, opt, cfg.epochs, run_epoch, None, 0, "", "feature_net")
     return encoder.cpu().eval(), history
+
+
+@torch.no_grad()
+def feature_statistics(
+    encoder: FeatureEncoder, images: ImageSet, batch_size: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-dimension mean and population std (floored at STD_FLOOR) of the encoder's h over
+    the train split, summed in float64 so the batch size does not change them: (dim,) each."""
+    view = images.view(ScaledTensor(), images.split["train"])
+    total = total_sq = torch.zeros(())
+    for x, _ in torch.utils.data.DataLoader(view, batch_size=batch_size):
+        h = encoder(x).double()  # (B, dim)
+        total, total_sq = total + h.sum(0), total_sq + (h * h).sum(0)
+    mean = total / len(view)
+    std = (total_sq / len(view) - mean * mean).clamp_min(0).sqrt().clamp_min(STD_FLOOR)
+    return mean.float(), std.float()

@@ -35,7 +35,7 @@ def train_feature_net_stage(
         io.write_json(out / NO_NETWORK, {"backbone": f_cfg.backbone, "network": None})
         return
     from nrdh.features import resolve_device
-    from nrdh.simclr import train_simclr
+    from nrdh.simclr import feature_statistics, train_simclr
 
     images = load_dataset(ds_cfg, data_seed)
     device = resolve_device(f_cfg.device)
@@ -49,5 +49,6 @@ def train_feature_net_stage(
         }
     )
     encoder, history = train_simclr(images, cfg, device)
-    save_encoder(encoder, cfg, image_channels(images), prov, out / NETWORK)
+    stats = feature_statistics(encoder, images, cfg.batch_size) if cfg.standardise else None
+    save_encoder(encoder, stats, cfg, image_channels(images), prov, out / NETWORK)
     io.write_json(out / HISTORY, history)
