@@ -12,7 +12,6 @@ from pathlib import Path
 
 from nrdh import io
 from nrdh.config import as_dict
-from nrdh.data import image_channels, load_dataset
 from nrdh.feature_net import HISTORY, NETWORK, NO_NETWORK, save_encoder
 from nrdh.params import DatasetConfig, FeatureConfig, FeatureNetConfig
 
@@ -34,6 +33,7 @@ def train_feature_net_stage(
     if f_cfg.backbone != "simclr":
         io.write_json(out / NO_NETWORK, {"backbone": f_cfg.backbone, "network": None})
         return
+    from nrdh.data import image_channels, load_dataset  # numpy, PIL: not for none.json
     from nrdh.features import resolve_device
     from nrdh.simclr import feature_statistics, train_simclr
 
