@@ -45,7 +45,7 @@ def run_stages(
 ) -> tuple[Path, Path]:
     """train_feature_net with `cfg`, then the features stage, on `images` (the dataset
     loader returns them): (network folder, features.h5)."""
-    for module in ("nrdh.pipeline.feature_net", "nrdh.pipeline.representation"):
+    for module in ("nrdh.data", "nrdh.pipeline.representation"):
         monkeypatch.setattr(f"{module}.load_dataset", lambda cfg, seed: images)
     ds = DigitsData(source="digits")
     net, feats = d / "net", d / "features.h5"

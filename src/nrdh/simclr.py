@@ -20,7 +20,7 @@ from nrdh.features import STD_FLOOR
 from nrdh.models import FeatureEncoder, SimCLRNet
 from nrdh.objectives import nt_xent, two_views
 from nrdh.params import FeatureNetConfig
-from nrdh.train import epoch_generator, fit
+from nrdh.train import epoch_loader, fit
 
 
 def train_simclr(
@@ -38,17 +38,10 @@ def train_simclr(
         raise NRDHError("feature_net: the training split needs at least 2 images")
 
     def run_epoch(epoch: int) -> dict[str, float]:
-        torch.manual_seed(cfg.seed * 1_000_003 + epoch)  # the augmentations' global RNG
         net.train()
-        loader = torch.utils.data.DataLoader(
-            pairs,
-            batch_size=cfg.batch_size,
-            shuffle=True,
-            drop_last=len(pairs) > cfg.batch_size,
-            generator=epoch_generator(cfg.seed, epoch),
-        )
         total, steps = 0.0, 0
-        for (x_i, x_j), _ in loader:  # the image indices are unused: no targets, no labels
+        # the image indices are unused: no targets, no labels
+        for (x_i, x_j), _ in epoch_loader(pairs, cfg.batch_size, cfg.seed, epoch):
             z_i, z_j = net(torch.cat([x_i, x_j]).to(device)).chunk(2)  # (B, proj_dim) each
             loss = nt_xent(z_i, z_j, cfg.temperature)
             opt.zero_grad()
