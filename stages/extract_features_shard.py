@@ -6,7 +6,7 @@ from nrdh.runner import parse_args, run
 
 
 def main() -> None:
-    args = parse_args(__doc__, paths=["out"], ints=["shard"], strs=["dataset"])
+    args = parse_args(__doc__, paths=["net", "out"], ints=["shard"], strs=["dataset"])
     p = load_params(args.params)
     extract_shard_stage(
         out=args.out,
@@ -16,6 +16,7 @@ def main() -> None:
         seed=p.base.seed,
         shard=args.shard,
         count=p.shards.count,
+        net_dir=args.net,
     )
 
 

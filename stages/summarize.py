@@ -8,13 +8,15 @@ from nrdh.runner import parse_args, run
 
 def main() -> None:
     args = parse_args(
-        __doc__, paths=["eval_dir", "pr_dir", "loss_dir", "diag_dir", "summary", "reports"]
+        __doc__,
+        paths=["eval_dir", "pr_dir", "loss_dir", "diag_dir", "features_dir", "summary", "reports"],
     )
     summarize_stage(
         eval_dir=args.eval_dir,
         pr_dir=args.pr_dir,
         loss_dir=args.loss_dir,
         diag_dir=args.diag_dir,
+        features_dir=args.features_dir,
         summary_out=args.summary,
         reports_dir=args.reports,
         reference=load_params(args.params).summary.reference,

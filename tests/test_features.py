@@ -3,6 +3,7 @@ the pixel and graph stages without torch."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from dataclasses import replace
@@ -62,19 +63,30 @@ def run_without_torch(script: str, *args: str | Path) -> None:
 
 
 def test_pixel_and_graph_stages_run_without_torch(tmp_path: Path, tiny_params: Path) -> None:
-    # The default run's feature and graph processes skip torch's import (about 2 s each).
+    # The default run's feature and graph processes skip torch's import (about 2 s each);
+    # the feature network stage only notes that the pixels backbone learns no network.
     probe = "import sys, nrdh.features, nrdh.graph; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", probe], cwd=ROOT, check=True)
-    feats, params = tmp_path / "features.h5", ("--params", tiny_params)
+    feats, params, net = tmp_path / "features.h5", ("--params", tiny_params), tmp_path / "net"
+    run_without_torch("stages/train_feature_net.py", *params, "--dataset", "digits", "--out", net)
+    assert json.loads((net / "none.json").read_text()) == {"backbone": "pixels", "network": None}
+    shard_dir = tmp_path / "shards"
     for shard in ("0", "1"):
-        args = ("--dataset", "digits", "--shard", shard, "--out", tmp_path / f"{shard}.h5")
-        run_without_torch("stages/extract_features_shard.py", *params, *args)
-    run_without_torch("stages/extract_features.py", *params, "--shards", tmp_path, "--out", feats)
+        args = ("--dataset", "digits", "--shard", shard, "--out", shard_dir / f"{shard}.h5")
+        run_without_torch("stages/extract_features_shard.py", *params, *args, "--net", net)
+    run_without_torch("stages/extract_features.py", *params, "--shards", shard_dir, "--out", feats)
     args = ("--variant", "nrdh", "--seed", "0", "--features", feats, "--out", tmp_path / "g.h5")
     run_without_torch("stages/build_graphs.py", *params, *args)
+    stats = tmp_path / "stats.json"
+    args = ("--seed", "0", "--features", feats, "--out", stats)
+    run_without_torch("stages/feature_stats.py", *params, *args)
     assert read_features(feats).attrs["backbone"] == "pixels"
     with h5py.File(tmp_path / "g.h5") as f:
         assert f["adjacency"].dtype == np.float32 and f.attrs["M"] == 10
+        isolated = float(f.attrs["isolated_fraction"])
+    # the same batches as build_graphs' (its one random partition): the same isolated nodes
+    measured = json.loads(stats.read_text())
+    assert measured["neighbour_in_batch"] == pytest.approx(1 - isolated, abs=0.02)
 
 
 def test_extract_features_round_trip_chunked(tmp_path: Path) -> None:

@@ -15,7 +15,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import make_project, run, tool
+import yaml
+from conftest import make_project, overlay, run, tool
 
 ARTIFACT_DIRS = ("data", "models", "codes", "metrics", "plots")
 
@@ -72,7 +73,12 @@ HASH_AND_DOWNSTREAM = {
     "summarize",
     "retrieval_grid",
 }
-UPSTREAM_OF_GRAPHS = {"extract_features_shard", "extract_features", "baseline_codes"}
+UPSTREAM_OF_GRAPHS = {
+    "train_feature_net",
+    "extract_features_shard",
+    "extract_features",
+    "baseline_codes",
+}
 
 
 def edit_hash_network_code(project: Path) -> None:
@@ -135,6 +141,7 @@ def test_gcn_param_change_reruns_only_downstream_stages(dvc_project):
     stages = {s.split("@")[0] for s in ran_stages(exp)}
     assert {"train_gcn", "dump_node_reps", "train_hasher", "compute_codes"} <= stages
     assert not stages & {
+        "train_feature_net",
         "extract_features_shard",
         "extract_features",
         "build_graphs",
@@ -166,7 +173,8 @@ def test_snakemake_param_change_reruns_graphs_and_downstream(smk_project, tmp_pa
     params = project / "params.yaml"
     params.write_text(params.read_text().replace("rho: 0.4", "rho: 0.7"))
     planned = snakemake_planned(project)
-    assert groups(planned) == {"build_graphs", "train_gcn", "dump_node_reps"} | (
+    # feature_stats measures neighbours above rho: it reruns too, the features do not
+    assert groups(planned) == {"build_graphs", "train_gcn", "dump_node_reps", "feature_stats"} | (
         HASH_AND_DOWNSTREAM
     )
     assert not groups(planned) & UPSTREAM_OF_GRAPHS
@@ -180,3 +188,38 @@ def test_snakemake_code_edit_reruns_hash_stages_and_downstream(smk_project, tmp_
     planned = snakemake_planned(project)
     assert groups(planned) == HASH_AND_DOWNSTREAM
     assert "evaluate@digits-lsh-0" not in planned
+
+
+# The learned backbone by params only: a tiny SimCLR network on the digits, up to the
+# feature measures, in both engines.
+SIMCLR = {
+    "base": {"datasets": ["digits"]},
+    "features": {"backbone": "simclr", "device": "cpu"},
+    "feature_net": {"epochs": 1, "batch_size": 256, "width": 4, "dim": 8, "proj_dim": 4},
+}
+SIMCLR_TARGET = "metrics/features/digits.json"
+
+
+@pytest.mark.slow
+def test_learned_backbone_through_both_engines(tmp_path, tiny_params):
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(overlay(SIMCLR, tiny_params), sort_keys=False))
+    dvc = make_project(tmp_path / "dvc", params)
+    ran = ran_stages(run([tool("dvc"), "repro", "feature_stats"], dvc).stdout)
+    assert groups(ran) == {
+        "code_digests",
+        "check_params",
+        "train_feature_net",
+        "extract_features_shard",
+        "extract_features",
+        "feature_stats",
+    }
+    smk = make_project(tmp_path / "smk", params)
+    profile = ("--profile", "workflow/profiles/local")
+    run([tool("snakemake"), "--cores", "2", *profile, SIMCLR_TARGET], smk)
+    ours, theirs = digests(dvc), digests(smk)
+    assert ours == theirs  # the network, its history, the shards, features.h5, the measures
+    assert {"models/digits/feature_net/encoder.pt", "data/digits/features.h5"} <= set(ours)
+    stats = json.loads((dvc / SIMCLR_TARGET).read_text())
+    assert stats["backbone"] == "simclr" and 0.0 <= stats["knn_precision"] <= 1.0
+    assert "metrics/features/digits.json" in run([tool("dvc"), "metrics", "show"], dvc).stdout

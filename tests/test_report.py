@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nrdh import aggregate, html_report, report
+from nrdh import aggregate, html_report, io, report
 from nrdh.errors import NRDHError
 from nrdh.pipeline.summary import summarize_stage, write_report
 
@@ -312,3 +312,30 @@ def test_diagnostics_over_seeds_in_the_summary_and_the_report(tmp_path):
     md = (reports / "summary.md").read_text()
     assert "## Where NRDH loses its edge" in md and "0.6000 ± 0.1000 (3)" in md
     assert "0.6000 &#177; 0.1000 (3)" in (reports / "report.html").read_text()
+
+
+def test_feature_measures_reach_the_summary_and_the_page(tmp_path):
+    make_runs(tmp_path)
+    measures = {
+        "neighbour_in_batch": 0.159,
+        "neighbour_global": 0.9915,
+        "mean_degree_in_batch": 0.188,
+        "edge_label_precision": 0.7447,
+        "knn_precision": 0.812,
+    }
+    protocol = {"M": 10, "rho": 0.4, "k": 10, "seed": 0}
+    for ds, backbone in (("digits", "pixels"), ("mnist", "simclr")):
+        io.write_json(
+            tmp_path / "features" / f"{ds}.json",
+            {**measures, "backbone": backbone, "protocol": protocol},
+        )
+    out, reports = tmp_path / "summary.json", tmp_path / "reports"
+    args = (tmp_path / "eval", tmp_path / "pr", tmp_path / "loss", out, reports)
+    write_report(*args, features_dir=tmp_path / "features")
+    md = (reports / "summary.md").read_text()
+    assert "## How semantic the features are" in md
+    assert "| mnist     | simclr     |  10 |   0.4 |  10 |                      0.159 |" in md
+    page = (reports / "report.html").read_text()
+    assert "<td>simclr</td>" in page and "<td>0.7447</td>" in page
+    write_report(*args)  # no measures: the section says so
+    assert "No measures under metrics/features" in (reports / "report.html").read_text()

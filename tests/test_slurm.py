@@ -23,8 +23,10 @@ REPO = Path(__file__).resolve().parents[1]
 PROFILE = REPO / "workflow" / "profiles" / "slurm"
 GPU_RULES = ("extract_features_shard", "train_hasher", "compute_codes_shard", "diagnose")
 CPU_RULES = (
+    "train_feature_net",  # writes none.json for pixel features (a GPU only for simclr)
     "train_gcn",
     "extract_features",
+    "feature_stats",
     "build_graphs",
     "dump_node_reps",
     "compute_codes",

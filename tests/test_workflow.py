@@ -148,6 +148,18 @@ def test_slurm_asks_a_gpu_only_where_a_stage_computes_on_one(tmp_path):
     gpus = slurm_gpus(project)
     assert {r for r, g in gpus.items() if g == {1}} == {"extract_features_shard"}
 
+    # the learned backbone trains and runs its encoder where features.device says
+    params["features"]["backbone"] = "simclr"
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    gpus = slurm_gpus(project)
+    assert {r for r, g in gpus.items() if g == {1}} == {
+        "train_feature_net",
+        "extract_features_shard",
+    }
+    params["features"]["device"] = "cpu"
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    assert all(g == {0} for g in slurm_gpus(project).values())
+
 
 def test_snakemake_lint_is_clean():
     proc = run([tool("snakemake"), "--lint", "--cores", "1"], ROOT)

@@ -109,6 +109,11 @@ class ImageSet:
         return TransformedView(self, transform, idx)
 
 
+def image_channels(images: ImageSet) -> int:
+    """1 for greyscale ("L") collections, 3 otherwise."""
+    return 1 if images[0].mode == "L" else 3
+
+
 class TransformedView:
     """Items ``(transform(images[indices[k]]), indices[k])``: the index lets training look
     up per-image targets after shuffling."""

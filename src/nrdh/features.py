@@ -1,8 +1,11 @@
-"""Image features for hashing: standardised raw pixels or a pretrained CNN's pooled output.
+"""Image features for hashing: standardised raw pixels, a self-supervised encoder's or a
+pretrained CNN's pooled output.
 
 NRDH builds its graphs on ResNet-101 features (last pooling layer, z = 2048); the pixel
 backbone gives a fast, download-free stand-in for small data; it is numpy only, so the default
-run's feature stage never pays for importing torch (the CNN path imports it when used).
+run's feature stage never pays for importing torch (the CNN paths import it when used). The
+simclr backbone is the encoder the train_feature_net stage learns without labels
+(`nrdh.feature_net`), where no ImageNet weights can be downloaded.
 `extract_shard` streams the features of one shard of rows into a shard file;
 `nrdh.shards.merge_features` merges the shards into the features artifact, whose schema is
 given in its docstring.
@@ -23,7 +26,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from nrdh.data import SPLITS, ImageSet, TransformedView
+from nrdh.data import SPLITS, ImageSet, ScaledTensor, TransformedView
 from nrdh.errors import NRDHError
 from nrdh.io import create_h5
 from nrdh.params import FeatureConfig
@@ -251,15 +254,28 @@ def build_backbone(
     download: bool = False,
     images: ImageSet | None = None,
     channels: int = 3,
+    network: Path | None = None,
 ) -> tuple[nn.Module | PixelStandardiser, Any, int]:
     """Every backbone, made here: (model mapping a (B, ...) batch to (B, z), PIL transform
     or None for the caller's own, z).
 
     "pixels" fits its statistics on `images`' train split and is numpy (arrays in and out,
     batches from `stacked_batches`); "small_cnn" (the hash network of the embedded 8x8
-    images) takes `channels` and no transform; the rest are torchvision trunks with their
+    images) takes `channels` and no transform; "simclr" is the trained encoder checkpoint
+    `network` on [-1, 1] pixels (it sets torch's CPU threads to its training's, so its
+    features are the same bytes on any machine); the rest are torchvision trunks with their
     weights' preprocessing. Those are torch modules, fed by a DataLoader.
     """
+    if backbone == "simclr":
+        if network is None:
+            raise NRDHError("features.backbone simclr: no feature network checkpoint given")
+        import torch
+
+        from nrdh.feature_net import load_encoder
+
+        encoder, net_cfg = load_encoder(network)
+        torch.set_num_threads(net_cfg.threads)
+        return encoder, ScaledTensor(), net_cfg.dim
     if backbone in ("small_cnn", "flat_cnn"):
         from nrdh.models import FlatCNN, SmallCNN
 
@@ -274,7 +290,11 @@ def build_backbone(
 
 
 def extract_features(
-    dataset: ImageSet, cfg: FeatureConfig, out_path: str | Path, prov: dict
+    dataset: ImageSet,
+    cfg: FeatureConfig,
+    out_path: str | Path,
+    prov: dict,
+    network: Path | None = None,
 ) -> None:
     """Features of every image -> features.h5 (schema: `nrdh.shards.merge_features`).
 
@@ -282,7 +302,7 @@ def extract_features(
     byte-identical file on the same device (float32, deterministic kernels, no timestamps).
     """
     run_unsharded(
-        lambda shard: extract_shard(dataset, cfg, shard, prov),
+        lambda shard: extract_shard(dataset, cfg, shard, prov, network=network),
         lambda folder: merge_features(folder, 1, out_path),
         out_path,
     )
@@ -295,14 +315,18 @@ def extract_shard(
     prov: dict,
     shard: int = 0,
     count: int = 1,
+    network: Path | None = None,
 ) -> None:
     """Run the backbone over the rows of shard `shard` of `count` and stream them into a
     ``features_shard`` file (its rows' features, labels, ids and split members).
 
     The pixel backbone's statistics come from the whole train split in every shard, so all
-    shards standardise alike; shard boundaries are multiples of ``batch_size``.
+    shards standardise alike; shard boundaries are multiples of ``batch_size``. `network`:
+    the simclr encoder's checkpoint.
     """
-    model, transform, z = build_backbone(cfg.backbone, cfg.weights, cfg.download, dataset)
+    model, transform, z = build_backbone(
+        cfg.backbone, cfg.weights, cfg.download, dataset, network=network
+    )
     start, stop = shard_rows(len(dataset), shard, count, cfg.batch_size)
     view = dataset.view(transform, np.arange(start, stop, dtype=np.int64))
     batches: Iterator[np.ndarray]
@@ -340,7 +364,7 @@ def extract_shard(
             idx = dataset.split[name]
             f.create_dataset(name, data=idx[(idx >= start) & (idx < stop)])
         f.attrs["backbone"] = cfg.backbone
-        f.attrs["weights"] = "" if cfg.backbone == "pixels" else cfg.weights
+        f.attrs["weights"] = "" if cfg.backbone in ("pixels", "simclr") else cfg.weights
         f.attrs["z"] = z
         f.attrs["n"] = len(dataset)
         f.attrs["num_classes"] = dataset.labels.shape[1]

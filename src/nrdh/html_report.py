@@ -18,8 +18,10 @@ import yaml
 from nrdh import aggregate, io
 from nrdh.report import (
     DIAGNOSTICS_NOTE,
+    FEATURE_STATS_NOTE,
     comparison_table,
     diagnostics_table,
+    feature_stats_table,
     precision_at_recall_table,
 )
 
@@ -30,6 +32,7 @@ SECTIONS = (
     "Precision-recall curves",
     "Training loss",
     "Where NRDH loses its edge",
+    "How semantic the features are",
     "Retrieval examples",
     "Parameters",
 )
@@ -83,6 +86,7 @@ def render(
     reference: str,
     params: dict[str, Any] | None,
     diag: pd.DataFrame | None = None,
+    feature_stats: pd.DataFrame | None = None,
 ) -> str:
     """The HTML text of the report over the aggregated table and the figures in reports_dir."""
     reports_dir = Path(reports_dir)
@@ -130,6 +134,13 @@ def render(
         ),
         _section(
             SECTIONS[6],
+            f'<p class="note">{html.escape(FEATURE_STATS_NOTE)}</p>'
+            + _table(feature_stats_table(feature_stats))
+            if feature_stats is not None and len(feature_stats)
+            else '<p class="note">No measures under metrics/features (feature_stats stage).</p>',
+        ),
+        _section(
+            SECTIONS[7],
             '<div class="grids">'
             + "".join(
                 _figure(p, str(p.relative_to(reports_dir / "grid").with_suffix(""))) for p in grids
@@ -139,7 +150,7 @@ def render(
             else '<p class="note">No retrieval grids under grid/ (retrieval_grid stage).</p>',
         ),
         _section(
-            SECTIONS[7],
+            SECTIONS[8],
             f"<pre>{html.escape(_yaml(params))}</pre>"
             if params
             else '<p class="note">No params given.</p>',
@@ -160,10 +171,11 @@ def write_html_report(
     reference: str,
     params: dict[str, Any] | None = None,
     diag: pd.DataFrame | None = None,
+    feature_stats: pd.DataFrame | None = None,
 ) -> None:
     """Write the self-contained report page (see ``render``) to ``out``, as ASCII.
 
     Characters past ASCII become HTML character references, so no file encoding can garble it.
     """
-    text = render(agg, reports_dir, reference, params, diag)
+    text = render(agg, reports_dir, reference, params, diag, feature_stats)
     io.write_text(out, text.encode("ascii", "xmlcharrefreplace").decode("ascii"))

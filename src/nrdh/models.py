@@ -1,4 +1,5 @@
-"""Models from parts, no I/O: the GCN autoencoder (Table 1) and the hash network (Table 2)."""
+"""Models from parts, no I/O: the GCN autoencoder (Table 1), the hash network (Table 2) and
+the self-supervised feature encoder (SimCLR) that stands in for ImageNet features."""
 
 from __future__ import annotations
 
@@ -90,6 +91,15 @@ class SmallCNN(nn.Module):
         return self.body(x)
 
 
+def conv_block(in_channels: int, out_channels: int) -> list[nn.Module]:
+    """3x3 conv (same size), BatchNorm, ReLU."""
+    return [
+        nn.Conv2d(in_channels, out_channels, 3, padding=1),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(),
+    ]
+
+
 class FlatCNN(nn.Module):
     """Two conv blocks (32, 64 channels; BN, ReLU, 2x2 max pool) and the map pooled to 4x4 and
     flattened: (B, C, H, W) -> (B, 1024).
@@ -104,13 +114,9 @@ class FlatCNN(nn.Module):
     def __init__(self, in_channels: int = 1) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(in_channels, 32, 3, padding=1),
-            nn.BatchNorm2d(32),
-            nn.ReLU(),
+            *conv_block(in_channels, 32),
             nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3, padding=1),
-            nn.BatchNorm2d(64),
-            nn.ReLU(),
+            *conv_block(32, 64),
             nn.MaxPool2d(2),
             nn.AdaptiveAvgPool2d(4),
             nn.Flatten(),
@@ -118,6 +124,55 @@ class FlatCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)
+
+
+class FeatureEncoder(nn.Module):
+    """The learned feature backbone for 8x8 to 32x32 images: (B, C, H, W) -> (B, dim).
+
+    Conv blocks of width, 2 width and dim channels, a 2x2 max-pool after each of the first
+    two (28 -> 14 -> 7, 8 -> 4 -> 2), then the global average pool: SimCLR's h, the
+    features written to features.h5.
+    """
+
+    def __init__(self, in_channels: int, width: int, dim: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            *conv_block(in_channels, width),
+            nn.MaxPool2d(2),
+            *conv_block(width, 2 * width),
+            nn.MaxPool2d(2),
+            *conv_block(2 * width, dim),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+
+class Standardise(nn.Module):
+    """(h - mean) / std per feature, with the training split's statistics (buffers)."""
+
+    def __init__(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("mean", mean)
+        self.register_buffer("std", std)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return (h - self.mean) / self.std
+
+
+class SimCLRNet(nn.Module):
+    """Encoder and projection head (Chen et al., ICML 2020): z = W2 ReLU(W1 h), h = f(x);
+    NT-Xent is computed on z, the features are h."""
+
+    def __init__(self, encoder: FeatureEncoder, dim: int, proj_dim: int) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.head = nn.Sequential(nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, proj_dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.encoder(x))
 
 
 def hash_head(in_dim: int, bits: int, slope: float = 0.01) -> nn.Sequential:

@@ -335,6 +335,25 @@ class ResizedCrop:
         return T.RandomResizedCrop(img.size[::-1], scale=(self.scale, 1.0))(img)
 
 
+def augment(cfg: Any, eval_t: Callable) -> Callable:
+    """One random view (SimCLR's, as CIBHash uses it): resized crop, flip, colour jitter,
+    greyscale, then the eval transform. `cfg` has crop_scale, flip, jitter, jitter_p and
+    grey_p (``peers.cibhash``, ``feature_net``)."""
+    from torchvision import transforms as T
+
+    steps: list[Callable] = [ResizedCrop(cfg.crop_scale)]
+    if cfg.flip:
+        steps.append(T.RandomHorizontalFlip())
+    jitter = T.ColorJitter(cfg.jitter, cfg.jitter, cfg.jitter)
+    steps += [T.RandomApply([jitter], p=cfg.jitter_p), T.RandomGrayscale(cfg.grey_p), eval_t]
+    return T.Compose(steps)
+
+
+def two_views(cfg: Any, eval_t: Callable) -> Views:
+    """Two independent augmentations (`augment`) of each image: a contrastive pair."""
+    return Views([augment(cfg, eval_t), augment(cfg, eval_t)])
+
+
 def nt_xent(z_i: torch.Tensor, z_j: torch.Tensor, temperature: float) -> torch.Tensor:
     """NT-Xent (SimCLR) over 2N codes: each code's positive is its other view, the 2N - 2
     others are negatives; cosine similarity / temperature, mean over the 2N anchors."""
@@ -365,21 +384,9 @@ class CIBHash(Objective):
     def __init__(self, cfg: CIBHashConfig) -> None:
         self.cfg = cfg
 
-    def augment(self, eval_t: Callable) -> Callable:
-        """One random view: crop, flip, colour jitter, greyscale, then the eval transform."""
-        from torchvision import transforms as T
-
-        c = self.cfg
-        steps: list[Callable] = [ResizedCrop(c.crop_scale)]
-        if c.flip:
-            steps.append(T.RandomHorizontalFlip())
-        jitter = T.ColorJitter(c.jitter, c.jitter, c.jitter)
-        steps += [T.RandomApply([jitter], p=c.jitter_p), T.RandomGrayscale(c.grey_p), eval_t]
-        return T.Compose(steps)
-
     def view_transform(self, train_t: Callable, eval_t: Callable) -> Callable:
         """Two independent augmentations of each image."""
-        return Views([self.augment(eval_t), self.augment(eval_t)])
+        return two_views(self.cfg, eval_t)
 
     def __call__(self, outputs: Sequence[Outputs], idx: torch.Tensor) -> tuple[torch.Tensor, Terms]:
         p_i, p_j = (torch.sigmoid(fc) for fc, _ in outputs[:2])

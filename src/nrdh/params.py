@@ -52,13 +52,16 @@ class BaseConfig:
 class FeatureConfig:
     """Image features (``features``) for graphs, baselines and the codes' ids and splits."""
 
-    backbone: Literal["pixels", "resnet18", "resnet50", "resnet101", "vgg16"]
+    # "simclr": the encoder the train_feature_net stage learns without labels (``feature_net``)
+    backbone: Literal["pixels", "simclr", "resnet18", "resnet50", "resnet101", "vgg16"]
     # torchvision weights enum name (IMAGENET1K_V1, DEFAULT), "none" (random init, seed 0),
     # or a path to a local .pth state dict; ignored by "pixels".
     weights: str
     batch_size: int  # images per forward pass; memory, not results, depends on it
     num_workers: int  # DataLoader decoding processes; 0 decodes in the main process
-    device: str  # "auto" = cuda when available, else cpu; or "cpu", "cuda:0", ...
+    # "auto" = cuda when available, else cpu; or "cpu", "cuda:0", ...; also where the
+    # simclr encoder trains
+    device: str
     chunk_size: int  # rows buffered per HDF5 write: memory stays flat as n grows
     download: bool  # fetch missing weights; off so offline runs fail at once
 
@@ -66,6 +69,54 @@ class FeatureConfig:
         for key, lo in (("batch_size", 1), ("num_workers", 0), ("chunk_size", 1)):
             check_range(f"features.{key}", getattr(self, key), lo, None)
         check_device("features.device", self.device)
+
+
+@dataclass(frozen=True)
+class FeatureNetConfig:
+    """The self-supervised feature network (``feature_net``), trained when
+    ``features.backbone`` is simclr: SimCLR's NT-Xent over two augmented views of the
+    training images, our substitute for ImageNet features where none can be downloaded."""
+
+    seed: int  # initialisation, batch order and augmentations
+    epochs: int
+    lr: float  # Adam
+    weight_decay: float
+    batch_size: int  # images per step; NT-Xent contrasts each against 2 (B - 1) others
+    temperature: float  # NT-Xent tau
+    width: int  # channels of the first conv block; the second has 2 width
+    dim: int  # channels of the last conv block: the feature dim z of features.h5
+    proj_dim: int  # output of the projection head (used by the loss only)
+    crop_scale: float  # random resized crop: smallest area fraction
+    flip: bool  # random horizontal flip (off for digits: a mirrored digit is another symbol)
+    jitter: float  # colour jitter strength: brightness, contrast, saturation
+    jitter_p: float  # probability of colour jitter
+    grey_p: float  # probability of greyscale (no effect on greyscale images)
+    # Standardise h per dimension with train-split statistics, as the pixel backbone does:
+    # pooled ReLU features all lie in one orthant, so raw cosine similarities exceed rho for
+    # nearly every pair and every graph would be complete. false = SimCLR's raw h.
+    standardise: bool
+    # CPU threads (ignored on a GPU): the same bytes on any machine, and fast on shared cores
+    threads: int
+
+    def __post_init__(self) -> None:
+        lows = {"epochs": 1, "batch_size": 2, "width": 1, "dim": 1, "proj_dim": 1, "threads": 1}
+        lows |= {"seed": 0, "lr": 0.0, "weight_decay": 0.0, "temperature": 1e-6, "jitter": 0.0}
+        for key, lo in lows.items():
+            check_range(f"feature_net.{key}", getattr(self, key), lo, None)
+        check_range("feature_net.crop_scale", self.crop_scale, 1e-3, 1.0)
+        check_range("feature_net.jitter", self.jitter, 0.0, None)
+        for key in ("jitter_p", "grey_p"):
+            check_range(f"feature_net.{key}", getattr(self, key), 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class FeatureStatsConfig:
+    """The semantic measures of each features file (``feature_stats``, nrdh.feature_stats)."""
+
+    k: int  # neighbours of the kNN label precision (queries against the database)
+
+    def __post_init__(self) -> None:
+        check_range("feature_stats.k", self.k, 1, None)
 
 
 @dataclass(frozen=True)
@@ -519,6 +570,8 @@ def peer_config(name: str, section: Mapping[str, Any] | None) -> Any:
 SECTIONS: dict[str, type] = {
     "base": BaseConfig,
     "features": FeatureConfig,
+    "feature_net": FeatureNetConfig,
+    "feature_stats": FeatureStatsConfig,
     "shards": ShardConfig,
     "graph": GraphConfig,
     "gcn": GCNConfig,
@@ -541,6 +594,8 @@ class Params:
     variants: dict[str, dict[str, dict[str, Any]]]
     datasets: dict[str, DatasetConfig]
     features: FeatureConfig
+    feature_net: FeatureNetConfig
+    feature_stats: FeatureStatsConfig
     shards: ShardConfig
     graph: GraphConfig
     gcn: GCNConfig

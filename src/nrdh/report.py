@@ -46,6 +46,21 @@ DIAGNOSTICS_NOTE = (
     "as database), learnt = the trained network's codes on the same images, test = "
     "query/database mAP@all; fit gap = taught - learnt, generalisation gap = learnt - test."
 )
+# The feature_stats stage's measures of one features file (nrdh.feature_stats) and labels.
+FEATURE_STAT_LABELS = {
+    "neighbour_in_batch": "neighbour > rho in batch",
+    "neighbour_global": "neighbour > rho anywhere",
+    "mean_degree_in_batch": "mean degree in batch",
+    "edge_label_precision": "edges sharing a label",
+    "knn_precision": "kNN label precision",
+}
+FEATURE_STATS_NOTE = (
+    "Training nodes with at least one other node of cosine similarity > rho in their M-node "
+    "graph batch (the graphs the GCN sees) or anywhere in the training set; the mean number "
+    "of such in-batch neighbours and the share of those edges joining images with a common "
+    "label; kNN label precision = share of the k most cosine-similar database images that "
+    "share a label with the query."
+)
 PR_PREFIX = "p_at_r_"  # columns p_at_r_<percent>: precision at recall (the paper's Table 3)
 
 
@@ -159,12 +174,32 @@ def diagnostics_table(diag: pd.DataFrame) -> pd.DataFrame:
     return _mean_std_columns(aggregate.seed_stats(diag, DIAGNOSTICS), DIAGNOSTIC_LABELS)
 
 
+def collect_feature_stats(features_dir: Path | None) -> pd.DataFrame:
+    """One row per <dataset>.json under features_dir (the feature_stats stage): dataset,
+    backbone, M, rho, k and each measure; no rows when there are none."""
+    rows = []
+    for path in sorted(Path(features_dir).glob("*.json")) if features_dir else []:
+        d = json.loads(path.read_text())
+        proto = {k: d["protocol"][k] for k in ("M", "rho", "k")}
+        rows.append({"dataset": path.stem, "backbone": d["backbone"], **proto})
+        rows[-1].update({k: d[k] for k in FEATURE_STAT_LABELS})
+    return pd.DataFrame(
+        rows, columns=["dataset", "backbone", "M", "rho", "k", *FEATURE_STAT_LABELS]
+    )
+
+
+def feature_stats_table(stats: pd.DataFrame) -> pd.DataFrame:
+    """The feature measures with their labels, rounded for reading."""
+    return stats.rename(columns=FEATURE_STAT_LABELS).round(4)
+
+
 def write_summary(
     agg: pd.DataFrame,
     summary_json: Path,
     reports_dir: Path,
     reference: str,
     diag: pd.DataFrame | None = None,
+    feature_stats: pd.DataFrame | None = None,
 ) -> None:
     """metrics/summary.json (dataset/method/bits -> numbers) plus CSV and Markdown tables.
 
@@ -200,6 +235,12 @@ def write_summary(
             "## Where NRDH loses its edge: taught, learnt and test mAP@all over seeds\n",
             f"{DIAGNOSTICS_NOTE}\n",
             diagnostics_table(diag).to_markdown(index=False) + "\n",
+        ]
+    if feature_stats is not None and len(feature_stats):
+        sections += [
+            "## How semantic the features are: neighbours above rho, kNN labels\n",
+            f"{FEATURE_STATS_NOTE}\n",
+            feature_stats_table(feature_stats).to_markdown(index=False) + "\n",
         ]
     io.write_text(reports_dir / "summary.md", "\n".join(sections))
     io.write_text(

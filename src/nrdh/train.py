@@ -119,6 +119,29 @@ def epoch_generator(seed: int, epoch: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed * 1_000_003 + epoch)
 
 
+def epoch_loader(
+    images: torch.utils.data.Dataset,
+    batch_size: int,
+    seed: int,
+    epoch: int,
+    num_workers: int = 0,
+    pin_memory: bool = False,
+) -> torch.utils.data.DataLoader:
+    """The shuffled batches of one epoch (the last partial batch dropped unless it is the
+    only one), ordered by `epoch_generator`. Random transforms draw from the global RNG, so
+    it is seeded per epoch too: a run resumed from a checkpoint replays the same views."""
+    torch.manual_seed(seed * 1_000_003 + epoch)
+    return torch.utils.data.DataLoader(
+        images,
+        batch_size=batch_size,
+        shuffle=True,
+        drop_last=len(images) > batch_size,
+        generator=epoch_generator(seed, epoch),
+        num_workers=num_workers,
+        pin_memory=pin_memory,
+    )
+
+
 def train_gcn(
     x: np.ndarray,
     nodes: np.ndarray,
@@ -247,18 +270,9 @@ def train_hasher(
         raise NRDHError("hasher: the training split needs at least 2 images")
 
     def run_epoch(epoch: int) -> dict[str, float]:
-        # Random transforms (augment) draw from the global RNG: seed it per epoch too, so a
-        # run resumed from a checkpoint replays the same crops and flips.
-        torch.manual_seed(seed * 1_000_003 + epoch)
         model.train()
-        loader = torch.utils.data.DataLoader(
-            images,
-            batch_size=cfg.batch_size,
-            shuffle=True,
-            drop_last=len(images) > cfg.batch_size,
-            generator=epoch_generator(seed, epoch),
-            num_workers=cfg.num_workers,
-            pin_memory=device.type == "cuda",
+        loader = epoch_loader(
+            images, cfg.batch_size, seed, epoch, cfg.num_workers, device.type == "cuda"
         )
         totals: dict[str, float] = {}
         steps = 0

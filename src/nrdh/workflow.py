@@ -228,27 +228,35 @@ def load_resources(path: str | Path, rule: Rule) -> dict[str, Any]:
 
     ``device: <section>`` names the params section whose ``device`` the stage computes on:
     the rule asks for a GPU unless every job's section (variant overrides merged) says
-    ``device: cpu`` or ``backbone: pixels`` (pixel features run no model).
+    ``device: cpu`` or ``backbone: pixels`` (pixel features run no model). ``backbones:
+    [...]`` narrows that to jobs whose section's backbone is listed (train_feature_net
+    trains only for simclr).
     """
     table = yaml.safe_load(Path(path).read_text()) or {}
     merged = {**table.get("default", {}), **table.get(rule.name, {})}
     section = merged.pop("device", None)
+    backbones = merged.pop("backbones", None)
     merged["gpu"] = int(
-        section is not None and any(_uses_gpu(j, section) for j in rule.jobs.values())
+        section is not None and any(_uses_gpu(j, section, backbones) for j in rule.jobs.values())
     )
     return merged
 
 
-def _uses_gpu(job: Job, section: str) -> bool:
-    """Whether a job's `section` (with its variant's overrides) runs a model on a GPU."""
+def _uses_gpu(job: Job, section: str, backbones: list[str] | None = None) -> bool:
+    """Whether a job's `section` (with its variant's overrides; the section tracked whole or
+    key by key) runs a model on a GPU: on one of `backbones`, when given."""
     values: dict[str, Any] = {}
     for key, value in job.params.items():
         name = key.split(":", 1)[1]
         if name == section:
             values = {**value, **values}
+        elif name.startswith(section + "."):
+            values = {**values, name[len(section) + 1 :]: value}
         elif name.startswith("variants.") and isinstance(value, dict):
             values = {**values, **(value.get(section) or {})}
-    return values.get("device", "auto") != "cpu" and values.get("backbone") != "pixels"
+    backbone = values.get("backbone")
+    wanted = backbone in backbones if backbones is not None else backbone != "pixels"
+    return values.get("device", "auto") != "cpu" and wanted
 
 
 def stage_script(cmd: str) -> str:

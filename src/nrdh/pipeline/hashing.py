@@ -12,15 +12,10 @@ import torch
 from nrdh import codes, features, io, objectives, shards, train
 from nrdh.artifacts import open_features
 from nrdh.config import as_dict, from_mapping
-from nrdh.data import ImageSet, ScaledTensor, load_dataset
+from nrdh.data import ImageSet, ScaledTensor, image_channels, load_dataset
 from nrdh.models import HashNet
 from nrdh.params import CodesConfig, DatasetConfig, HasherConfig, dataset_from_mapping
 from nrdh.pipeline.common import merge_codes
-
-
-def image_channels(images: ImageSet) -> int:
-    """1 for greyscale ("L") collections, 3 otherwise."""
-    return 1 if images[0].mode == "L" else 3
 
 
 def hasher_transforms(cfg: HasherConfig, eval_transform: Any | None) -> tuple[Any, Any]:

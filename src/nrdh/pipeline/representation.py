@@ -15,17 +15,31 @@ from nrdh import features, graph, io, shards
 from nrdh.artifacts import check_finite, open_features, read_rows
 from nrdh.config import as_dict
 from nrdh.data import load_dataset
+from nrdh.feature_net import network_file
 from nrdh.params import DatasetConfig, FeatureConfig, GraphConfig
 
 
 def extract_features_stage(
-    *, out: Path, dataset: str, ds_cfg: DatasetConfig, f_cfg: FeatureConfig, seed: int
+    *,
+    out: Path,
+    dataset: str,
+    ds_cfg: DatasetConfig,
+    f_cfg: FeatureConfig,
+    seed: int,
+    net_dir: Path | None = None,
 ) -> None:
     """Stage 1 unsharded: features.h5 in one call (one shard, merged: the same bytes as any
     sharded run)."""
     shards.run_unsharded(
         lambda shard: extract_shard_stage(
-            out=shard, dataset=dataset, ds_cfg=ds_cfg, f_cfg=f_cfg, seed=seed, shard=0, count=1
+            out=shard,
+            dataset=dataset,
+            ds_cfg=ds_cfg,
+            f_cfg=f_cfg,
+            seed=seed,
+            shard=0,
+            count=1,
+            net_dir=net_dir,
         ),
         lambda folder: shards.merge_features(folder, 1, out),
         out,
@@ -41,13 +55,17 @@ def extract_shard_stage(
     seed: int,
     shard: int,
     count: int,
+    net_dir: Path | None = None,
 ) -> None:
-    """Stage 1: features, labels, ids and split members of shard `shard` of `count`."""
+    """Stage 1: features, labels, ids and split members of shard `shard` of `count`; the
+    simclr backbone's encoder comes from the train_feature_net folder `net_dir`."""
     images = load_dataset(ds_cfg, seed)
+    network = network_file(net_dir, f_cfg)
     prov = io.provenance(
-        {"base.seed": seed, f"datasets.{dataset}": as_dict(ds_cfg), "features": as_dict(f_cfg)}
+        {"base.seed": seed, f"datasets.{dataset}": as_dict(ds_cfg), "features": as_dict(f_cfg)},
+        {"feature_net": network} if network else None,
     )
-    features.extract_shard(images, f_cfg, out, prov, shard, count)
+    features.extract_shard(images, f_cfg, out, prov, shard, count, network)
 
 
 def build_graphs_stage(*, features_path: Path, out: Path, cfg: GraphConfig, seed: int) -> None:

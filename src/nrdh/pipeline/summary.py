@@ -23,20 +23,23 @@ def write_report(
     reference: str = "nrdh",
     params: dict[str, Any] | None = None,
     diag_dir: Path | None = None,
+    features_dir: Path | None = None,
 ) -> pd.DataFrame:
-    """Tables over seeds (with the diagnostics under `diag_dir`, if any), the figures and
-    reports/report.html; returns the aggregated table."""
+    """Tables over seeds (with the diagnostics under `diag_dir` and the feature measures
+    under `features_dir`, if any), the figures and reports/report.html; returns the
+    aggregated table."""
     table = report.collect(eval_dir)
     agg = aggregate.aggregate(
         table, reference, metrics=(*aggregate.METRICS, *report.p_at_r_columns(table))
     )
     diag = report.collect_diagnostics(diag_dir)
-    report.write_summary(agg, summary_out, reports_dir, reference, diag)
+    feats = report.collect_feature_stats(features_dir)
+    report.write_summary(agg, summary_out, reports_dir, reference, diag, feats)
     report.plot_map_vs_bits(agg, reports_dir)
     report.plot_pr_curves(pr_dir, reports_dir)
     report.plot_losses(loss_dir, reports_dir)
     html_report.write_html_report(
-        reports_dir / "report.html", agg, reports_dir, reference, params, diag
+        reports_dir / "report.html", agg, reports_dir, reference, params, diag, feats
     )
     return agg
 
@@ -51,10 +54,22 @@ def summarize_stage(
     reports_dir: Path,
     reference: str,
     params: dict[str, Any],
+    features_dir: Path | None = None,
 ) -> None:
-    """Gather every eval_<bits>.json and diag_<bits>.json over seeds into tables, figures
-    and the HTML report (which shows `params`, the run's whole params file)."""
-    write_report(eval_dir, pr_dir, loss_dir, summary_out, reports_dir, reference, params, diag_dir)
+    """Gather every eval_<bits>.json and diag_<bits>.json over seeds and the feature
+    measures into tables, figures and the HTML report (which shows `params`, the run's
+    whole params file)."""
+    write_report(
+        eval_dir,
+        pr_dir,
+        loss_dir,
+        summary_out,
+        reports_dir,
+        reference,
+        params,
+        diag_dir,
+        features_dir,
+    )
 
 
 def retrieval_grid_stage(

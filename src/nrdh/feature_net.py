@@ -1,0 +1,77 @@
+"""The self-supervised feature network's artifacts: its stage folder, checkpoint and loader.
+
+The train_feature_net stage writes one folder per dataset: ``encoder.pt`` and
+``history.json`` when ``features.backbone`` is simclr (SimCLR training:
+`nrdh.train.train_simclr`), otherwise only ``none.json``. Torch is imported only by the
+functions that save or load a network, so the torch-free feature and graph stages can
+import this module.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nrdh import io
+from nrdh.config import as_dict, from_mapping
+from nrdh.errors import NRDHError
+from nrdh.params import FeatureConfig, FeatureNetConfig
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from nrdh.models import FeatureEncoder
+
+KIND = "feature_net"
+NETWORK, HISTORY, NO_NETWORK = "encoder.pt", "history.json", "none.json"
+
+
+def network_file(net_dir: Path | None, f_cfg: FeatureConfig) -> Path | None:
+    """The encoder checkpoint the features stage reads: <net_dir>/encoder.pt for the simclr
+    backbone, None for the others (they use no learned network)."""
+    if f_cfg.backbone != "simclr":
+        return None
+    if net_dir is None:
+        raise NRDHError("features.backbone simclr: no train_feature_net folder given")
+    return net_dir / NETWORK
+
+
+def save_encoder(
+    encoder: FeatureEncoder,
+    stats: tuple[torch.Tensor, torch.Tensor] | None,
+    cfg: FeatureNetConfig,
+    channels: int,
+    prov: dict,
+    out: Path,
+) -> None:
+    """The encoder's checkpoint with the train-split (mean, std) of its features when they
+    are standardised: tensors and plain values (read with weights_only=True)."""
+    io.save_torch(
+        {
+            "kind": KIND,
+            "schema_version": io.SCHEMA_VERSION,
+            "channels": channels,
+            "config": as_dict(cfg),
+            "provenance": prov,
+            "state_dict": encoder.state_dict(),
+            "standardise": None if stats is None else {"mean": stats[0], "std": stats[1]},
+        },
+        out,
+    )
+
+
+def load_encoder(path: Path) -> tuple[nn.Module, FeatureNetConfig]:
+    """The feature network of a checkpoint (eval mode): the encoder, then the standardisation
+    when it has one; and the config that built it."""
+    from torch import nn
+
+    from nrdh.models import FeatureEncoder, Standardise
+
+    ckpt = io.load_torch(path, KIND)
+    cfg = from_mapping(FeatureNetConfig, ckpt["config"], f"{path}:config")
+    encoder = FeatureEncoder(ckpt["channels"], cfg.width, cfg.dim)
+    encoder.load_state_dict(ckpt["state_dict"])
+    stats = ckpt["standardise"]
+    model = encoder if stats is None else nn.Sequential(encoder, Standardise(**stats))
+    return model.eval(), cfg

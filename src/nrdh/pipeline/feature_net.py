@@ -1,0 +1,54 @@
+"""Stage train_feature_net: the self-supervised feature network, or a note that none is used.
+
+The stage is always in the DAG, before the feature shards. With ``features.backbone:
+simclr`` it trains the encoder (`nrdh.simclr`) and writes its checkpoint and loss
+history into its folder; with any other backbone it writes only a small ``none.json`` and
+never imports torch, so the default run pays a fraction of a second for it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nrdh import io
+from nrdh.config import as_dict
+from nrdh.feature_net import HISTORY, NETWORK, NO_NETWORK, save_encoder
+from nrdh.params import DatasetConfig, FeatureConfig, FeatureNetConfig
+
+
+def train_feature_net_stage(
+    *,
+    out: Path,
+    dataset: str,
+    ds_cfg: DatasetConfig,
+    f_cfg: FeatureConfig,
+    cfg: FeatureNetConfig,
+    data_seed: int,
+) -> None:
+    """The SimCLR encoder of `dataset`'s training images -> out/encoder.pt and
+    out/history.json; for another backbone out/none.json (no network, torch not imported)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name in (NETWORK, HISTORY, NO_NETWORK):  # a run by hand must not leave stale files
+        (out / name).unlink(missing_ok=True)
+    if f_cfg.backbone != "simclr":
+        io.write_json(out / NO_NETWORK, {"backbone": f_cfg.backbone, "network": None})
+        return
+    from nrdh.data import image_channels, load_dataset  # numpy, PIL: not for none.json
+    from nrdh.features import resolve_device
+    from nrdh.simclr import feature_statistics, train_simclr
+
+    images = load_dataset(ds_cfg, data_seed)
+    device = resolve_device(f_cfg.device)
+    prov = io.provenance(
+        {
+            "base.seed": data_seed,
+            f"datasets.{dataset}": as_dict(ds_cfg),
+            "features.backbone": f_cfg.backbone,
+            "features.device": f_cfg.device,
+            "feature_net": as_dict(cfg),
+        }
+    )
+    encoder, history = train_simclr(images, cfg, device)
+    stats = feature_statistics(encoder, images, cfg.batch_size) if cfg.standardise else None
+    save_encoder(encoder, stats, cfg, image_channels(images), prov, out / NETWORK)
+    io.write_json(out / HISTORY, history)

@@ -1,0 +1,22 @@
+"""Stage train_feature_net: the self-supervised (SimCLR) feature network of one dataset."""
+
+from nrdh.params import load_params
+from nrdh.pipeline.feature_net import train_feature_net_stage
+from nrdh.runner import parse_args, run
+
+
+def main() -> None:
+    args = parse_args(__doc__, paths=["out"], strs=["dataset"])
+    p = load_params(args.params)
+    train_feature_net_stage(
+        out=args.out,
+        dataset=args.dataset,
+        ds_cfg=p.dataset(args.dataset),
+        f_cfg=p.features,
+        cfg=p.feature_net,
+        data_seed=p.base.seed,
+    )
+
+
+if __name__ == "__main__":
+    run(main)
