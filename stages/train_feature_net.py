@@ -12,7 +12,7 @@ def main() -> None:
         out=args.out,
         dataset=args.dataset,
         ds_cfg=p.dataset(args.dataset),
-        f_cfg=p.features,
+        f_cfg=p.features_for(args.dataset),
         cfg=p.feature_net,
         data_seed=p.base.seed,
     )

