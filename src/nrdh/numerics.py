@@ -12,19 +12,23 @@ baseline codes on the same machine. The libraries read these variables when they
 from __future__ import annotations
 
 import os
-import platform
+from collections.abc import MutableMapping
 from pathlib import Path
 
 # The code path every AVX2 x86-64 CPU (Intel since 2013, AMD since 2015) runs the same way.
 # MKL's Conditional Numerical Reproducibility "COMPATIBLE" branch is the one Intel documents
-# as giving the same results on Intel and non-Intel processors; the other three cap the
-# instruction set so an AVX-512 CPU runs the AVX2 kernels an AVX2-only CPU runs.
+# as giving the same results on Intel and non-Intel processors; the other two cap the
+# instruction set so an AVX-512 CPU runs the AVX2 kernels an AVX2-only CPU runs. Set over any
+# value in the environment: these are nrdh's choice, not the machine's.
 PINNED = {
     "MKL_CBWR": "COMPATIBLE",
     "ONEDNN_MAX_CPU_ISA": "AVX2",
     "ATEN_CPU_CAPABILITY": "avx2",
-    "OPENBLAS_CORETYPE": "Haswell",
 }
+# OpenBLAS (numpy, scipy) runs its Haswell kernels, unless the machine sets a core type
+# itself (some OpenBLAS builds need one on some CPUs): that setting is kept.
+DEFAULTED = {"OPENBLAS_CORETYPE": "Haswell"}
+OPT_OUT = "NRDH_NATIVE_NUMERICS"  # =1: every library picks its own kernels for this CPU
 
 
 def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str]:
@@ -39,15 +43,17 @@ def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str]:
     return set()
 
 
-def pin_cpu_numerics(environ: dict[str, str] | None = None) -> dict[str, str]:
-    """Set PINNED in the environment on an AVX2 x86-64 CPU, keeping any value already set.
+def pin_cpu_numerics(
+    environ: MutableMapping[str, str] | None = None, flags: set[str] | None = None
+) -> dict[str, str]:
+    """Pin the CPU kernels of MKL, oneDNN, ATen and OpenBLAS on an AVX2 x86-64 CPU.
 
-    A variable set by the user or the machine (an OPENBLAS_CORETYPE some OpenBLAS builds need
-    on some CPUs) wins: that is the opt-out. Returns what was set.
+    Nothing on other CPUs or with NRDH_NATIVE_NUMERICS=1; returns what was set.
     """
     env = os.environ if environ is None else environ
-    if platform.machine() not in ("x86_64", "AMD64") or not {"avx2", "fma"} <= cpu_flags():
+    flags = cpu_flags() if flags is None else flags
+    if env.get(OPT_OUT) == "1" or not {"avx2", "fma"} <= flags:
         return {}
-    added = {k: v for k, v in PINNED.items() if k not in env}
+    added = {**PINNED, **{k: v for k, v in DEFAULTED.items() if k not in env}}
     env.update(added)
     return added

@@ -40,8 +40,8 @@ INTERRUPTED = 130  # the shell's code for a process ended by SIGINT (128 + 2)
 def interrupted_message(what: str) -> str:
     """The one line a Ctrl-C prints: what stopped, that nothing was half-written, what next."""
     return (
-        f"error: {what}: interrupted (Ctrl-C), no output written; expected to run to the end, "
-        "so rerun it (training resumes from its last checkpoint)"
+        f"error: {what}: interrupted (Ctrl-C) before it finished, no output written; expected "
+        "an uninterrupted run: rerun it (training resumes from its last checkpoint)"
     )
 
 
