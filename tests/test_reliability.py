@@ -256,6 +256,24 @@ def test_missing_and_non_hdf5_inputs(work):
     assert_user_error(lsh_codes(work, "junk.h5"), work / "out", "junk.h5: not a readable HDF5")
 
 
+def inspect(work: Path, name: str) -> subprocess.CompletedProcess:
+    """`nrdh inspect <name>` in `work`."""
+    cmd = [sys.executable, "-c", "from nrdh.cli import main; main()", "inspect", name]
+    return subprocess.run(cmd, cwd=work, env=ENV, capture_output=True, text=True, timeout=120)
+
+
+def test_inspect_names_a_missing_truncated_or_junk_file(work):
+    assert "@kind = features" in inspect(work, "features.h5").stdout
+    (work / "cut.h5").write_bytes((work / "features.h5").read_bytes()[:2000])
+    (work / "junk.h5").write_bytes(b"\x00not hdf5" * 10)
+    for name, fragment in (
+        ("nope.h5", "nope.h5: file not found (expected an nrdh HDF5 artifact"),
+        ("cut.h5", "cut.h5: not a readable HDF5 file (Unable to synchronously open file"),
+        ("junk.h5", "junk.h5: not a readable HDF5 file"),
+    ):
+        assert_user_error(inspect(work, name), work / "out", fragment)
+
+
 def test_missing_dataset_is_named(work):
     with h5py.File(work / "features.h5", "r+") as f:
         del f["labels"]
