@@ -15,12 +15,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
-from conftest import ROOT, overlay
+from conftest import ROOT, digits_workdir, overlay
 
 from nrdh.numerics import DEFAULTED, OPT_OUT, PINNED, cpu_flags, pin_cpu_numerics
-from nrdh.params import parse
-from nrdh.pipeline.representation import extract_features_stage
 
 AVX2 = {"avx2", "fma"}
 DISPATCH = (*PINNED, *DEFAULTED, "MKL_ENABLE_INSTRUCTIONS", OPT_OUT)
@@ -87,16 +84,7 @@ THIS_CPU = {"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2", "OPENBLAS_NUM_THREAD
 def digits(tmp_path_factory) -> Path:
     """The default params on the digits alone, with their features and graphs."""
     d = tmp_path_factory.mktemp("numerics")
-    changes = {"base": {**overlay({})["base"], "datasets": ["digits"]}}
-    (d / "params.yaml").write_text(yaml.safe_dump(overlay(changes)))
-    p = parse(overlay(changes))
-    extract_features_stage(
-        out=d / "features.h5",
-        dataset="digits",
-        ds_cfg=p.dataset("digits"),
-        f_cfg=p.features,
-        seed=p.base.seed,
-    )
+    digits_workdir(d, {"base": {**overlay({})["base"], "datasets": ["digits"]}})
     args = ["--variant", "nrdh", "--seed", "0", "--features", "features.h5"]
     stage_bytes(d, "build_graphs", {}, [*args, "--out", "graphs.h5"], "graphs.h5")
     return d

@@ -19,13 +19,12 @@ import h5py
 import numpy as np
 import pytest
 import yaml
-from conftest import ROOT, overlay
+from conftest import ROOT, digits_workdir, overlay
 from PIL import Image
 
 from nrdh.params import parse
 from nrdh.pipeline.baseline_codes import baseline_codes_stage
 from nrdh.pipeline.evaluation import evaluate_stage
-from nrdh.pipeline.representation import extract_features_stage
 from nrdh.pipeline.summary import summarize_stage
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -74,14 +73,7 @@ def assert_user_error(proc: subprocess.CompletedProcess, out: Path, *fragments: 
 def good(tmp_path_factory) -> Path:
     """A folder with params.yaml, a digits features.h5 and LSH codes of 16 bits (codes/16.h5)."""
     d = tmp_path_factory.mktemp("good")
-    (d / "params.yaml").write_text(yaml.safe_dump(PARAMS))
-    extract_features_stage(
-        out=d / "features.h5",
-        dataset="digits",
-        ds_cfg=P.dataset("digits"),
-        f_cfg=P.features,
-        seed=P.base.seed,
-    )
+    digits_workdir(d, CHANGES)
     baseline_codes_stage(
         features_path=d / "features.h5",
         out_dir=d / "codes",

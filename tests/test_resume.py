@@ -18,12 +18,10 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from conftest import ROOT, overlay
+from conftest import ROOT, digits_workdir, overlay
 from torch import nn
 
 from nrdh.errors import NRDHError
-from nrdh.params import parse
-from nrdh.pipeline.representation import extract_features_stage
 from nrdh.train import epoch_generator, fit
 
 # One thread per stage: the machine's cores are shared, and thread contention only slows
@@ -130,15 +128,7 @@ def signal_after_checkpoint(cmd: list[str], cwd: Path, ckpt: Path, sig: int) -> 
 def project(tmp_path_factory) -> Path:
     """A working directory with params, features, graphs, a short GCN and its node reps."""
     d = tmp_path_factory.mktemp("resume")
-    (d / "params.yaml").write_text(yaml.safe_dump(overlay(TINY)))
-    p = parse(overlay(TINY))
-    extract_features_stage(
-        out=d / "features.h5",
-        dataset="digits",
-        ds_cfg=p.dataset("digits"),
-        f_cfg=p.features,
-        seed=p.base.seed,
-    )
+    digits_workdir(d, TINY)
     v = ("--variant", "nrdh", "--features", "features.h5")
     run_ok(stage("build_graphs", d, *v, "--seed", 0, "--out", "graphs.h5"), d)
     g = (*v, "--graphs", "graphs.h5")
