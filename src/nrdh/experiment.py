@@ -90,7 +90,10 @@ def check_overrides(params_file: Path, overrides: Sequence[str]) -> None:
 
 def exp_run(dvc_args: Sequence[str], root: Path = Path(".")) -> int:
     """Check every params.yaml override of `dvc exp run dvc_args`, then run it; its exit code."""
-    for point in sweep_points(set_params(dvc_args)):
+    points = sweep_points(set_params(dvc_args))
+    if points and not (root / PARAMS_FILE).is_file():
+        raise NRDHError(f"{root / PARAMS_FILE}: params file not found, expected the project root")
+    for point in points:
         check_overrides(root / PARAMS_FILE, point)
     cmd = [sys.executable, "-m", "dvc", "exp", "run", *dvc_args]
     return subprocess.run(cmd, cwd=root, check=False).returncode
