@@ -78,6 +78,23 @@ def write_params(path: Path, changes: dict) -> Path:
     return path
 
 
+def digits_workdir(d: Path, changes: dict) -> Params:
+    """Folder `d` with params.yaml (params.yaml with `changes` merged in) and the digits'
+    features.h5, extracted in-process. Returns the params."""
+    from nrdh.pipeline.representation import extract_features_stage
+
+    p = parse(overlay(changes))
+    write_params(d / "params.yaml", changes)
+    extract_features_stage(
+        out=d / "features.h5",
+        dataset="digits",
+        ds_cfg=p.dataset("digits"),
+        f_cfg=p.features,
+        seed=p.base.seed,
+    )
+    return p
+
+
 @pytest.fixture(scope="session")
 def tiny_params(tmp_path_factory) -> Path:
     """The tiny params file the integration tests run the whole DAG with: params.yaml with

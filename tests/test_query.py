@@ -31,6 +31,7 @@ def digit_png(path: Path, index: int, mode: str = "L", size: int = 8) -> Path:
     return path
 
 
+@pytest.mark.filterwarnings("error")  # a query prints its neighbours, not torch's warnings
 def test_query_returns_neighbours_with_distances(trained, tmp_path, capsys):
     query = digit_png(tmp_path / "q.png", 0)  # a query-split image of a 0
     main(

@@ -19,13 +19,12 @@ import h5py
 import numpy as np
 import pytest
 import yaml
-from conftest import ROOT, overlay
+from conftest import ROOT, digits_workdir, overlay
 from PIL import Image
 
 from nrdh.params import parse
 from nrdh.pipeline.baseline_codes import baseline_codes_stage
 from nrdh.pipeline.evaluation import evaluate_stage
-from nrdh.pipeline.representation import extract_features_stage
 from nrdh.pipeline.summary import summarize_stage
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -74,14 +73,7 @@ def assert_user_error(proc: subprocess.CompletedProcess, out: Path, *fragments: 
 def good(tmp_path_factory) -> Path:
     """A folder with params.yaml, a digits features.h5 and LSH codes of 16 bits (codes/16.h5)."""
     d = tmp_path_factory.mktemp("good")
-    (d / "params.yaml").write_text(yaml.safe_dump(PARAMS))
-    extract_features_stage(
-        out=d / "features.h5",
-        dataset="digits",
-        ds_cfg=P.dataset("digits"),
-        f_cfg=P.features,
-        seed=P.base.seed,
-    )
+    digits_workdir(d, CHANGES)
     baseline_codes_stage(
         features_path=d / "features.h5",
         out_dir=d / "codes",
@@ -254,6 +246,24 @@ def test_missing_and_non_hdf5_inputs(work):
     )
     (work / "junk.h5").write_bytes(b"\x00not hdf5" * 10)
     assert_user_error(lsh_codes(work, "junk.h5"), work / "out", "junk.h5: not a readable HDF5")
+
+
+def inspect(work: Path, name: str) -> subprocess.CompletedProcess:
+    """`nrdh inspect <name>` in `work`."""
+    cmd = [sys.executable, "-c", "from nrdh.cli import main; main()", "inspect", name]
+    return subprocess.run(cmd, cwd=work, env=ENV, capture_output=True, text=True, timeout=120)
+
+
+def test_inspect_names_a_missing_truncated_or_junk_file(work):
+    assert "@kind = features" in inspect(work, "features.h5").stdout
+    (work / "cut.h5").write_bytes((work / "features.h5").read_bytes()[:2000])
+    (work / "junk.h5").write_bytes(b"\x00not hdf5" * 10)
+    for name, fragment in (
+        ("nope.h5", "nope.h5: file not found (expected an nrdh HDF5 artifact"),
+        ("cut.h5", "cut.h5: not a readable HDF5 file (Unable to synchronously open file"),
+        ("junk.h5", "junk.h5: not a readable HDF5 file"),
+    ):
+        assert_user_error(inspect(work, name), work / "out", fragment)
 
 
 def test_missing_dataset_is_named(work):

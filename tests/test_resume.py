@@ -1,4 +1,5 @@
-"""Interruption: a training stage killed with SIGKILL resumes from its checkpoint to the same bytes.
+"""Interruption: a training stage killed with SIGKILL resumes from its checkpoint to the same bytes,
+and Ctrl-C stops one with a single `error:` line and exit code 130.
 
 The unit tests drive `nrdh.train.fit` in-process; the slow tests run the real stage scripts,
 kill them once their `<out>.ckpt` appears, and compare the resumed artifact with an
@@ -17,12 +18,10 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from conftest import ROOT, overlay
+from conftest import ROOT, digits_workdir, overlay
 from torch import nn
 
 from nrdh.errors import NRDHError
-from nrdh.params import parse
-from nrdh.pipeline.representation import extract_features_stage
 from nrdh.train import epoch_generator, fit
 
 # One thread per stage: the machine's cores are shared, and thread contention only slows
@@ -109,9 +108,9 @@ def run_ok(cmd: list[str], cwd: Path) -> str:
     return proc.stdout
 
 
-def kill_after_checkpoint(cmd: list[str], cwd: Path, ckpt: Path) -> None:
-    """Start a stage, SIGKILL it as soon as its first checkpoint exists."""
-    log = ckpt.parent.parent / "killed.log"
+def signal_after_checkpoint(cmd: list[str], cwd: Path, ckpt: Path, sig: int) -> tuple[int, str]:
+    """Start a stage, send it `sig` as soon as its first checkpoint exists; (exit code, stderr)."""
+    log = ckpt.parent.parent / f"{ckpt.parent.name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as err:
         proc = subprocess.Popen(cmd, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=err)
@@ -120,24 +119,16 @@ def kill_after_checkpoint(cmd: list[str], cwd: Path, ckpt: Path) -> None:
             assert proc.poll() is None, f"ended before its first checkpoint: {log.read_text()}"
             assert time.monotonic() < deadline, "no checkpoint within 240 s"
             time.sleep(0.01)
-        proc.kill()
-        proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+        proc.send_signal(sig)
+        proc.wait(timeout=120)
+    return proc.returncode, log.read_text()
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
     """A working directory with params, features, graphs, a short GCN and its node reps."""
     d = tmp_path_factory.mktemp("resume")
-    (d / "params.yaml").write_text(yaml.safe_dump(overlay(TINY)))
-    p = parse(overlay(TINY))
-    extract_features_stage(
-        out=d / "features.h5",
-        dataset="digits",
-        ds_cfg=p.dataset("digits"),
-        f_cfg=p.features,
-        seed=p.base.seed,
-    )
+    digits_workdir(d, TINY)
     v = ("--variant", "nrdh", "--features", "features.h5")
     run_ok(stage("build_graphs", d, *v, "--seed", 0, "--out", "graphs.h5"), d)
     g = (*v, "--graphs", "graphs.h5")
@@ -187,7 +178,8 @@ def test_killed_training_stage_resumes_to_identical_bytes(project, name):
     run_ok(command("full"), project)
     killed = project / name / "killed"
     ckpt = killed / "model.pt.ckpt"
-    kill_after_checkpoint(command("killed"), project, ckpt)
+    code, _ = signal_after_checkpoint(command("killed"), project, ckpt, signal.SIGKILL)
+    assert code == -signal.SIGKILL
     # Nothing a later stage would read: no model, no history; only the checkpoint (and
     # possibly a dot-prefixed temp file of a write the kill cut short).
     assert sorted(p.name for p in killed.iterdir() if not p.name.startswith(".")) == [ckpt.name]
@@ -197,3 +189,20 @@ def test_killed_training_stage_resumes_to_identical_bytes(project, name):
     for artifact in ("model.pt", "history.json"):
         assert (killed / artifact).read_bytes() == (project / name / "full" / artifact).read_bytes()
     assert not ckpt.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(STAGES))
+def test_ctrl_c_stops_a_training_stage_with_one_line(project, name):
+    params, args = STAGES[name]
+    out = project / name / "interrupted"
+    ckpt = out / "model.pt.ckpt"
+    cmd = stage(name, project, "--params", params, *args, "--out", ckpt.with_suffix(""))
+    code, stderr = signal_after_checkpoint(
+        [*cmd, "--history", out / "history.json"], project, ckpt, signal.SIGINT
+    )
+    assert code == 130
+    lines = [line for line in stderr.replace("\r", "\n").splitlines() if "error" in line]
+    assert "Traceback" not in stderr and len(lines) == 1
+    assert lines[0].startswith(f"error: {ROOT.as_posix()}/stages/{name}.py: interrupted (Ctrl-C)")
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [ckpt.name]

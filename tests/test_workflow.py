@@ -173,3 +173,11 @@ def test_slurm_asks_a_gpu_only_where_a_stage_computes_on_one(tmp_path):
 def test_snakemake_lint_is_clean():
     proc = run([tool("snakemake"), "--lint", "--cores", "1"], ROOT)
     assert "Lints for" not in proc.stdout + proc.stderr
+
+
+def test_snakemake_timestamps_are_ignored_by_git_and_dvc():
+    """Snakemake writes .snakemake_timestamp into each folder output, and metrics/ and plots/
+    are tracked by git and hashed by DVC: neither may see them."""
+    stamp = "metrics/eval/digits/nrdh/seed0/.snakemake_timestamp"
+    run(["git", "check-ignore", "-q", stamp], ROOT)
+    assert f"{stamp}\n" in run([tool("dvc"), "check-ignore", stamp], ROOT).stdout

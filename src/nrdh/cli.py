@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from nrdh.errors import NRDHError
+from nrdh.runner import INTERRUPTED, interrupted_message
 
 
 def _query(args: argparse.Namespace) -> None:
@@ -52,16 +53,19 @@ def _inspect(args: argparse.Namespace) -> None:
 
     from nrdh.io import open_h5
 
-    with h5py.File(args.path, "r") as raw:
-        kind = raw.attrs.get("kind", "?")
-    with open_h5(args.path, str(kind)) as f:
-        for key, value in f.attrs.items():
-            print(f"@{key} = {value}")
-        f.visititems(
-            lambda name, obj: (
-                print(f"{name}  {obj.dtype} {obj.shape}") if isinstance(obj, h5py.Dataset) else None
+    with open_h5(args.path, None) as f:
+        try:
+            for key, value in f.attrs.items():
+                print(f"@{key} = {value}")
+            f.visititems(
+                lambda name, obj: (
+                    print(f"{name}  {obj.dtype} {obj.shape}")
+                    if isinstance(obj, h5py.Dataset)
+                    else None
+                )
             )
-        )
+        except (OSError, RuntimeError, KeyError) as exc:  # a truncated file opens, then fails
+            raise NRDHError(f"{args.path}: not a readable HDF5 file ({exc})") from None
 
 
 def _export_list(args: argparse.Namespace) -> None:
@@ -107,6 +111,15 @@ def _dvc_deps(args: argparse.Namespace) -> None:
     print("dvc.yaml source deps " + ("checked" if args.check else "up to date"))
 
 
+def _exp(args: argparse.Namespace) -> None:
+    """Run `dvc exp run` with these arguments after checking every -S override's params."""
+    from nrdh.experiment import exp_run
+
+    code = exp_run(args.dvc_args)
+    if code:
+        sys.exit(code)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `nrdh` command and its subcommands."""
     parser = argparse.ArgumentParser(prog="nrdh", description=__doc__)
@@ -115,7 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("query", help=_query.__doc__)
     q.add_argument("images", nargs="+", type=Path, help="image files to hash")
     q.add_argument("--model", type=Path, required=True, help="a trained hasher_<bits>.pt")
-    q.add_argument("--codes", type=Path, required=True, help="codes/<ds>/<variant>_<bits>.h5")
+    q.add_argument(
+        "--codes", type=Path, required=True, help="codes/<ds>/<method>/seed<seed>/<bits>.h5"
+    )
     q.add_argument("-k", type=int, default=10, help="neighbours per query (default 10)")
     q.add_argument("--grid", type=Path, help="write a picture of queries and neighbours here")
     q.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -157,6 +172,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--check", action="store_true", help="only report, exit 2 on a difference")
     d.set_defaults(func=_dvc_deps)
 
+    x = sub.add_parser("exp", help=_exp.__doc__)
+    x.add_argument("action", choices=["run"], help="the dvc exp subcommand (run)")
+    x.add_argument("dvc_args", nargs=argparse.REMAINDER, help="arguments of `dvc exp run`")
+    x.set_defaults(func=_exp)
+
     i = sub.add_parser("inspect", help=_inspect.__doc__)
     i.add_argument("path", type=Path)
     i.set_defaults(func=_inspect)
@@ -164,10 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: user errors print one line and exit 2."""
+    """Entry point: user errors print one line and exit 2, Ctrl-C one line and exit 130."""
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
     except NRDHError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
+    except KeyboardInterrupt:
+        print(interrupted_message(f"nrdh {args.command}"), file=sys.stderr)
+        sys.exit(INTERRUPTED)

@@ -161,7 +161,7 @@ class ScaledTensor:
     def batch(self, pixels: np.ndarray) -> Any:
         import torch
 
-        x = torch.from_numpy(np.ascontiguousarray(pixels))
+        x = torch.from_numpy(np.array(pixels, order="C"))  # a copy: PIL's arrays are read-only
         x = x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2)
         return x.contiguous().to(torch.float32).div(255).sub(0.5).div(0.5)
 

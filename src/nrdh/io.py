@@ -81,13 +81,15 @@ def create_h5(path: str | Path, kind: str, prov: dict) -> Iterator[h5py.File]:
             yield f
 
 
-def open_h5(path: str | Path, kind: str) -> h5py.File:
-    """Open an HDF5 artifact for reading after checking it exists and has the expected schema."""
+def open_h5(path: str | Path, kind: str | None) -> h5py.File:
+    """Open an HDF5 artifact for reading after checking it exists and has the expected schema.
+
+    `kind` None accepts an artifact of any kind (`nrdh inspect`).
+    """
     path = Path(path)
     if not path.is_file():
-        raise NRDHError(
-            f"{path}: file not found (expected a '{kind}' artifact; run its stage first)"
-        )
+        what = "an nrdh HDF5 artifact" if kind is None else f"a '{kind}' artifact"
+        raise NRDHError(f"{path}: file not found (expected {what}; run its stage first)")
     try:
         f = h5py.File(path, "r")
     except OSError as exc:
@@ -95,7 +97,7 @@ def open_h5(path: str | Path, kind: str) -> h5py.File:
     version = f.attrs.get("schema_version")
     version = version.item() if isinstance(version, np.generic) else version
     found_kind = f.attrs.get("kind")
-    if found_kind != kind:
+    if kind is not None and found_kind != kind:
         f.close()
         raise NRDHError(f"{path}: attr 'kind' is {found_kind!r}, expected {kind!r}")
     if version != SCHEMA_VERSION:

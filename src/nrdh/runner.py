@@ -34,11 +34,29 @@ def parse_args(
     return parser.parse_args()
 
 
+INTERRUPTED = 130  # the shell's code for a process ended by SIGINT (128 + 2)
+
+
+def interrupted_message(what: str) -> str:
+    """The one line a Ctrl-C prints: what stopped, that nothing was half-written, what next."""
+    return (
+        f"error: {what}: interrupted (Ctrl-C) before it finished, no output written; expected "
+        "an uninterrupted run: rerun it (training resumes from its last checkpoint)"
+    )
+
+
 def run(main: Callable[[], None]) -> None:
-    """Run a stage's main; an NRDHError prints 'error: ...' and exits 2, never a traceback."""
+    """Run a stage's main; an NRDHError prints 'error: ...' and exits 2, Ctrl-C exits 130.
+
+    Never a traceback: every artifact is written atomically (nrdh.io), so an interrupted
+    stage leaves its previous outputs or none, and the one line says so.
+    """
     logging.basicConfig(level=logging.INFO, format="%(message)s")  # throughput and progress
     try:
         main()
     except NRDHError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
+    except KeyboardInterrupt:
+        print(interrupted_message(Path(sys.argv[0]).as_posix()), file=sys.stderr)
+        sys.exit(INTERRUPTED)
