@@ -53,8 +53,9 @@ from nrdh.export import export_list_dataset, scale_collection
 from nrdh.losses import hash_loss
 from nrdh.metrics import retrieval_report
 from nrdh.objectives import NRDH
-from nrdh.params import FeatureConfig, HasherConfig, ListData, load_params
+from nrdh.params import FeatureConfig, HasherConfig, ListData
 from nrdh.pipeline.hashing import _hash_network
+from nrdh.presets import load_preset
 
 PRESET = Path(__file__).resolve().parents[1] / "presets" / "scale.yaml"
 PROV = {"params": {"bench": "scale"}, "inputs": {}}
@@ -390,7 +391,7 @@ def main() -> None:
     p.add_argument("--n", type=int, default=60000)
     p.add_argument("--n-query", type=int, default=1000)
     p.add_argument("--n-train", type=int, default=5000)
-    p.add_argument("--params", type=Path, default=PRESET, help="features/hasher settings")
+    p.add_argument("--preset", type=Path, default=PRESET, help="features/hasher settings")
     p.add_argument("--device", default="auto")
     p.add_argument("--feature-backbone", default=None, help="override (CPU smoke runs)")
     p.add_argument("--feature-batch", type=int, default=None)
@@ -410,7 +411,7 @@ def main() -> None:
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads())))
 
     device = features.resolve_device(args.device)
-    params = load_params(args.params)
+    params = load_preset(args.preset, PRESET.parents[1] / "params.yaml")
     fcfg, hcfg = params.features, params.hasher
     fcfg = dataclasses.replace(
         fcfg,

@@ -1,7 +1,7 @@
 """`dvc repro` one stage at a time, in DVC's order, with each stage's wall time.
 
 Run in a project folder whose params.yaml is the scenario to time (for the scale scenario:
-`cp presets/scale_cpu.yaml params.yaml`, docs/SCALE.md). Prints a Markdown table as it goes,
+`nrdh preset presets/scale_cpu.yaml`, docs/SCALE.md). Prints a Markdown table as it goes,
 so a long run that is stopped still shows the stages it finished.
 
     python benchmarks/time_stages.py [--out times.md]

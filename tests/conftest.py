@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from nrdh import presets
 from nrdh.params import Params, parse
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,15 +63,8 @@ def make_project(dest: Path, params: Path) -> Path:
 
 
 def overlay(changes: dict, base: Path = ROOT / "params.yaml") -> dict:
-    """params.yaml with `changes` merged in: a section's keys are updated, ``datasets`` and
-    ``variants`` entries are replaced whole. params.yaml stays the one source of defaults."""
-    params = yaml.safe_load(base.read_text())
-    for key, value in changes.items():
-        if key in ("datasets", "variants") or not isinstance(value, dict):
-            params[key] = value
-        else:
-            params[key] = {**params[key], **value}
-    return params
+    """params.yaml with `changes` merged in by the presets' rule (`nrdh.presets.overlay`)."""
+    return presets.overlay(yaml.safe_load(base.read_text()), changes)
 
 
 def default_params(**changes: dict) -> Params:

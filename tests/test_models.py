@@ -2,7 +2,7 @@
 
 import torch
 
-from nrdh.models import GCNAutoencoder, GraphConv, HashNet, SmallCNN
+from nrdh.models import FlatCNN, GCNAutoencoder, GraphConv, HashNet, SmallCNN
 
 
 def test_graph_conv_by_hand():
@@ -55,3 +55,19 @@ def test_hash_net_table2_head():
     fc, fch = model(torch.randn(4, 1, 8, 8))
     assert fc.shape == fch.shape == (4, 32)
     torch.testing.assert_close(fch, torch.tanh(fc))
+
+
+def test_flat_cnn_keeps_where_the_strokes_are():
+    net = FlatCNN(1).eval()
+    for side in (8, 28, 32):
+        assert net(torch.randn(2, 1, side, side)).shape == (2, FlatCNN.out_dim)
+    # One stroke, and the same stroke 6 pixels (3 pooling cells) to the right, both far from
+    # the borders: the small CNN's global average pool cannot tell them apart; the
+    # flattened 4x4 map can.
+    left = torch.zeros(1, 1, 28, 28)
+    left[..., 10:18, 8:10] = 1.0
+    right = left.roll(6, dims=-1)
+    small = SmallCNN(1).eval()
+    with torch.no_grad():
+        torch.testing.assert_close(small(left), small(right))
+        assert not torch.allclose(net(left), net(right), atol=1e-2)

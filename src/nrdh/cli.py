@@ -86,6 +86,14 @@ def _make_scale_data(args: argparse.Namespace) -> None:
     print(f"{len(images)} images ({sizes}) and list files written to {args.out}")
 
 
+def _preset(args: argparse.Namespace) -> None:
+    """Merge a preset (presets/*.yaml: only the keys it changes) into params.yaml."""
+    from nrdh.presets import apply_preset
+
+    apply_preset(args.preset, args.params)
+    print(f"{args.params}: {args.preset} merged in (git diff {args.params} shows what changed)")
+
+
 def _dvc_deps(args: argparse.Namespace) -> None:
     """Set each dvc.yaml stage's source deps to its script's import closure (or --check)."""
     from nrdh.workflow import sync_deps
@@ -138,6 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--n-train", type=int, default=5000, help="training images, a multiple of 10")
     m.add_argument("--seed", type=int, default=0)
     m.set_defaults(func=_make_scale_data)
+
+    r = sub.add_parser("preset", help=_preset.__doc__)
+    r.add_argument("preset", type=Path, help="an overlay such as presets/mnist.yaml")
+    r.add_argument("--params", type=Path, default=Path("params.yaml"), help="file rewritten")
+    r.set_defaults(func=_preset)
 
     d = sub.add_parser("dvc-deps", help=_dvc_deps.__doc__)
     d.add_argument("--root", type=Path, default=Path("."), help="folder of dvc.yaml")

@@ -276,10 +276,11 @@ def build_backbone(
         encoder, net_cfg = load_encoder(network)
         torch.set_num_threads(net_cfg.threads)
         return encoder, ScaledTensor(), net_cfg.dim
-    if backbone == "small_cnn":
-        from nrdh.models import SmallCNN
+    if backbone in ("small_cnn", "flat_cnn"):
+        from nrdh.models import FlatCNN, SmallCNN
 
-        return SmallCNN(channels), None, SmallCNN.out_dim
+        net = SmallCNN if backbone == "small_cnn" else FlatCNN
+        return net(channels), None, net.out_dim
     if backbone != "pixels":
         return _cnn(backbone, weights, download)
     if images is None:

@@ -91,6 +91,36 @@ class SmallCNN(nn.Module):
         return self.body(x)
 
 
+class FlatCNN(nn.Module):
+    """Two conv blocks (32, 64 channels; BN, ReLU, 2x2 max pool) and the map pooled to 4x4 and
+    flattened: (B, C, H, W) -> (B, 1024).
+
+    The small CNN's global average pool sees 10x10-pixel patches, enough for 8x8 digits but
+    a bag of strokes on 28x28 ones; this keeps where the strokes are, as the field's small
+    MNIST nets do. The adaptive 4x4 pool makes the width independent of the image size.
+    """
+
+    out_dim = 64 * 4 * 4
+
+    def __init__(self, in_channels: int = 1) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(in_channels, 32, 3, padding=1),
+            nn.BatchNorm2d(32),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1),
+            nn.BatchNorm2d(64),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.AdaptiveAvgPool2d(4),
+            nn.Flatten(),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+
 def conv_block(in_channels: int, out_channels: int) -> list[nn.Module]:
     """3x3 conv (same size), BatchNorm, ReLU."""
     return [

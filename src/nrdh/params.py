@@ -216,7 +216,8 @@ class NodeRepConfig:
 class HasherConfig:
     """Hash-function training (``hasher``); Table 2 and Eqs. 9-18."""
 
-    backbone: Literal["small_cnn", "resnet18"]  # paper: resnet18 (fc reset)
+    # paper: resnet18 (fc reset); small_cnn for 8x8 images, flat_cnn for 28x28 and up
+    backbone: Literal["small_cnn", "flat_cnn", "resnet18"]
     weights: str  # torchvision weights for resnet18 ("none" = random init)
     mu: float  # Eq. 18 (paper, Table 6)
     omega: float  # Eq. 18 (paper, Table 6)

@@ -137,7 +137,7 @@ def fit_hash_network(
             "bits": bits,
             "channels": channels,
             # (W, H) the network was trained on; None when its transform resizes anyway
-            "input_size": None if cfg.backbone != "small_cnn" or cfg.image_size else images[0].size,
+            "input_size": None if cfg.backbone == "resnet18" or cfg.image_size else images[0].size,
             "dataset": dataset,
             "config": as_dict(cfg),
             "provenance": prov,
