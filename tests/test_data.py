@@ -231,7 +231,7 @@ def test_image_folder_tree(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("mapping", "message"),
     [
-        ({"source": "mnist"}, r"datasets.test.source: expected one of"),
+        ({"source": "imagenet"}, r"datasets.test.source: expected one of"),
         (
             {"source": "digits", "protocol": "coco"},
             r"datasets.test: unknown key\(s\) \['protocol'\]",

@@ -124,10 +124,21 @@ def write_photos(root: Path, n: int = 9) -> None:
     (root / "train.txt").write_text("\n".join(lines[2:]) + "\n")
 
 
+NO_NET = ("--net", "net")  # pixel features read no feature network
+
+
 def extract_photos(work: Path) -> subprocess.CompletedProcess:
     """The feature-extraction stage on the list dataset 'photos' (one shard)."""
     return run_stage(
-        work, "extract_features_shard", "--dataset", "photos", "--shard", 0, "--out", "out/0.h5"
+        work,
+        "extract_features_shard",
+        "--dataset",
+        "photos",
+        "--shard",
+        0,
+        *NO_NET,
+        "--out",
+        "out/0.h5",
     )
 
 
@@ -183,7 +194,15 @@ def test_bad_image_collection(work, breakage):
 def test_digits_split_left_empty_names_the_key(work):
     with_params(work, "datasets", digits={"source": "digits", "query_per_class": 0})
     proc = run_stage(
-        work, "extract_features_shard", "--dataset", "digits", "--shard", 0, "--out", "out/0.h5"
+        work,
+        "extract_features_shard",
+        "--dataset",
+        "digits",
+        "--shard",
+        0,
+        *NO_NET,
+        "--out",
+        "out/0.h5",
     )
     assert_user_error(
         proc, work / "out", "datasets.digits.query_per_class: 0 is out of range", "expected >= 1"
