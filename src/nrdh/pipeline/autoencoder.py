@@ -83,6 +83,9 @@ def dump_node_reps_stage(
     gcn_cfg = from_mapping(GCNConfig, ckpt["config"], f"{model_path}:config")
     model = GCNAutoencoder(ckpt["in_dim"], ckpt["bits"], gcn_cfg.hidden)
     model.load_state_dict(ckpt["state_dict"])
+    # The training's thread count: with MKL's CNR branch (nrdh.numerics) 1 and 2 threads give
+    # other reps, so the bytes must not follow the machine's cores.
+    torch.set_num_threads(gcn_cfg.threads)
     train_idx, nodes, valid, adj = _read_graphs(graphs_path)
     x = _train_features(features_path, train_idx)
     reps = train.node_representations(model, x, nodes, valid, adj, gcn_cfg.identity_graph)
