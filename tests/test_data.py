@@ -110,6 +110,22 @@ def test_mnist_validation_split_never_touches_the_test_queries() -> None:
     assert not set(val.split["query"]) & set(val.split["database"])
 
 
+def test_digits_validation_split_is_drawn_inside_the_database() -> None:
+    test = load_dataset(cfg(source="digits"), seed=0)
+    val = load_dataset(cfg(source="digits", validation=200), seed=0)
+    again = load_dataset(cfg(source="digits", validation=200), seed=0)
+    other = load_dataset(cfg(source="digits", validation=200), seed=1)
+    y = val.labels.argmax(1)
+    np.testing.assert_array_equal(np.bincount(y[val.split["query"]], minlength=10), [20] * 10)
+    assert len(val.split["database"]) == len(test.split["database"]) - 200
+    np.testing.assert_array_equal(val.split["train"], val.split["database"])
+    assert not set(val.split["query"]) & set(test.split["query"])
+    assert not set(val.split["query"]) & set(val.split["database"])
+    assert set(val.split["query"]) | set(val.split["database"]) == set(test.split["database"])
+    assert all(np.array_equal(val.split[k], again.split[k]) for k in val.split)
+    assert not np.array_equal(val.split["query"], other.split["query"])
+
+
 def test_cifar10_official_and_balanced_protocols(tmp_path: Path) -> None:
     y = write_cifar(tmp_path / "cifar-10-batches-py", per_batch=8, n_test=10)
     official = load_dataset(cfg(source="cifar10", root=str(tmp_path)), seed=0)

@@ -48,12 +48,15 @@ def test_mnist_preset_runs_the_28x28_digits_with_paper_settings() -> None:
     assert params.base.seeds == (0, 1, 2)
 
 
-def test_overlay_updates_keys_and_replaces_record_sections_whole() -> None:
-    base = {"graph": {"M": 10, "rho": 0.4}, "datasets": {"a": {"source": "digits"}}}
-    changes = {"graph": {"rho": 0.5}, "datasets": {"b": {"source": "mnist"}}}
+def test_overlay_updates_keys_one_by_one_each_value_whole() -> None:
+    base = {
+        "graph": {"M": 10, "rho": 0.4},
+        "datasets": {"a": {"source": "digits", "topk": 5}, "c": {"source": "digits"}},
+    }
+    changes = {"graph": {"rho": 0.5}, "datasets": {"a": {"source": "mnist"}, "b": {}}}
     assert overlay(base, changes) == {
         "graph": {"M": 10, "rho": 0.5},
-        "datasets": {"b": {"source": "mnist"}},
+        "datasets": {"a": {"source": "mnist"}, "c": {"source": "digits"}, "b": {}},
     }
     assert base["graph"]["rho"] == 0.4  # inputs untouched
 

@@ -253,8 +253,19 @@ def digits_arrays() -> tuple[np.ndarray, np.ndarray]:
     return rows[:, :-1].reshape(-1, 8, 8), rows[:, -1].astype(np.int64)
 
 
-def _digits(query_per_class: int) -> ImageSet:
-    """scikit-learn's 1,797 8x8 digits; the first `query_per_class` of each class are queries."""
+def validation_split(
+    y: np.ndarray, rest: np.ndarray, n_val: int, n_train: int, seed: int
+) -> dict[str, np.ndarray]:
+    """The field's protocol re-drawn inside `rest` (the non-test images): `n_val`
+    class-balanced validation queries, `n_train` training images (0 = all), the database the
+    others; the test queries are never seen while settings are chosen."""
+    inner = seeded_split(y[rest], n_val, n_train, 0, True, seed, balanced=True)
+    return {name: rest[idx] for name, idx in inner.items()}
+
+
+def _digits(query_per_class: int, validation: int = 0, seed: int = 0) -> ImageSet:
+    """scikit-learn's 1,797 8x8 digits; the first `query_per_class` of each class are queries
+    (with `validation`, `validation_split` inside the others)."""
     images, y = digits_arrays()
     pixels = np.rint(images * (255.0 / 16.0)).astype(np.uint8)  # 0..16 -> 0..255
     smallest = int(np.bincount(y).min())
@@ -268,11 +279,14 @@ def _digits(query_per_class: int) -> ImageSet:
         rank[y == c] = np.arange(np.count_nonzero(y == c))
     query = np.flatnonzero(rank < query_per_class)
     database = np.flatnonzero(rank >= query_per_class)
+    split = {"train": database, "database": database, "query": query}
+    if validation:
+        split = validation_split(y, database, validation, 0, seed)
     return ImageSet(
         ids=np.array([f"digits/{i:05d}" for i in range(len(y))]),
         labels=one_hot(y, 10),
         class_names=[str(c) for c in range(10)],
-        split={"train": database, "database": database, "query": query},
+        split=split,
         pixels=pixels,
     )
 
@@ -408,9 +422,7 @@ def _mnist(cfg: MnistData, seed: int) -> ImageSet:
     pixels, y = mnist_arrays()
     split = seeded_split(y, cfg.n_query, cfg.n_train, 0, True, seed, balanced=True)
     if cfg.validation:
-        rest = split["database"]
-        inner = seeded_split(y[rest], cfg.validation, cfg.n_train, 0, True, seed, balanced=True)
-        split = {name: rest[idx] for name, idx in inner.items()}
+        split = validation_split(y, split["database"], cfg.validation, cfg.n_train, seed)
     return ImageSet(
         ids=np.array([f"mnist/{i:05d}" for i in range(len(y))]),
         labels=one_hot(y, 10),
@@ -564,4 +576,4 @@ def load_dataset(cfg: DatasetConfig, seed: int) -> ImageSet:
         return _list(cfg, seed)
     if isinstance(cfg, FolderData):
         return _folder(cfg, seed)
-    return _digits(cfg.query_per_class)
+    return _digits(cfg.query_per_class, cfg.validation, seed)

@@ -349,9 +349,13 @@ class DigitsData(DatasetCommon):
 
     source: Literal["digits"]
     query_per_class: int = 20
+    # > 0: this many class-balanced validation queries drawn from the non-test images, the
+    # rest of them the database and training set (the test queries set aside)
+    validation: int = 0
 
     def __post_init__(self) -> None:
         check_range("query_per_class", self.query_per_class, 1, None)
+        check_range("validation", self.validation, 0, None)
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
 """Presets: overlays on params.yaml that hold only the keys they change.
 
 A preset (presets/*.yaml) is merged into params.yaml by one rule, `overlay`, shared by
-`nrdh preset`, the benchmarks and the tests: a section's keys are updated one by one, and
-the ``datasets`` and ``variants`` sections, whose entries are records, are replaced whole.
-params.yaml stays the one source of every default.
+`nrdh preset`, the benchmarks and the tests: a section's keys are updated one by one, each
+key's value replaced whole, so a preset can add a dataset or a variant entry beside
+params.yaml's, or redefine one. params.yaml stays the one source of every default.
 """
 
 from __future__ import annotations
@@ -17,15 +17,13 @@ from nrdh.config import load_yaml
 from nrdh.io import atomic_path
 from nrdh.params import Params, parse
 
-WHOLE = ("datasets", "variants")  # sections replaced whole: their entries are records
-
 
 def merge_into(target: dict[str, Any], changes: dict[str, Any]) -> None:
     """Merge `changes` into `target` in place by the preset rule (plain dicts, or ruamel's
     commented maps, whose comments on untouched keys survive)."""
     for key, value in changes.items():
         section = target.get(key)
-        if key in WHOLE or not isinstance(value, dict) or not isinstance(section, dict):
+        if not isinstance(value, dict) or not isinstance(section, dict):
             target[key] = value
         else:
             for name, item in value.items():
