@@ -6,7 +6,7 @@ Each stage depends on its script's file, so DVC re-runs exactly the stages whose
 from pathlib import Path
 
 from nrdh.runner import parse_args, run
-from nrdh.workflow import write_code_digests
+from nrdh.workflow.code import write_code_digests
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ import yaml
 from conftest import ROOT
 
 from nrdh.imports import closure
-from nrdh.workflow import code_file, stage_sources, sync_deps, write_code_digests
+from nrdh.workflow.code import code_file, stage_sources, sync_deps, write_code_digests
 
 
 def write(path: Path, text: str) -> None:

@@ -16,7 +16,7 @@ from nrdh.errors import NRDHError
 from nrdh.params import Params, parse
 from nrdh.pipeline import hashing, representation
 from nrdh.pipeline.common import merge_codes, read_codes
-from nrdh.workflow import load_rules
+from nrdh.workflow.rules import load_rules
 
 
 @pytest.fixture(scope="module")

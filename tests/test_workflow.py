@@ -9,9 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import ROOT, make_project, run, tool
+from packaging.specifiers import SpecifierSet
 
 from nrdh.errors import NRDHError
-from nrdh.workflow import code_file, load_rules, stage_sources
+from nrdh.workflow.code import code_file, stage_sources
+from nrdh.workflow.dvc import check_version, supported
+from nrdh.workflow.rules import load_rules
 
 
 def dvc_stages(project: Path) -> dict[str, tuple[set[str], set[str], str, dict]]:
@@ -114,6 +117,16 @@ def test_unsupported_dvc_construct_is_refused(tmp_path):
     run([tool("dvc"), "init", "--no-scm", "-q"], tmp_path)
     with pytest.raises(NRDHError, match="foreach"):
         load_rules(tmp_path)
+
+
+def test_the_dvc_bridge_refuses_a_version_outside_its_tested_range():
+    """The range comes from the package's own requirement; the installed DVC is inside it."""
+    declared = re.search(r'^\s*"dvc([<>=][^"]*)"', (ROOT / "pyproject.toml").read_text(), re.M)
+    assert SpecifierSet(supported()) == SpecifierSet(declared[1]) == SpecifierSet(">=3.50,<3.68")
+    check_version()
+    for version in ("3.68.0", "4.0.0", "3.49.0"):
+        with pytest.raises(NRDHError, match=rf"dvc {re.escape(version)} is installed.*pip install"):
+            check_version(version)
 
 
 def slurm_gpus(project: Path) -> dict[str, set[int]]:

@@ -100,7 +100,7 @@ def _preset(args: argparse.Namespace) -> None:
 
 def _dvc_deps(args: argparse.Namespace) -> None:
     """Set each dvc.yaml stage's source deps to its script's import closure (or --check)."""
-    from nrdh.workflow import sync_deps
+    from nrdh.workflow.code import sync_deps
 
     changed = sync_deps(args.root, write=not args.check)
     for name, (old, new) in changed.items():

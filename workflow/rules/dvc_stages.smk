@@ -1,8 +1,9 @@
-# One rule per dvc.yaml stage group, resolved by DVC itself (nrdh.workflow): DVC and
+# One rule per dvc.yaml stage group, resolved by DVC itself (nrdh.workflow.rules): DVC and
 # Snakemake share one graph, and each job carries the values of the params DVC tracks for it.
 from pathlib import Path
 
-from nrdh.workflow import check_params, load_resources, load_rules
+from nrdh.workflow.resources import load_resources
+from nrdh.workflow.rules import check_params, load_rules
 
 BASE = Path(workflow.basedir)
 check_params(BASE / "params.yaml")  # the whole file, before any job: one `error:` line

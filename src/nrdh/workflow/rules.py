@@ -1,0 +1,169 @@
+"""Snakemake rules derived from DVC's own reading of dvc.yaml, so the engines cannot disagree.
+
+dvc.yaml is the one declaration of the stage graph. DVC itself resolves it
+(`nrdh.workflow.dvc`: templating, ``vars``, ``matrix``, other params files): every resolved
+stage becomes one Snakemake job with DVC's command, deps, outputs and the values of the
+params DVC tracks for it, so Snakemake's params trigger fires exactly when DVC's would. A
+stage group (a matrix stage) becomes one Snakemake rule whose wildcards are its matrix keys;
+output patterns come from DVC resolving the same dvc.yaml with each matrix value replaced by
+its ``{wildcard}``, and are checked against every concrete stage.
+
+Paths are relative to the repository root (the folder of dvc.yaml and the Snakefile).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nrdh.errors import NRDHError
+from nrdh.workflow.code import CODE_DIR, CODER, stage_sources
+from nrdh.workflow.dvc import resolve
+
+# DVC's validation stage: every stage depends on its stamp so `dvc repro` checks params.yaml
+# first. Snakemake checks the file as it builds the DAG (`check_params`), so the stage and
+# its stamp are left out of its rules: a stamp rewritten on every params edit would make
+# every job look stale to Snakemake's mtime trigger.
+VALIDATOR, STAMP = "check_params", "data/params.ok"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One resolved DVC stage: what Snakemake runs for one wildcard assignment."""
+
+    name: str  # DVC's stage name, e.g. train_gcn@digits-nrdh-16
+    wildcards: dict[str, str]
+    cmd: str
+    deps: list[str]  # file and folder deps as DVC lists them
+    outputs: list[str]  # outs, metrics and plots
+    params: dict[str, Any]  # "file:key" -> value, every param DVC tracks for the stage
+
+
+@dataclass
+class Rule:
+    """A stage group of dvc.yaml as one Snakemake rule."""
+
+    name: str
+    outputs: list[str]  # patterns with {wildcard}s
+    wildcards: list[str]
+    jobs: dict[str, Job] = field(default_factory=dict)  # by wildcard key
+    produced: list[str] = field(default_factory=list)  # concrete outputs of the other rules
+
+    def key(self, wildcards: Any) -> str:
+        """The job key of a wildcard assignment (a dict or Snakemake's wildcards object)."""
+        return "-".join(str(wildcards[k]) for k in self.wildcards)
+
+    def job(self, wildcards: Any) -> Job:
+        """The resolved DVC stage of one Snakemake job."""
+        return self.jobs[self.key(wildcards)]
+
+    def job_inputs(self, wildcards: Any) -> list[str]:
+        """Concrete inputs of one job (a Snakemake input function): DVC's deps, each folder
+        replaced by the other rules' outputs inside it."""
+        resolved: list[str] = []
+        for dep in self.job(wildcards).deps:
+            inside = sorted(p for p in self.produced if p.startswith(dep.rstrip("/") + "/"))
+            holder = [p for p in self.produced if is_folder(p) and dep.startswith(p + "/")]
+            resolved.extend(inside or holder or [dep])
+        return resolved
+
+    def snakemake_outputs(self) -> list[Any]:
+        """Output patterns, folders wrapped as Snakemake ``directory()`` outputs."""
+        from snakemake.io import directory
+
+        return [directory(o) if is_folder(o) else o for o in self.outputs]
+
+    def job_cmd(self, wildcards: Any) -> str:
+        """DVC's command of one job."""
+        return self.job(wildcards).cmd
+
+    def job_params(self, wildcards: Any) -> str:
+        """The values of every param DVC tracks for the job, as canonical JSON: a change
+        to any of them changes this string and fires Snakemake's params trigger."""
+        return json.dumps(self.job(wildcards).params, sort_keys=True)
+
+    def constraints(self) -> dict[str, str]:
+        """Wildcard regexes: exactly the values DVC resolved for each matrix key."""
+        values: dict[str, set[str]] = {k: set() for k in self.wildcards}
+        for job in self.jobs.values():
+            for k, v in job.wildcards.items():
+                values[k].add(v)
+        return {k: "|".join(sorted(map(re.escape, vals))) for k, vals in values.items()}
+
+    def log(self) -> str:
+        """Per-job log file: logs/<rule>/<wildcard values>.log."""
+        stem = "-".join("{" + k + "}" for k in self.wildcards) or "run"
+        return f"logs/{self.name}/{stem}.log"
+
+
+def is_folder(path: str) -> bool:
+    """Whether a dvc.yaml output is a folder: by this project's convention, a path without a
+    file suffix (codes/<ds>/<method>, metrics/eval/<ds>/<method>)."""
+    return Path(path).suffix == ""
+
+
+def check_params(path: Path) -> None:
+    """Validate the whole params file as the DAG is built; a user mistake prints the one
+    `error:` line the stages print and stops Snakemake before any job."""
+    import sys
+
+    from nrdh.params import load_params
+
+    try:
+        load_params(path)
+    except NRDHError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+def load_rules(root: str | Path = ".") -> list[Rule]:
+    """Every stage group of root/dvc.yaml as a Snakemake rule, resolved by DVC itself."""
+    root = Path(root).resolve()
+    groups, stages = resolve(root)
+    sources = functools.cache(lambda cmd: stage_sources(cmd, root))
+    rules: dict[str, Rule] = {}
+    for group in groups:
+        if group.name in (VALIDATOR, CODER) or not group.items:  # empty matrix: no jobs
+            continue
+        rule = rules[group.name] = Rule(
+            group.name, group.patterns, list(next(iter(group.items.values())))
+        )
+        for key, item in group.items.items():
+            stage = stages[f"{group.name}@{key}" if key else group.name]
+            job = Job(
+                name=stage.name,
+                wildcards={k: str(v) for k, v in item.items()},
+                cmd=stage.cmd,
+                deps=[
+                    path
+                    for dep in stage.deps
+                    if dep != STAMP
+                    for path in (sources(stage.cmd) if dep.startswith(CODE_DIR + "/") else [dep])
+                ],
+                outputs=stage.outs,
+                params=stage.params,
+            )
+            _check_patterns(rule, job)
+            rule.jobs[rule.key(job.wildcards)] = job
+    for rule in rules.values():
+        rule.produced = all_targets([r for r in rules.values() if r is not rule])
+    return list(rules.values())
+
+
+def _check_patterns(rule: Rule, job: Job) -> None:
+    """Fail unless the rule's output patterns give exactly DVC's outputs for this job."""
+    expected = sorted(p.format(**job.wildcards) for p in rule.outputs)
+    if expected != sorted(job.outputs):
+        raise NRDHError(
+            f"dvc.yaml: stage {job.name}: outputs {sorted(job.outputs)} cannot be written as "
+            f"patterns of its matrix keys {rule.wildcards} (got {expected})"
+        )
+
+
+def all_targets(rules: list[Rule]) -> list[str]:
+    """Every concrete output of every rule: the default target."""
+    return sorted(o for r in rules for j in r.jobs.values() for o in j.outputs)
