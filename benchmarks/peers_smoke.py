@@ -28,7 +28,8 @@ import torch
 
 from nrdh import baselines, codes, features, metrics, objectives, train
 from nrdh.data import ImageSet, load_dataset
-from nrdh.params import PEERS, DigitsData, Params, hasher_config, load_params
+from nrdh.params import DigitsData, Params, load_params
+from nrdh.peers import PEERS, hasher_config
 from nrdh.pipeline import hashing
 
 
@@ -54,7 +55,7 @@ def run_peer(
     cfg = hasher_config(dataclasses.replace(params.hasher, device="cpu"), peer_cfg)
     cfg = dataclasses.replace(cfg, epochs=epochs or cfg.epochs)
     train_idx = images.split["train"]
-    obj = objectives.build_objective(name, peer_cfg, x[train_idx], bits, train_idx)
+    obj = objectives.build_objective(params.registry[name], peer_cfg, x[train_idx], bits, train_idx)
     torch.manual_seed(seed)
     model, t_train, t_eval = hashing._hash_network(cfg, bits, 1)
     view = images.view(obj.view_transform(t_train, t_eval), train_idx)

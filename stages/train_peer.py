@@ -19,7 +19,7 @@ def main() -> None:
         history_out=args.history,
         dataset=args.dataset,
         ds_cfg=p.dataset(args.dataset),
-        peer=args.peer,
+        peer=p.registry[args.peer],
         peer_cfg=p.peers[args.peer],
         hasher_cfg=p.hasher,
         bits=args.bits,

@@ -15,7 +15,8 @@ from nrdh import train
 from nrdh.data import load_dataset
 from nrdh.errors import NRDHError
 from nrdh.models import HashNet, SmallCNN
-from nrdh.params import PEERS, hasher_config, load_params, peer_config
+from nrdh.params import load_params
+from nrdh.peers import PEERS, hasher_config, peer_config
 
 LN3 = math.log(3.0)
 P = default_params()  # params.yaml: the peers' published defaults and the hasher section
@@ -77,7 +78,7 @@ def test_ssdh_loss_by_hand():
     # labelled share 6 / 16 = 0.375.
     x = np.array([[1, 0], [1, 0], [0, 1], [-1, 0]], np.float32)
     obj = ob.build_objective(
-        "ssdh", replace(P.peers["ssdh"], alpha=0.5, beta=0.5), x, 2, np.arange(10, 14)
+        PEERS["ssdh"], replace(P.peers["ssdh"], alpha=0.5, beta=0.5), x, 2, np.arange(10, 14)
     )
     assert obj.d_l == pytest.approx(0.757463, abs=1e-6)
     assert obj.d_r == pytest.approx(1.505, abs=1e-6)
@@ -109,7 +110,7 @@ def test_greedyhash_loss_by_hand():
     # | |h| - 1 |^3: 0.125, 1, 0, 0.512, 0.343, 0.216, 1, 0 -> mean 3.196 / 8 = 0.3995.
     # Loss = 0.542893 + 0.1 * 0.3995 = 0.582843.
     x = np.array([[1, 0], [1, 1], [0, 1], [1, 0]], np.float32)
-    obj = ob.build_objective("greedyhash", P.peers["greedyhash"], x, 2, np.arange(4))
+    obj = ob.build_objective(PEERS["greedyhash"], P.peers["greedyhash"], x, 2, np.arange(4))
     loss, terms = obj([out(H)], torch.arange(4))
     assert terms["similarity"].item() == pytest.approx(0.542893, abs=1e-6)
     assert terms["penalty"].item() == pytest.approx(0.3995, abs=1e-6)
@@ -139,7 +140,7 @@ def test_bihalf_loss_by_hand():
     # Features (0,2): [1,0] vs [1,0] -> 1; (1,3): [0,1] vs [1,1] -> 0.707107.
     # MSE = ((0 - 1)^2 + (0 - 0.707107)^2) / 2 = (1 + 0.5) / 2 = 0.75.
     x = np.array([[1, 0], [0, 1], [1, 0], [1, 1]], np.float32)
-    obj = ob.build_objective("bihalf", P.peers["bihalf"], x, 2, np.arange(4))
+    obj = ob.build_objective(PEERS["bihalf"], P.peers["bihalf"], x, 2, np.arange(4))
     loss, _ = obj([out(HB)], torch.arange(4))
     assert loss.item() == pytest.approx(0.75, abs=1e-6)
 
@@ -156,7 +157,7 @@ def test_deepbit_loss_by_hand():
     # row 0 (-.25)^2 = .0625, row 1 (-.5)^2 = .25 -> mean .15625.
     # Loss (alpha = beta = gamma = 1) = .21875 + .015625 + .15625 = .390625.
     zeros = np.zeros((2, 1), np.float32)
-    obj = ob.build_objective("deepbit", P.peers["deepbit"], zeros, 2, np.arange(2))
+    obj = ob.build_objective(PEERS["deepbit"], P.peers["deepbit"], zeros, 2, np.arange(2))
     views = [out([[LN3, 0.0], [-LN3, LN3]]), out([[0.0, 0.0], [-LN3, -LN3]])]
     loss, terms = obj(views, torch.arange(2))
     assert terms["quantisation"].item() == pytest.approx(0.21875, abs=1e-6)
@@ -192,7 +193,7 @@ def test_cibhash_loss_by_hand():
     # positive at cos 1 and two negatives at cos 0; temperature 0.3:
     # ln(1 + 2 e^(-1/0.3)) = ln(1 + 2 * 0.035674) = ln(1.071349) = 0.068919.
     zeros = np.zeros((2, 1), np.float32)
-    obj = ob.build_objective("cibhash", P.peers["cibhash"], zeros, 2, np.arange(2))
+    obj = ob.build_objective(PEERS["cibhash"], P.peers["cibhash"], zeros, 2, np.arange(2))
     view = out([[20.0, 20.0], [20.0, -20.0]])
     loss, terms = obj([view, view], torch.arange(2))
     assert terms["kl"].item() == pytest.approx(0.0, abs=1e-6)
@@ -202,16 +203,14 @@ def test_cibhash_loss_by_hand():
 # ------------------------------------------------------------------------ config, loop
 
 
-def test_build_objective_rejects_unknown_method_and_key():
+def test_build_objective_rejects_another_peers_config_and_unknown_keys():
     x = np.zeros((2, 1), np.float32)
-    with pytest.raises(NRDHError, match="unknown method 'dsh'"):
-        peer_config("dsh", {})
-    with pytest.raises(NRDHError, match="no 'dsh' objective"):
-        ob.build_objective("dsh", P.peers["bihalf"], x, 2, np.arange(2))
+    with pytest.raises(NRDHError, match=r"peers\.bihalf: expected a BiHalfConfig"):
+        ob.build_objective(PEERS["bihalf"], P.peers["ssdh"], x, 2, np.arange(2))
     with pytest.raises(NRDHError, match=r"peers\.bihalf: unknown key\(s\) \['gama'\]"):
-        peer_config("bihalf", {**asdict(P.peers["bihalf"]), "gama": 6})
+        peer_config(PEERS["bihalf"], {**asdict(P.peers["bihalf"]), "gama": 6})
     with pytest.raises(NRDHError, match="one row per training image"):
-        ob.build_objective("ssdh", P.peers["ssdh"], x, 2, np.arange(3))
+        ob.build_objective(PEERS["ssdh"], P.peers["ssdh"], x, 2, np.arange(3))
 
 
 def test_hasher_config_takes_peer_lr_and_epochs_when_set():
@@ -229,7 +228,7 @@ def test_one_loop_feeds_deepbit_its_rotated_views():
     cfg = replace(P.hasher, epochs=1, batch_size=16, device="cpu")
     t_train, t_eval = hasher_transforms(cfg, None)
     zeros = np.zeros((32, 1), np.float32)
-    obj = ob.build_objective("deepbit", P.peers["deepbit"], zeros, 8, np.arange(32))
+    obj = ob.build_objective(PEERS["deepbit"], P.peers["deepbit"], zeros, 8, np.arange(32))
     seen: list[int] = []
 
     class Counting(ob.DeepBit):
@@ -253,7 +252,7 @@ def test_params_yaml_peers_section_parses_with_published_defaults():
     # beta 0.001) are the ones the file sets.
     cfgs = load_params(ROOT / "params.yaml").peers
     assert set(cfgs) == set(PEERS)
-    assert all(isinstance(cfgs[name], PEERS[name]) for name in PEERS)
+    assert all(isinstance(cfgs[name], PEERS[name].config) for name in PEERS)
     assert (cfgs["ssdh"].alpha, cfgs["ssdh"].beta) == (2.0, 2.0)
     assert cfgs["greedyhash"].alpha == 0.1
     assert cfgs["bihalf"].gamma == 6.0
@@ -303,7 +302,7 @@ def test_cibhash_run_resumes_to_the_uninterrupted_weights(tmp_path):
 def test_feature_objective_rejects_images_outside_its_training_rows():
     # Rows belong to images 10 and 12: image 11 (a hole) and 13 (past the end) have none.
     eye = np.eye(2, dtype=np.float32)
-    obj = ob.build_objective("bihalf", P.peers["bihalf"], eye, 2, np.array([10, 12]))
+    obj = ob.build_objective(PEERS["bihalf"], P.peers["bihalf"], eye, 2, np.array([10, 12]))
     h = out([[0.1, 0.2], [0.3, 0.4]])
     for bad in ([10, 11], [12, 13]):
         with pytest.raises(NRDHError, match="outside the training features"):

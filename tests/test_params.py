@@ -13,7 +13,6 @@ from conftest import ROOT, default_params, make_project, overlay, tool, write_pa
 from nrdh.config import from_mapping
 from nrdh.errors import NRDHError
 from nrdh.params import (
-    PEERS,
     SECTIONS,
     SOURCES,
     DigitsData,
@@ -23,6 +22,7 @@ from nrdh.params import (
     load_params,
     parse,
 )
+from nrdh.peers import PEERS
 
 
 def test_defaults_are_the_papers():
@@ -35,7 +35,7 @@ def test_defaults_are_the_papers():
 def test_params_yaml_is_the_one_source_of_section_defaults():
     """No section class carries a default of its own; params.yaml sets every field."""
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
-    classes = {**SECTIONS, **{f"peers.{k}": c for k, c in PEERS.items()}}
+    classes = {**SECTIONS, **{f"peers.{k}": c.config for k, c in PEERS.items()}}
     for key, cls in classes.items():
         fields = dataclasses.fields(cls)
         with_default = [

@@ -5,7 +5,8 @@ objective is the only part that differs. It says which image views the loop must
 (`view_transform`: one view for most, two augmentations for CIBHash, the image and its
 rotations for DeepBit), and turns the network's outputs on those views into a loss and its
 named terms for the history. Objectives that need feature similarities index the training
-images' feature matrix (rows of features.h5, float32) by the batch's image indices.
+images' feature matrix (rows of features.h5, float32) by the batch's image indices. A peer's
+objective (`PeerObjective`) names its config class; `nrdh.peers` registers it by name.
 
 Every hyper-parameter default is its paper's; docs/PEERS.md cites each and lists every
 choice a paper leaves open.
@@ -14,7 +15,7 @@ choice a paper leaves open.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -23,10 +24,12 @@ from PIL import Image
 
 from nrdh.errors import NRDHError
 from nrdh.losses import hash_loss
-from nrdh.params import (
-    PEERS,
+from nrdh.peers import (
+    BiHalfConfig,
     CIBHashConfig,
     DeepBitConfig,
+    GreedyHashConfig,
+    Peer,
     PeerConfig,
     SSDHConfig,
 )
@@ -38,8 +41,6 @@ Terms = dict[str, torch.Tensor]
 
 class Objective:
     """A hash-network training objective: views to feed and a loss on their outputs."""
-
-    name = ""
 
     def view_transform(self, train_t: Callable, eval_t: Callable) -> Callable:
         """The per-image transform of the training set: one view (the stage's training
@@ -79,20 +80,44 @@ def _index_map(train_idx: np.ndarray, n_rows: int) -> torch.Tensor:
     return lookup
 
 
-class FeatureObjective(Objective):
-    """An objective reading feature similarities of the training images, with its config."""
+class PeerObjective(Objective):
+    """A peer's objective: `config` is its config class (whose key names the peer, and its
+    ``peers`` block); `from_training` builds it, the one constructor `build_objective` calls."""
+
+    config: ClassVar[type[PeerConfig]]
+
+    def __init__(self, cfg: Any) -> None:
+        self.cfg = cfg
+
+    @classmethod
+    def from_training(
+        cls, cfg: Any, train_features: np.ndarray, train_idx: np.ndarray
+    ) -> PeerObjective:
+        """The objective of `cfg`; the training features are for objectives that read them."""
+        return cls(cfg)
+
+
+class FeatureObjective(PeerObjective):
+    """A peer objective reading feature similarities of the training images."""
 
     def __init__(self, cfg: Any, train_features: np.ndarray, train_idx: np.ndarray) -> None:
-        self.cfg = cfg
+        super().__init__(cfg)
         self.features = torch.from_numpy(np.ascontiguousarray(train_features, dtype=np.float32))
         self.lookup = _index_map(train_idx, len(self.features))
+
+    @classmethod
+    def from_training(
+        cls, cfg: Any, train_features: np.ndarray, train_idx: np.ndarray
+    ) -> PeerObjective:
+        """The objective of `cfg` over the training features, row r for image train_idx[r]."""
+        return cls(cfg, train_features, train_idx)
 
     def batch_features(self, idx: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         """Feature rows of the images `idx`, on the device of `like`."""
         rows = self.lookup[idx.clamp_max(len(self.lookup) - 1)]
         if (rows < 0).any() or (idx >= len(self.lookup)).any():
             raise NRDHError(
-                f"{self.name}: the batch holds images outside the training features' "
+                f"peers.{self.cfg.key}: the batch holds images outside the training features' "
                 "train_idx; build the objective with the training view's image indices"
             )
         return _rows(self.features, rows, like)
@@ -103,8 +128,6 @@ class FeatureObjective(Objective):
 
 class NRDH(Objective):
     """Wang et al., Pattern Recognition 2021, Eq. 18: mu MSE(fc, g(x)) + omega BCE to b."""
-
-    name = "nrdh"
 
     def __init__(self, targets: np.ndarray, mu: float, omega: float, target: str) -> None:
         self.targets = torch.from_numpy(targets)  # g(x) looked up by image index
@@ -170,9 +193,6 @@ def similarity_preservation(b: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return F.mse_loss(halves_cosine(b), halves_cosine(x))
 
 
-# ----------------------------------------------------------------------------- configs
-
-
 # ----------------------------------------------------------------------------- SSDH
 
 
@@ -222,7 +242,7 @@ class SSDH(FeatureObjective):
     over the labelled pairs (S_ij != 0, i != j) of a batch; S from `ssdh_thresholds` fitted
     once on the training set's feature distances."""
 
-    name = "ssdh"
+    config = SSDHConfig
 
     def __init__(self, cfg: SSDHConfig, train_features: np.ndarray, train_idx: np.ndarray) -> None:
         super().__init__(cfg, train_features, train_idx)
@@ -248,7 +268,7 @@ class GreedyHash(FeatureObjective):
     gradient; MSE between the cosine similarities of codes and of features over the batch's
     half-pairs, plus alpha mean | |h| - 1 |^3 on the pre-sign activations h."""
 
-    name = "greedyhash"
+    config = GreedyHashConfig
 
     def __call__(self, outputs: Sequence[Outputs], idx: torch.Tensor) -> tuple[torch.Tensor, Terms]:
         h, _ = outputs[0]
@@ -266,7 +286,7 @@ class BiHalf(FeatureObjective):
     """Li and van Gemert, AAAI 2021, Sec. 3-4 (unsupervised): b = bi-half(h); MSE between the
     cosine similarities of codes and of features over the batch's half-pairs."""
 
-    name = "bihalf"
+    config = BiHalfConfig
 
     def __call__(self, outputs: Sequence[Outputs], idx: torch.Tensor) -> tuple[torch.Tensor, Terms]:
         h, _ = outputs[0]
@@ -288,15 +308,12 @@ class Rotate:
         return img.rotate(self.angle, resample=Image.BILINEAR)
 
 
-class DeepBit(Objective):
+class DeepBit(PeerObjective):
     """Lin et al., CVPR 2016, Eqs. 1-4, on s = sigmoid(fc) with b = 1[s >= 0.5]:
     alpha mean_n ||b_n - s_n||^2 + beta sum_m (mean_n s_nm - 0.5)^2
     + gamma mean_{n, theta} ||s_n,theta - s_n||^2 (theta: the rotated copies)."""
 
-    name = "deepbit"
-
-    def __init__(self, cfg: DeepBitConfig) -> None:
-        self.cfg = cfg
+    config = DeepBitConfig
 
     def view_transform(self, train_t: Callable, eval_t: Callable) -> Callable:
         """The image, then one copy per rotation angle."""
@@ -374,15 +391,12 @@ def bernoulli_kl(p: torch.Tensor, q: torch.Tensor, eps: float = 1e-8) -> torch.T
     return kl.sum(1).mean()
 
 
-class CIBHash(Objective):
+class CIBHash(PeerObjective):
     """Qiu et al., IJCAI 2021, Eq. 12: NT-Xent between the stochastic codes of two views,
     z = sign_STE(sigmoid(fc) - u), u ~ U(0, 1), plus beta times the symmetrised KL between
     the views' bit probabilities."""
 
-    name = "cibhash"
-
-    def __init__(self, cfg: CIBHashConfig) -> None:
-        self.cfg = cfg
+    config = CIBHashConfig
 
     def view_transform(self, train_t: Callable, eval_t: Callable) -> Callable:
         """Two independent augmentations of each image."""
@@ -397,32 +411,26 @@ class CIBHash(Objective):
         return contrast + self.cfg.beta * kl, {"contrast": contrast, "kl": kl}
 
 
-# ----------------------------------------------------------------------------- registry
+# ------------------------------------------------------------------------------ build
 
 
 def build_objective(
-    name: str,
+    peer: Peer,
     cfg: PeerConfig,
     train_features: np.ndarray,
     bits: int,
     train_idx: np.ndarray,
-) -> Objective:
-    """The objective of peer `name` from its params (``peers.<name>``), for `bits`-bit codes.
+) -> PeerObjective:
+    """The objective of `peer` from its params (``peers.<name>``), for `bits`-bit codes.
 
     `train_features` (n_train, z) holds the features.h5 rows of the training split; row r
     belongs to image `train_idx[r]` (the image indices the training view yields).
     """
-    if name not in PEERS or not isinstance(cfg, PEERS[name]):
-        raise NRDHError(f"peers: no {name!r} objective for a {type(cfg).__name__}")
+    cls = peer.objective_class()
+    if not (isinstance(cls, type) and issubclass(cls, PeerObjective)):
+        raise NRDHError(f"peers.{peer.name}: {peer.objective} is not a PeerObjective subclass")
+    if not isinstance(cfg, peer.config):
+        raise NRDHError(f"peers.{peer.name}: expected a {peer.config.__name__}, got {cfg!r}")
     if bits < 1:
-        raise NRDHError(f"peers.{name}: bits {bits} is out of range, expected >= 1")
-    idx = np.asarray(train_idx)
-    if name == "ssdh":
-        return SSDH(cfg, train_features, idx)
-    if name == "greedyhash":
-        return GreedyHash(cfg, train_features, idx)
-    if name == "bihalf":
-        return BiHalf(cfg, train_features, idx)
-    if name == "deepbit":
-        return DeepBit(cfg)
-    return CIBHash(cfg)
+        raise NRDHError(f"peers.{peer.name}: bits {bits} is out of range, expected >= 1")
+    return cls.from_training(cfg, train_features, np.asarray(train_idx))

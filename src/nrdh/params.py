@@ -12,13 +12,13 @@ optional keys say what a user may leave out.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from nrdh.config import check_range, from_mapping, load_yaml
 from nrdh.errors import NRDHError
+from nrdh.peers import Peer, PeerConfig, parse_peers
 
 BASELINES = ("lsh", "pcah", "itq", "sh", "random")
 
@@ -467,116 +467,6 @@ def dataset_from_mapping(data: Any, where: str) -> DatasetConfig:
         raise NRDHError(text if text.startswith(where) else f"{where}.{text}") from None
 
 
-# --------------------------------------------------------------------------- deep peers
-@dataclass(frozen=True)
-class PeerConfig:
-    """Settings every peer has: lr and epochs overrides of the hasher section (0 = its value).
-
-    Subclasses name their params.yaml key (`key`) and the fields that must be >= 0
-    (`nonnegative`); each is checked with a message naming ``peers.<key>.<field>``.
-    """
-
-    key: ClassVar[str] = ""
-    nonnegative: ClassVar[tuple[str, ...]] = ()
-    lr: float
-    epochs: int
-
-    def __post_init__(self) -> None:
-        for field in ("lr", "epochs", *self.nonnegative):
-            check_range(f"peers.{self.key}.{field}", getattr(self, field), 0.0, None)
-
-
-@dataclass(frozen=True)
-class SSDHConfig(PeerConfig):
-    """SSDH (Yang et al., IJCAI 2018): thresholds on the cosine-distance distribution."""
-
-    key: ClassVar[str] = "ssdh"
-    nonnegative: ClassVar[tuple[str, ...]] = ("alpha", "beta")
-    alpha: float  # d_l = m_l - alpha sigma_l (Sec. 3.1; authors' code)
-    beta: float  # d_r = m_r + beta sigma_r
-    bins: int  # histogram bins locating the mode m (the paper: "the mode")
-    max_pairs: int  # distances sampled for the fit (all pairs when fewer)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_range("peers.ssdh.bins", self.bins, 2, None)
-        check_range("peers.ssdh.max_pairs", self.max_pairs, 1, None)
-
-
-@dataclass(frozen=True)
-class GreedyHashConfig(PeerConfig):
-    """GreedyHash, unsupervised (Su et al., NeurIPS 2018)."""
-
-    key: ClassVar[str] = "greedyhash"
-    nonnegative: ClassVar[tuple[str, ...]] = ("alpha",)
-    alpha: float  # weight of the | |h| - 1 |^3 penalty (authors' code)
-
-
-@dataclass(frozen=True)
-class BiHalfConfig(PeerConfig):
-    """BiHalf (Li and van Gemert, AAAI 2021)."""
-
-    key: ClassVar[str] = "bihalf"
-    nonnegative: ClassVar[tuple[str, ...]] = ("gamma",)
-    gamma: float  # gradient scale of the bi-half layer (authors' code)
-
-
-@dataclass(frozen=True)
-class DeepBitConfig(PeerConfig):
-    """DeepBit (Lin et al., CVPR 2016): quantisation, even distribution, rotation invariance."""
-
-    key: ClassVar[str] = "deepbit"
-    nonnegative: ClassVar[tuple[str, ...]] = ("alpha", "beta", "gamma")
-    alpha: float  # quantisation weight
-    beta: float  # bit-balance weight
-    gamma: float  # rotation-invariance weight
-    angles: tuple[float, ...]  # rotations in degrees (Sec. 3.2)
-
-
-@dataclass(frozen=True)
-class CIBHashConfig(PeerConfig):
-    """CIBHash (Qiu et al., IJCAI 2021): contrastive views + information bottleneck."""
-
-    key: ClassVar[str] = "cibhash"
-    nonnegative: ClassVar[tuple[str, ...]] = ("beta", "jitter")
-    temperature: float  # NT-Xent temperature tau (Sec. 4.1)
-    beta: float  # weight of the KL term (Sec. 4.1)
-    crop_scale: float  # random resized crop: smallest area fraction (authors' code)
-    flip: bool  # random horizontal flip (authors' code)
-    jitter: float  # colour jitter strength: brightness, contrast, saturation
-    jitter_p: float  # probability of colour jitter
-    grey_p: float  # probability of greyscale
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_range("peers.cibhash.temperature", self.temperature, 1e-6, None)
-        check_range("peers.cibhash.crop_scale", self.crop_scale, 1e-3, 1.0)
-        for p in ("jitter_p", "grey_p"):
-            check_range(f"peers.cibhash.{p}", getattr(self, p), 0.0, 1.0)
-
-
-def hasher_config(hasher_cfg: Any, peer_cfg: Any) -> Any:
-    """The hasher config with the peer's lr and epochs where they are set (> 0)."""
-    changes = {k: getattr(peer_cfg, k) for k in ("lr", "epochs") if getattr(peer_cfg, k)}
-    return dataclasses.replace(hasher_cfg, **changes)
-
-
-PEERS: dict[str, type[PeerConfig]] = {
-    "ssdh": SSDHConfig,
-    "greedyhash": GreedyHashConfig,
-    "bihalf": BiHalfConfig,
-    "deepbit": DeepBitConfig,
-    "cibhash": CIBHashConfig,
-}
-
-
-def peer_config(name: str, section: Mapping[str, Any] | None) -> Any:
-    """The frozen config of peer `name` from its ``peers.<name>`` mapping of params.yaml."""
-    if name not in PEERS:
-        raise NRDHError(f"peers: unknown method {name!r}; expected one of {sorted(PEERS)}")
-    return from_mapping(PEERS[name], section, f"peers.{name}")
-
-
 # ------------------------------------------------------------------------------ the file
 SECTIONS: dict[str, type] = {
     "base": BaseConfig,
@@ -618,6 +508,7 @@ class Params:
     grid: GridConfig
     summary: SummaryConfig
     peers: dict[str, PeerConfig]
+    registry: dict[str, Peer]  # every peer `peers` can name: the built-ins and its own
 
     def variant(self, name: str) -> Params:
         """These params with the overrides of ``variants.<name>`` applied."""
@@ -684,11 +575,13 @@ def parse(data: Any, where: str = "params.yaml") -> Params:
         name: dataset_from_mapping(entry, f"datasets.{name}")
         for name, entry in data["datasets"].items()
     }
-    if not isinstance(data["peers"], dict) or sorted(data["peers"]) != sorted(PEERS):
-        raise NRDHError(f"peers: expected one entry for each of {sorted(PEERS)}")
-    peers = {name: peer_config(name, entry) for name, entry in data["peers"].items()}
+    peers, registry = parse_peers(data["peers"])
     params = Params(
-        variants=_variants(data["variants"]), datasets=datasets, peers=peers, **sections
+        variants=_variants(data["variants"]),
+        datasets=datasets,
+        peers=peers,
+        registry=registry,
+        **sections,
     )
     _cross_check(params)
     return params
@@ -706,7 +599,10 @@ def _cross_check(p: Params) -> None:
         p.variant(v)  # each variant's overrides must themselves be valid
     for i, peer in enumerate(base.peers):
         if peer not in p.peers:
-            raise NRDHError(f"base.peers[{i}]: {peer!r} is not a key of peers {sorted(p.peers)}")
+            raise NRDHError(
+                f"base.peers[{i}]: {peer!r} is not a known peer; known peers are "
+                f"{sorted(p.peers)} (a peer of your own needs its block in peers)"
+            )
         if peer in p.variants:
             raise NRDHError(f"base.peers[{i}]: {peer!r} is also a variant name")
     runnable = {*base.variants, *base.peers, *p.baselines.methods}

@@ -1,5 +1,6 @@
-"""Deep unsupervised peers (SSDH, GreedyHash, BiHalf, DeepBit, CIBHash) as a stage: the same
-hash network, images, split and features as NRDH, trained with the peer's objective."""
+"""Deep unsupervised peers (SSDH, GreedyHash, BiHalf, DeepBit, CIBHash, and any a params block
+adds) as a stage: the same hash network, images, split and features as NRDH, trained with the
+peer's objective."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from nrdh import objectives
 from nrdh.artifacts import open_features, read_rows
 from nrdh.config import as_dict
 from nrdh.data import load_dataset
-from nrdh.params import DatasetConfig, HasherConfig, PeerConfig, hasher_config
+from nrdh.params import DatasetConfig, HasherConfig
+from nrdh.peers import Peer, PeerConfig, hasher_config
 from nrdh.pipeline.hashing import fit_hash_network
 from nrdh.shards import block_rows
 
@@ -21,7 +23,7 @@ def train_peer_stage(
     history_out: Path,
     dataset: str,
     ds_cfg: DatasetConfig,
-    peer: str,
+    peer: Peer,
     peer_cfg: PeerConfig,
     hasher_cfg: HasherConfig,
     bits: int,
@@ -49,5 +51,5 @@ def train_peer_stage(
         data_seed=data_seed,
         seed=seed,
         inputs={"features": features_path},
-        extra_params={f"peers.{peer}": as_dict(peer_cfg), "bits": bits},
+        extra_params={f"peers.{peer.name}": as_dict(peer_cfg), "bits": bits},
     )
