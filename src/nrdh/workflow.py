@@ -263,6 +263,30 @@ def _uses_gpu(job: Job, section: str, backbones: list[str] | None = None) -> boo
     return values.get("device", "auto") != "cpu" and wanted
 
 
+def stage_flags(root: str | Path, stage: str) -> dict[str, str]:
+    """The ``--flag value`` pairs of a stage's command as DVC resolves root/dvc.yaml, by
+    flag name with '-' as '_' (`nrdh compare` reads the summarize stage's sources)."""
+    import itertools
+    import shlex
+
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    try:
+        with Repo(str(root)) as repo:
+            cmds = [s.cmd for s in repo.index.stages if s.name == stage]
+    except DvcException as exc:
+        raise NRDHError(f"{Path(root) / 'dvc.yaml'}: {exc}") from None
+    if not cmds:
+        raise NRDHError(f"{Path(root) / 'dvc.yaml'}: no stage {stage!r}")
+    words = shlex.split(cmds[0])
+    return {
+        flag[2:].replace("-", "_"): value
+        for flag, value in itertools.pairwise(words)
+        if flag.startswith("--")
+    }
+
+
 def stage_script(cmd: str) -> str:
     """The script of a stage command (``python stages/<name>.py ...``), relative to the root."""
     match = re.match(r"python3?\s+(\S+\.py)", cmd.strip())
