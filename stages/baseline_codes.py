@@ -1,4 +1,4 @@
-"""Stage baseline_codes: a classic hashing baseline at every code length -> codes/<ds>/<method>/."""
+"""Stage baseline_codes: a classic hashing baseline's codes at every code length of base.bits."""
 
 from nrdh.params import load_params
 from nrdh.pipeline.baseline_codes import baseline_codes_stage
@@ -6,11 +6,11 @@ from nrdh.runner import parse_args, run
 
 
 def main() -> None:
-    args = parse_args(__doc__, paths=["features", "out"], ints=["seed"], strs=["method"])
+    args = parse_args(__doc__, paths=["features"], ints=["seed"], strs=["method", "out"])
     p = load_params(args.params)
     baseline_codes_stage(
         features_path=args.features,
-        out_dir=args.out,
+        out_template=args.out,
         method=args.method,
         bits=p.base.bits,
         cfg=p.baselines,

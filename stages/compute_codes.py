@@ -1,4 +1,4 @@
-"""Stage compute_codes: each code length's shards merged -> <out>/<bits>.h5 (torch-free)."""
+"""Stage compute_codes: each code length's shards merged into its codes file (torch-free)."""
 
 from nrdh.params import load_params
 from nrdh.pipeline.common import merge_codes_stage
@@ -6,13 +6,13 @@ from nrdh.runner import parse_args, run
 
 
 def main() -> None:
-    args = parse_args(__doc__, paths=["features", "shards", "out"])
+    args = parse_args(__doc__, paths=["features"], strs=["shards", "out"])
     p = load_params(args.params)
     merge_codes_stage(
-        shards_dir=args.shards,
+        shards_template=args.shards,
         count=p.shards.count,
         features_path=args.features,
-        out_dir=args.out,
+        out_template=args.out,
         bits=p.base.bits,
     )
 

@@ -1,5 +1,5 @@
 """Stage compute_codes_shard: a run's trained hash networks' codes (Eq. 19) of one shard of
-rows, at every code length of base.bits -> <out>/<bits>.h5."""
+rows, at every code length of base.bits (--models, --out: path templates with {bits})."""
 
 from nrdh.params import load_params
 from nrdh.pipeline.hashing import code_runs, compute_codes_shard_stage
@@ -9,9 +9,9 @@ from nrdh.runner import parse_args, run
 def main() -> None:
     args = parse_args(
         __doc__,
-        paths=["features", "models", "out"],
+        paths=["features"],
         ints=["shard"],
-        strs=["method", "dataset"],
+        strs=["method", "dataset", "models", "out"],
     )
     p = load_params(args.params)
     compute_codes_shard_stage(

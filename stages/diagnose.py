@@ -1,5 +1,5 @@
 """Stage diagnose: an NRDH run's mAP split into representation, fit and generalisation,
-at every code length of base.bits -> diag_<bits>.json."""
+at every code length of base.bits (the path flags: templates with {bits})."""
 
 from nrdh.params import load_params
 from nrdh.pipeline.diagnose import diagnose_stage, run_files
@@ -10,8 +10,8 @@ def main() -> None:
     args = parse_args(
         __doc__,
         variant=True,
-        paths=["reps", "models", "features", "codes", "gcn_history", "out"],
-        strs=["dataset"],
+        paths=["features"],
+        strs=["dataset", "reps", "models", "codes", "gcn_history", "out"],
     )
     p = load_params(args.params, args.variant)
     diagnose_stage(

@@ -6,13 +6,16 @@ from nrdh.runner import parse_args, run
 
 
 def main() -> None:
-    args = parse_args(__doc__, variant=True, paths=["features", "graphs", "model", "out"])
+    args = parse_args(
+        __doc__, variant=True, paths=["features", "graphs", "model", "out"], ints=["bits"]
+    )
     p = load_params(args.params, args.variant)
     dump_node_reps_stage(
         features_path=args.features,
         graphs_path=args.graphs,
         model_path=args.model,
         out=args.out,
+        bits=args.bits,
         cfg=p.node_reps,
     )
 

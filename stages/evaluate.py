@@ -6,12 +6,12 @@ from nrdh.runner import parse_args, run
 
 
 def main() -> None:
-    args = parse_args(__doc__, paths=["codes", "metrics", "pr"], ints=["seed"], strs=["dataset"])
+    args = parse_args(__doc__, ints=["seed"], strs=["dataset", "codes", "metrics", "pr"])
     p = load_params(args.params)
     evaluate_stage(
-        codes_dir=args.codes,
-        metrics_dir=args.metrics,
-        pr_dir=args.pr,
+        codes_template=args.codes,
+        metrics_template=args.metrics,
+        pr_template=args.pr,
         dataset=args.dataset,
         bits=p.base.bits,
         seed=args.seed,

@@ -2,21 +2,24 @@
 
 from nrdh.config import load_yaml
 from nrdh.params import load_params
-from nrdh.pipeline.summary import summarize_stage
+from nrdh.pipeline.summary import Sources, summarize_stage
 from nrdh.runner import parse_args, run
 
 
 def main() -> None:
     args = parse_args(
         __doc__,
-        paths=["eval_dir", "pr_dir", "loss_dir", "diag_dir", "features_dir", "summary", "reports"],
+        paths=["summary", "reports"],
+        strs=["eval", "pr", "gcn_loss", "hasher_loss", "diag", "features"],
     )
     summarize_stage(
-        eval_dir=args.eval_dir,
-        pr_dir=args.pr_dir,
-        loss_dir=args.loss_dir,
-        diag_dir=args.diag_dir,
-        features_dir=args.features_dir,
+        sources=Sources(
+            eval=args.eval,
+            pr=args.pr,
+            losses={"gcn": args.gcn_loss, "hasher": args.hasher_loss},
+            diag=args.diag,
+            features=args.features,
+        ),
         summary_out=args.summary,
         reports_dir=args.reports,
         reference=load_params(args.params).summary.reference,

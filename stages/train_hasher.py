@@ -1,4 +1,4 @@
-"""Stage train_hasher: the hash network fitted to g(x) (Eq. 18) -> hasher_<bits>.pt."""
+"""Stage train_hasher: the hash network of one code length fitted to g(x) (Eq. 18)."""
 
 from nrdh.params import load_params
 from nrdh.pipeline.hashing import train_hasher_stage
@@ -7,7 +7,11 @@ from nrdh.runner import parse_args, run
 
 def main() -> None:
     args = parse_args(
-        __doc__, variant=True, paths=["reps", "out", "history"], ints=["seed"], strs=["dataset"]
+        __doc__,
+        variant=True,
+        paths=["reps", "out", "history"],
+        ints=["seed", "bits"],
+        strs=["dataset"],
     )
     p = load_params(args.params, args.variant)
     train_hasher_stage(
@@ -17,6 +21,7 @@ def main() -> None:
         dataset=args.dataset,
         ds_cfg=p.dataset(args.dataset),
         cfg=p.hasher,
+        bits=args.bits,
         data_seed=p.base.seed,
         seed=args.seed,
     )

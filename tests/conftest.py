@@ -135,6 +135,7 @@ def tiny_digits_pipeline(d: Path, changes: dict | None = None) -> Params:
         graphs_path=d / "graphs.h5",
         model_path=d / "gcn.pt",
         out=d / "reps.h5",
+        bits=16,
         cfg=p.node_reps,
     )
     train_digits_hasher(p, d / "reps.h5", d / "hasher.pt", d / "h.json")
@@ -146,13 +147,14 @@ def tiny_digits_pipeline(d: Path, changes: dict | None = None) -> Params:
         dataset="digits",
         ds_cfg=ds,
         cfg=p.codes,
+        bits=16,
         data_seed=seed,
     )
     return p
 
 
 def train_digits_hasher(p: Params, reps: Path, out: Path, history: Path) -> None:
-    """The digits hash network of params `p`, fitted to the node representations `reps`."""
+    """The digits 16-bit hash network of params `p`, fitted to the node representations `reps`."""
     from nrdh.pipeline import hashing
 
     hashing.train_hasher_stage(
@@ -162,6 +164,7 @@ def train_digits_hasher(p: Params, reps: Path, out: Path, history: Path) -> None
         dataset="digits",
         ds_cfg=p.dataset("digits"),
         cfg=p.hasher,
+        bits=16,
         data_seed=p.base.seed,
         seed=p.base.seed,
     )

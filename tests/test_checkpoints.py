@@ -106,7 +106,7 @@ def test_dump_node_reps_refuses_code_in_a_model(project, tmp_path):
     evil = write_evil(tmp_path / "gcn_16.pt", marker, "gcn")
     proc = run(
         project, ROOT / "stages" / "dump_node_reps.py", "--params", "params.yaml",
-        "--variant", "nrdh", "--features", "features.h5", "--graphs", "graphs.h5",
+        "--variant", "nrdh", "--bits", 16, "--features", "features.h5", "--graphs", "graphs.h5",
         "--model", evil, "--out", tmp_path / "reps.h5",
     )  # fmt: skip
     assert_refused(proc, evil, marker)
@@ -119,7 +119,8 @@ def test_compute_codes_shard_refuses_code_in_a_model(project, tmp_path):
     proc = run(
         project, ROOT / "stages" / "compute_codes_shard.py", "--params", "params.yaml",
         "--method", "nrdh", "--dataset", "digits", "--features", "features.h5",
-        "--models", tmp_path, "--shard", "0", "--out", tmp_path / "shards" / "0",
+        "--models", tmp_path / "hasher_{bits}.pt", "--shard", "0",
+        "--out", tmp_path / "shards" / "0" / "{bits}.h5",
     )  # fmt: skip
     assert_refused(proc, evil, marker)
     assert not (tmp_path / "shards" / "0" / "16.h5").exists()
@@ -204,7 +205,7 @@ def test_codes_run_on_the_configured_device(project, tmp_path, device):
     out = tmp_path / "0.h5"
     hashing.compute_codes_shard_stage(
         features_path=project / "features.h5",
-        runs=[(tmp_path / "gpu.pt", out)],
+        runs=[hashing.CodeRun(16, tmp_path / "gpu.pt", out)],
         method="nrdh",
         dataset="digits",
         ds_cfg=p.dataset("digits"),

@@ -140,16 +140,16 @@ def test_diagnose_run_on_tiny_digits(tmp_path):
     p = tiny_digits_pipeline(tmp_path)
     out = tmp_path / "diag" / "diag_16.json"
     files = ("reps.h5", "hasher.pt", "codes.h5", "gcn.json")
-    diagnose_stage(
-        runs=[RunFiles(*(tmp_path / f for f in files), out)],
-        features_path=tmp_path / "features.h5",
-        dataset="digits",
-        ds_cfg=p.dataset("digits"),
-        codes_cfg=p.codes,
-        eval_cfg=p.evaluate,
-        gcn_cfg=p.gcn,
-        data_seed=p.base.seed,
-    )
+    common = {
+        "features_path": tmp_path / "features.h5",
+        "dataset": "digits",
+        "ds_cfg": p.dataset("digits"),
+        "codes_cfg": p.codes,
+        "eval_cfg": p.evaluate,
+        "gcn_cfg": p.gcn,
+        "data_seed": p.base.seed,
+    }
+    diagnose_stage(runs=[RunFiles(16, *(tmp_path / f for f in files), out)], **common)
     report = json.loads(out.read_text())
     c = read_codes(tmp_path / "codes.h5")
     db_bits = codes.unpack_codes(c["database"]["codes"], 16)
@@ -172,16 +172,22 @@ def test_diagnose_run_on_tiny_digits(tmp_path):
     assert report["gcn"]["epochs_run"] == p.gcn.epochs
     assert report["bits"] == 16 and report["method"] == "nrdh"
     assert report["seed"] == p.base.seed  # the training seed the hash network recorded
+    # the code length comes from params: a run of another one is refused, naming the file
+    with pytest.raises(NRDHError, match=r"reps.h5: holds 16-bit .* expected 32 bits"):
+        diagnose_stage(runs=[RunFiles(32, *(tmp_path / f for f in files), out)], **common)
 
 
-def test_run_files_are_the_dag_names_of_each_code_length() -> None:
-    d = Path("d")
-    runs = run_files(d / "reps", d / "models", d / "codes", d / "loss", d / "diag", (16, 64))
+def test_run_files_fill_the_templates_at_each_code_length() -> None:
+    names = ("r{bits}.h5", "m/h{bits}.pt", "c/{bits}.h5", "l/g{bits}.json", "d/x{bits}.json")
+    runs = run_files(*names, (16, 64))
     assert runs[1] == RunFiles(
-        d / "reps/node_reps_64.h5",
-        d / "models/hasher_64.pt",
-        d / "codes/64.h5",
-        d / "loss/gcn_64.json",
-        d / "diag/diag_64.json",
+        64,
+        Path("r64.h5"),
+        Path("m/h64.pt"),
+        Path("c/64.h5"),
+        Path("l/g64.json"),
+        Path("d/x64.json"),
     )
-    assert [r.out.name for r in runs] == ["diag_16.json", "diag_64.json"]
+    assert [r.out.name for r in runs] == ["x16.json", "x64.json"]
+    with pytest.raises(NRDHError, match="fields"):
+        run_files("reps.h5", *names[1:], (16, 64))  # one file for every code length

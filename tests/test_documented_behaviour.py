@@ -32,7 +32,7 @@ def codes(tmp_path_factory) -> Path:
     )
     baseline_codes_stage(
         features_path=d / "features.h5",
-        out_dir=d / "codes",
+        out_template=str(d / "codes" / "{bits}.h5"),
         method="lsh",
         bits=(16,),
         cfg=P.baselines,
@@ -43,9 +43,9 @@ def codes(tmp_path_factory) -> Path:
 
 def evaluate_with(codes: Path, out: Path, topk: int | None) -> dict:
     evaluate_stage(
-        codes_dir=codes,
-        metrics_dir=out,
-        pr_dir=out,
+        codes_template=str(codes / "{bits}.h5"),
+        metrics_template=str(out / "eval_{bits}.json"),
+        pr_template=str(out / "pr_{bits}.json"),
         dataset="digits",
         bits=(16,),
         seed=0,

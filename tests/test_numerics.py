@@ -112,7 +112,16 @@ def gcn_and_itq(d: Path, dispatch: dict, run: str) -> tuple[str, str]:
     """MD5s of the default 32-bit GCN and of the ITQ codes at every length, under `dispatch`."""
     gcn = ["--variant", "nrdh", "--seed", "0", "--bits", "32", "--features", "features.h5"]
     gcn += ["--graphs", "graphs.h5", "--out", f"{run}/gcn.pt", "--history", f"{run}/gcn.json"]
-    itq = ["--method", "itq", "--seed", "0", "--features", "features.h5", "--out", f"{run}/itq"]
+    itq = [
+        "--method",
+        "itq",
+        "--seed",
+        "0",
+        "--features",
+        "features.h5",
+        "--out",
+        f"{run}/itq/{{bits}}.h5",
+    ]
     return (
         stage_bytes(d, "train_gcn", dispatch, gcn, f"{run}/gcn.pt"),
         stage_bytes(d, "baseline_codes", dispatch, itq, f"{run}/itq"),

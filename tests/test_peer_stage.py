@@ -57,6 +57,7 @@ def test_peer_checkpoint_is_a_hasher_checkpoint_with_its_own_provenance(project,
         dataset="digits",
         ds_cfg=p.dataset("digits"),
         cfg=p.codes,
+        bits=16,
         data_seed=0,
     )
     with h5py.File(codes) as got, h5py.File(project / "codes.h5") as nrdh:

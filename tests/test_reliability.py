@@ -25,7 +25,7 @@ from PIL import Image
 from nrdh.params import parse
 from nrdh.pipeline.baseline_codes import baseline_codes_stage
 from nrdh.pipeline.evaluation import evaluate_stage
-from nrdh.pipeline.summary import summarize_stage
+from nrdh.pipeline.summary import Sources, summarize_stage
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 # The changes to params.yaml these tests run with (`overlay` makes the full file).
@@ -76,7 +76,7 @@ def good(tmp_path_factory) -> Path:
     digits_workdir(d, CHANGES)
     baseline_codes_stage(
         features_path=d / "features.h5",
-        out_dir=d / "codes",
+        out_template=str(d / "codes" / "{bits}.h5"),
         method="lsh",
         bits=P.base.bits,
         cfg=P.baselines,
@@ -224,7 +224,7 @@ def lsh_codes(work: Path, features: str = "features.h5") -> subprocess.Completed
         "--features",
         features,
         "--out",
-        "out/codes",
+        "out/codes/{bits}.h5",
     )
 
 
@@ -296,8 +296,8 @@ def evaluate(
 ) -> subprocess.CompletedProcess:
     """The evaluate stage (torch-free) on the codes in folder `codes` at params' bits."""
     return run_stage(
-        work, "evaluate", "--dataset", dataset, "--seed", 0, "--codes", codes,
-        "--metrics", "out/eval", "--pr", "out/pr",
+        work, "evaluate", "--dataset", dataset, "--seed", 0, "--codes", f"{codes}/{{bits}}.h5",
+        "--metrics", "out/eval/eval_{bits}.json", "--pr", "out/pr/pr_{bits}.json",
     )  # fmt: skip
 
 
@@ -310,7 +310,7 @@ def test_good_codes_evaluate(work):
 def test_code_length_of_stage_and_file_disagree(work):
     shutil.copy(work / "codes" / "16.h5", work / "codes" / "32.h5")
     with_bits(work, 32)
-    assert_user_error(evaluate(work), work / "out", "32.h5: attr bits=16", "asks for bits=32")
+    assert_user_error(evaluate(work), work / "out", "32.h5: holds 16-bit", "expected 32 bits")
 
 
 def test_bytes_per_code_disagree_with_bits_attr(work):
@@ -328,7 +328,7 @@ def test_bytes_per_code_disagree_with_bits_attr(work):
 def test_unreadable_model_checkpoint(work):
     (work / "gcn.pt").write_bytes(b"PK\x03\x04 truncated")
     proc = run_stage(
-        work, "dump_node_reps", "--variant", "nrdh", "--features", "features.h5",
+        work, "dump_node_reps", "--variant", "nrdh", "--bits", 16, "--features", "features.h5",
         "--graphs", "graphs.h5", "--model", "gcn.pt", "--out", "out/reps.h5",
     )  # fmt: skip
     assert_user_error(proc, work / "out", "gcn.pt: not a valid gcn checkpoint")
@@ -402,9 +402,9 @@ def test_params_file_missing_or_not_a_mapping(work):
 def test_summary_and_figures_are_byte_identical_across_runs(good, tmp_path):
     """The summarize stage's outs (tables, PNG, SVG) carry no timestamp nor random id."""
     evaluate_stage(
-        codes_dir=good / "codes",
-        metrics_dir=tmp_path / "eval/digits/lsh",
-        pr_dir=tmp_path / "pr/digits/lsh",
+        codes_template=str(good / "codes/{bits}.h5"),
+        metrics_template=str(tmp_path / "eval/digits/lsh/eval_{bits}.json"),
+        pr_template=str(tmp_path / "pr/digits/lsh/pr_{bits}.json"),
         dataset="digits",
         bits=P.base.bits,
         seed=P.base.seed,
@@ -419,10 +419,15 @@ def test_summary_and_figures_are_byte_identical_across_runs(good, tmp_path):
     for run in ("a", "b"):
         out = tmp_path / run
         summarize_stage(
-            eval_dir=tmp_path / "eval",
-            pr_dir=tmp_path / "pr",
-            loss_dir=tmp_path / "loss",
-            diag_dir=tmp_path / "diag",
+            sources=Sources(
+                eval=f"{tmp_path}/eval/{{dataset}}/{{method}}/eval_{{bits}}.json",
+                pr=f"{tmp_path}/pr/{{dataset}}/{{method}}/pr_{{bits}}.json",
+                losses={
+                    net: f"{tmp_path}/loss/{{dataset}}/{{method}}/{net}_{{bits}}.json"
+                    for net in ("gcn", "hasher")
+                },
+                diag=f"{tmp_path}/diag/{{dataset}}/{{method}}/diag_{{bits}}.json",
+            ),
             summary_out=out / "summary.json",
             reports_dir=out,
             reference=P.summary.reference,

@@ -12,14 +12,30 @@ import pytest
 
 from nrdh import aggregate, html_report, io, report
 from nrdh.errors import NRDHError
-from nrdh.pipeline.summary import summarize_stage, write_report
+from nrdh.pipeline.summary import Sources, summarize_stage, write_report
 
 T_975_2 = 4.302652729749462  # Student t quantile 0.975 with 2 degrees of freedom (tables)
 
 
-def write_eval(root, dataset, method, bits, seed, map_all, seed_key=True, seed_dir=True):
-    """One evaluate-stage metrics file and its PR curve; the seed folder is optional."""
-    folder = f"seed{seed}" if seed_dir else ""
+def run_files(root, kind: str, name: str) -> str:
+    """The path template of one kind of run file under root, as dvc.yaml's summarize has it."""
+    return f"{root}/{kind}/{{dataset}}/{{method}}/seed{{seed}}/{name}_{{bits}}.json"
+
+
+def sources(root, **more: str) -> Sources:
+    """The summary's templates of the files `write_eval` writes under root."""
+    return Sources(
+        eval=run_files(root, "eval", "eval"),
+        pr=run_files(root, "pr", "pr"),
+        losses={net: run_files(root, "loss", net) for net in ("gcn", "hasher")},
+        **more,
+    )
+
+
+def write_eval(root, dataset, method, bits, seed, map_all, seed_key=True, folder=None):
+    """One evaluate-stage metrics file, its PR curve and loss histories, in folder
+    seed<seed> unless `folder` names another."""
+    folder = folder or f"seed{seed}"
     m = {
         "dataset": dataset,
         "method": method,
@@ -73,7 +89,7 @@ def make_runs(root, bits=(32,)):
 
 def test_seed_aggregation_and_noise_marks(tmp_path):
     make_runs(tmp_path)
-    agg = aggregate.aggregate(report.collect(tmp_path / "eval")).set_index("method")
+    agg = aggregate.aggregate(report.collect(sources(tmp_path).eval)).set_index("method")
     assert agg.loc["nrdh", ["n", "map_all_mean", "map_all_std"]].tolist() == pytest.approx(
         [3, 0.52, 0.02]
     )
@@ -93,30 +109,32 @@ def test_seed_aggregation_and_noise_marks(tmp_path):
     assert agg.loc["e", "mark"] == "n/a (no shared seed)"
     assert agg.loc["nrdh", "mark"] == "reference"
     # another reference flips the sign of the difference
-    other = aggregate.aggregate(report.collect(tmp_path / "eval"), reference="a")
+    other = aggregate.aggregate(report.collect(sources(tmp_path).eval), reference="a")
     assert other.set_index("method").loc["nrdh", "diff"] == pytest.approx(-0.10)
 
 
 def test_seed_comes_from_content_and_defaults_to_zero(tmp_path):
-    write_eval(tmp_path, "digits", "nrdh", 16, 0, 0.5, seed_key=False, seed_dir=False)
+    write_eval(tmp_path, "digits", "nrdh", 16, 0, 0.5, seed_key=False)
     write_eval(tmp_path, "digits", "nrdh", 16, 3, 0.7)
-    table = report.collect(tmp_path / "eval")
+    table = report.collect(sources(tmp_path).eval)
     assert table["seed"].tolist() == [0, 3]
     assert table[["p_at_r_10", "p_at_r_50", "p_at_r_100"]].iloc[1].tolist() == pytest.approx(
         [0.87, 0.6, 0.3]
     )
     # the same seed twice is an error, not a silent double count
-    write_eval(tmp_path, "digits", "nrdh", 16, 3, 0.7, seed_dir=False)
+    write_eval(tmp_path, "digits", "nrdh", 16, 3, 0.7, folder="seed9")
     with pytest.raises(NRDHError, match="more than one eval file"):
-        aggregate.seed_stats(report.collect(tmp_path / "eval"))
+        aggregate.seed_stats(report.collect(sources(tmp_path).eval))
 
 
 def test_cells_without_a_reference_run_are_marked(tmp_path):
     make_runs(tmp_path)
     write_eval(tmp_path, "digits", "a", 64, 0, 0.7)  # no nrdh at 64 bits
-    agg = aggregate.aggregate(report.collect(tmp_path / "eval"))
+    agg = aggregate.aggregate(report.collect(sources(tmp_path).eval))
     assert agg.loc[agg.bits == 64, "mark"].tolist() == ["n/a (no reference run)"]
-    marks = aggregate.aggregate(report.collect(tmp_path / "eval"), reference="nrdh_typo")["mark"]
+    marks = aggregate.aggregate(report.collect(sources(tmp_path).eval), reference="nrdh_typo")[
+        "mark"
+    ]
     assert set(marks) == {"n/a (no reference run)"}
 
 
@@ -130,7 +148,7 @@ def numbers_only(node):
 def test_summary_files_and_figures(tmp_path):
     make_runs(tmp_path, bits=(16, 32))
     out, reports = tmp_path / "summary.json", tmp_path / "reports"
-    agg = write_report(tmp_path / "eval", tmp_path / "pr", tmp_path / "loss", out, reports)
+    agg = write_report(sources(tmp_path), out, reports)
     assert len(agg) == 10
     summary = json.loads(out.read_text())
     assert numbers_only(summary)
@@ -154,29 +172,21 @@ def test_summary_files_and_figures(tmp_path):
         for ext in ("png", "svg"):
             assert (reports / f"{name}.{ext}").stat().st_size > 1000
     first = {p.name: p.read_bytes() for p in reports.glob("*.svg")}
-    write_report(tmp_path / "eval", tmp_path / "pr", tmp_path / "loss", out, reports)
+    write_report(sources(tmp_path), out, reports)
     assert {p.name: p.read_bytes() for p in reports.glob("*.svg")} == first  # deterministic
 
 
-def test_run_keys_with_and_without_seed_folder(tmp_path):
-    root = tmp_path / "loss"
-    assert report._run_keys(root, root / "ds" / "nrdh" / "seed2" / "gcn_32.json") == (
-        "ds",
-        "nrdh",
-        2,
-        "gcn",
-        32,
+def test_run_files_are_keyed_by_their_template_fields(tmp_path):
+    for name in ("ds/nrdh/seed2/gcn_32.json", "ds/nrdh/seed2/hasher_32.json", "ds/x/gcn_64.json"):
+        io.write_json(tmp_path / name, [name])
+    with_seed = report.read_runs(
+        f"{tmp_path}/{{dataset}}/{{method}}/seed{{seed}}/gcn_{{bits}}.json"
     )
-    assert report._run_keys(root, root / "ds" / "nrdh" / "hasher_64.json") == (
-        "ds",
-        "nrdh",
-        0,
-        "hasher",
-        64,
-    )
-    for bad in ("ds/nrdh/x/gcn_32.json", "ds/gcn_32.json", "ds/nrdh/seedx/gcn_32.json"):
-        with pytest.raises(NRDHError, match="seed"):
-            report._run_keys(root, root / bad)
+    assert with_seed == {("ds", "nrdh", 2, 32): ["ds/nrdh/seed2/gcn_32.json"]}
+    without = report.read_runs(f"{tmp_path}/{{dataset}}/{{method}}/gcn_{{bits}}.json")
+    assert without == {("ds", "x", 0, 64): ["ds/x/gcn_64.json"]}  # no seed field: seed 0
+    with pytest.raises(NRDHError, match=r"needs the fields \['bits'\]"):
+        report.read_runs(f"{tmp_path}/{{dataset}}/{{method}}/gcn.json")
 
 
 class Links(HTMLParser):
@@ -207,10 +217,7 @@ def test_html_report_is_complete_and_self_contained(tmp_path):
     plt.close(fig)
     params = {"summary": {"reference": "a"}, "graph": {"rho": 0.4, "M": 10}}
     summarize_stage(
-        eval_dir=tmp_path / "eval",
-        pr_dir=tmp_path / "pr",
-        loss_dir=tmp_path / "loss",
-        diag_dir=tmp_path / "diag",
+        sources=sources(tmp_path, diag=run_files(tmp_path, "diag", "diag")),
         summary_out=tmp_path / "s.json",
         reports_dir=reports,
         reference="a",
@@ -234,8 +241,8 @@ def test_html_report_is_complete_and_self_contained(tmp_path):
 
 def test_empty_metrics_folder_is_a_clear_error(tmp_path):
     (tmp_path / "eval").mkdir()
-    with pytest.raises(NRDHError, match=re.escape("no eval_<bits>.json files found")):
-        report.collect(tmp_path / "eval")
+    with pytest.raises(NRDHError, match=re.escape("eval_{bits}.json: no metrics files found")):
+        report.collect(sources(tmp_path).eval)
 
 
 def test_grid_image_places_tiles_and_frames_by_hand() -> None:
@@ -291,24 +298,18 @@ def test_diagnostics_over_seeds_in_the_summary_and_the_report(tmp_path):
     diag_dir = tmp_path / "diag"
     for seed, taught in enumerate((0.5, 0.6, 0.7)):
         write_diag(diag_dir, seed, taught, 0.55, 0.5)
-    row = report.diagnostics_table(report.collect_diagnostics(diag_dir)).iloc[0]
+    diag = run_files(tmp_path, "diag", "diag")
+    row = report.diagnostics_table(report.collect_diagnostics(diag)).iloc[0]
     assert (row["dataset"], row["method"], row["bits"]) == ("digits", "nrdh", 32)
     assert row["taught"] == "0.6000 ± 0.1000 (3)"
     assert row["learnt"] == "0.5500 ± 0.0000 (3)"
     assert row["fit gap"] == "0.0500 ± 0.1000 (3)"
     assert row["generalisation gap"] == "0.0500 ± 0.0000 (3)"
     assert row["GCN beta Lw / L1"] == "0.2000 ± 0.0000 (3)"
-    assert report.collect_diagnostics(tmp_path / "none").empty
+    assert report.collect_diagnostics(run_files(tmp_path, "none", "diag")).empty
     make_runs(tmp_path)
     reports = tmp_path / "reports"
-    write_report(
-        tmp_path / "eval",
-        tmp_path / "pr",
-        tmp_path / "loss",
-        tmp_path / "s.json",
-        reports,
-        diag_dir=diag_dir,
-    )
+    write_report(sources(tmp_path, diag=diag), tmp_path / "s.json", reports)
     md = (reports / "summary.md").read_text()
     assert "## Where NRDH loses its edge" in md and "0.6000 ± 0.1000 (3)" in md
     assert "0.6000 &#177; 0.1000 (3)" in (reports / "report.html").read_text()
@@ -330,12 +331,12 @@ def test_feature_measures_reach_the_summary_and_the_page(tmp_path):
             {**measures, "backbone": backbone, "protocol": protocol},
         )
     out, reports = tmp_path / "summary.json", tmp_path / "reports"
-    args = (tmp_path / "eval", tmp_path / "pr", tmp_path / "loss", out, reports)
-    write_report(*args, features_dir=tmp_path / "features")
+    features = f"{tmp_path}/features/{{dataset}}.json"
+    write_report(sources(tmp_path, features=features), out, reports)
     md = (reports / "summary.md").read_text()
     assert "## How semantic the features are" in md
     assert "| mnist     | simclr     |  10 |   0.4 |  10 |                      0.159 |" in md
     page = (reports / "report.html").read_text()
     assert "<td>simclr</td>" in page and "<td>0.7447</td>" in page
-    write_report(*args)  # no measures: the section says so
+    write_report(sources(tmp_path), out, reports)  # no measures: the section says so
     assert "No measures under metrics/features" in (reports / "report.html").read_text()

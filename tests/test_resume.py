@@ -148,7 +148,7 @@ def project(tmp_path_factory) -> Path:
         ),
         d,
     )
-    run_ok(stage("dump_node_reps", d, *g, "--model", "gcn.pt", "--out", "reps.h5"), d)
+    run_ok(stage("dump_node_reps", d, *g, "--bits", 16, "--model", "gcn.pt", "--out", "reps.h5"), d)
     long_gcn = {**TINY, "gcn": {"epochs": 30, "graphs_per_step": 32, "checkpoint_every": 3}}
     (d / "long_gcn.yaml").write_text(yaml.safe_dump(overlay(long_gcn)))
     return d
@@ -161,7 +161,7 @@ STAGES = {
     ),
     "train_hasher": (
         "params.yaml",
-        "--variant nrdh --dataset digits --seed 0 --reps reps.h5".split(),
+        "--variant nrdh --dataset digits --seed 0 --bits 16 --reps reps.h5".split(),
     ),
 }
 

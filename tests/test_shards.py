@@ -53,9 +53,10 @@ def codes_of(p: Params, features: Path, model: Path, out: Path, shard: int | Non
         "data_seed": p.base.seed,
     }
     if shard is None:
-        hashing.compute_codes_stage(**common, model_path=model, out=out)
+        hashing.compute_codes_stage(**common, model_path=model, out=out, bits=16)
     else:
-        hashing.compute_codes_shard_stage(**common, runs=[(model, out)], shard=shard, count=3)
+        run = hashing.CodeRun(16, model, out)
+        hashing.compute_codes_shard_stage(**common, runs=[run], shard=shard, count=3)
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +123,7 @@ def test_sharded_codes_are_byte_identical(tmp_path, params, features) -> None:
         dataset="digits_mosaic",
         ds_cfg=params.dataset("digits_mosaic"),
         cfg=params.hasher,
+        bits=16,
         data_seed=params.base.seed,
         seed=params.base.seed,
     )
@@ -131,7 +133,9 @@ def test_sharded_codes_are_byte_identical(tmp_path, params, features) -> None:
         codes_of(params, features, model, folder / f"{i}.h5", i)
     with h5py.File(folder / "0.h5") as f:
         assert f["query/codes"].shape == (0, 2) and f["database/codes"].shape == (96, 2)
-    merge_codes(shards.shard_paths(folder, 3), features, tmp_path / "three.h5")
+    merge_codes(shards.shard_paths(folder, 3), features, tmp_path / "three.h5", 16)
+    with pytest.raises(NRDHError, match=r"0.h5: holds 16-bit .* expected 32 bits"):
+        merge_codes(shards.shard_paths(folder, 3), features, tmp_path / "x.h5", 32)
     assert (tmp_path / "three.h5").read_bytes() == (tmp_path / "one.h5").read_bytes()
     c = read_codes(tmp_path / "three.h5")
     assert c["bits"] == 16 and c["database"]["codes"].shape == (270, 2)
@@ -150,7 +154,7 @@ def test_merge_codes_refuses_other_features(tmp_path, params, features) -> None:
     with pytest.raises(
         NRDHError, match=r"other.h5: not the features file the shards .*0.h5 ... were computed"
     ):
-        merge_codes(shards.shard_paths(folder, 1), other, tmp_path / "c.h5")
+        merge_codes(shards.shard_paths(folder, 1), other, tmp_path / "c.h5", 16)
 
 
 def test_graphs_built_in_blocks_match_one_block(tmp_path, params, features, monkeypatch) -> None:
@@ -172,7 +176,7 @@ def test_merge_jobs_wait_for_their_own_shards(tmp_path) -> None:
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["shards"] = {"ids": [0, 1, 2]}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    for name in ("dvc.yaml", "stages", "src"):
+    for name in ("dvc.yaml", "workflow", "stages", "src"):
         (tmp_path / name).symlink_to(ROOT / name)
     run([tool("dvc"), "init", "--no-scm", "-q"], tmp_path)
     rules = {r.name: r for r in load_rules(tmp_path)}
@@ -189,11 +193,10 @@ def test_merge_jobs_wait_for_their_own_shards(tmp_path) -> None:
 
 
 def test_shard_and_code_file_names_of_the_dag() -> None:
-    """Feature shards are <folder>/<i>.h5; a code shard job writes one file per code length
-    into its folder <folder>/<i>/, and the merge reads each length's files across them."""
+    """Feature shards are <folder>/<i>.h5; a code stage fills dvc.yaml's path templates for
+    each code length of base.bits."""
     assert shards.shard_paths("f", 2) == [Path("f/0.h5"), Path("f/1.h5")]
-    assert shards.shard_paths("s", 2, "32.h5") == [Path("s/0/32.h5"), Path("s/1/32.h5")]
-    assert hashing.code_runs(Path("m"), Path("c"), (16, 64)) == [
-        (Path("m/hasher_16.pt"), Path("c/16.h5")),
-        (Path("m/hasher_64.pt"), Path("c/64.h5")),
+    assert hashing.code_runs("m/h_{bits}.pt", "c/{bits}.h5", (16, 64)) == [
+        (16, Path("m/h_16.pt"), Path("c/16.h5")),
+        (64, Path("m/h_64.pt"), Path("c/64.h5")),
     ]

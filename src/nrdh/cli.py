@@ -30,19 +30,20 @@ def _query(args: argparse.Namespace) -> None:
 def _compare(args: argparse.Namespace) -> None:
     """Compare methods over seeds: tables (mean ± std, n, noise mark), figures, report.html."""
     from nrdh.config import load_yaml
-    from nrdh.pipeline.summary import write_report
+    from nrdh.pipeline.summary import Sources, write_report
+    from nrdh.workflow.dvc import stage_flags
 
-    params = load_yaml(args.params)
-    write_report(
-        args.eval_dir,
-        args.pr_dir,
-        args.loss_dir,
-        args.summary,
-        args.out,
-        args.reference,
-        params,
-        args.diag_dir,
+    names = ("eval", "pr", "gcn_loss", "hasher_loss", "diag", "features")
+    given = {k: getattr(args, k) for k in names if getattr(args, k) is not None}
+    flags = {**(stage_flags(".", "summarize") if len(given) < len(names) else {}), **given}
+    sources = Sources(
+        eval=flags["eval"],
+        pr=flags["pr"],
+        losses={"gcn": flags["gcn_loss"], "hasher": flags["hasher_loss"]},
+        diag=flags["diag"],
+        features=flags["features"],
     )
+    write_report(sources, args.summary, args.out, args.reference, load_yaml(args.params))
     print((args.out / "summary.md").read_text())
     print(f"report written to {args.out / 'report.html'}")
 
@@ -137,10 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=_query)
 
     c = sub.add_parser("compare", help=_compare.__doc__)
-    c.add_argument("--eval-dir", type=Path, default=Path("metrics/eval"))
-    c.add_argument("--pr-dir", type=Path, default=Path("plots/pr"))
-    c.add_argument("--loss-dir", type=Path, default=Path("plots/loss"))
-    c.add_argument("--diag-dir", type=Path, default=Path("metrics/diag"))
+    for name in ("eval", "pr", "gcn-loss", "hasher-loss", "diag", "features"):
+        c.add_argument(
+            f"--{name}",
+            help="path template of those files, fields {dataset}, {method}, {seed}, {bits} "
+            "(default: the summarize stage's in dvc.yaml)",
+        )
     c.add_argument("--summary", type=Path, default=Path("metrics/summary.json"))
     c.add_argument("--out", type=Path, default=Path("reports"))
     c.add_argument("--reference", default="nrdh", help="method the others are tested against")

@@ -70,6 +70,16 @@ def provenance(params: dict[str, Any], inputs: dict[str, str | Path] | None = No
     }
 
 
+def check_bits(path: str | Path, found: int, bits: int) -> None:
+    """Refuse an artifact of another code length than the one the stage was given (a value
+    of base.bits): the code length lives in params, an artifact's shape only confirms it."""
+    if found != bits:
+        raise NRDHError(
+            f"{path}: holds {found}-bit codes or representations, expected {bits} bits (the "
+            "stage's code length, from base.bits); re-run the stage that wrote it"
+        )
+
+
 @contextlib.contextmanager
 def create_h5(path: str | Path, kind: str, prov: dict) -> Iterator[h5py.File]:
     """Create an HDF5 artifact atomically, stamped with schema version, kind and provenance."""

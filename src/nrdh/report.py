@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from nrdh import aggregate, io
+from nrdh import aggregate, io, paths
 from nrdh.errors import NRDHError
 
 COLUMNS = [
@@ -75,14 +75,14 @@ def p_at_r_columns(table: pd.DataFrame, suffix: str = "") -> list[str]:
     return sorted(cols, key=lambda c: float(c[len(PR_PREFIX) : len(c) - len(suffix)]))
 
 
-def collect(eval_dir: Path) -> pd.DataFrame:
-    """One tidy row per metrics file under eval_dir (written by the evaluate stage).
+def collect(eval_template: str) -> pd.DataFrame:
+    """One tidy row per metrics file the path template matches (the evaluate stage's).
 
     Identity comes from the file's content (dataset, method, bits, seed; a missing seed is
-    seed 0), never from its path, so any folder layout works.
+    seed 0), never from its path, so the template's fields only locate the files.
     """
     rows = []
-    for path in sorted(Path(eval_dir).rglob("eval_*.json")):
+    for path, _ in paths.find(eval_template):
         m = json.loads(path.read_text())
         proto = m["protocol"]
         row = {
@@ -102,7 +102,7 @@ def collect(eval_dir: Path) -> pd.DataFrame:
         row.update({_p_at_r_column(r): v for r, v in m.get("precision_at_recall", {}).items()})
         rows.append(row)
     if not rows:
-        raise NRDHError(f"{eval_dir}: no eval_<bits>.json files found (run the evaluate stage)")
+        raise NRDHError(f"{eval_template}: no metrics files found (run the evaluate stage)")
     table = pd.DataFrame(rows)
     table = table.reindex(columns=COLUMNS + p_at_r_columns(table))
     return table.sort_values(["dataset", "method", "bits", "seed"], ignore_index=True)
@@ -157,11 +157,11 @@ def precision_at_recall_table(agg: pd.DataFrame) -> pd.DataFrame:
     return _mean_std_columns(agg, {c: f"P@R {c[len(PR_PREFIX) :]}%" for c in levels})
 
 
-def collect_diagnostics(diag_dir: Path | None) -> pd.DataFrame:
-    """One row per diag_<bits>.json under diag_dir (the diagnose stage): dataset, method,
-    bits, seed and each of DIAGNOSTICS; no rows when there are none (no NRDH run)."""
+def collect_diagnostics(diag_template: str | None) -> pd.DataFrame:
+    """One row per diagnostics file the path template matches (the diagnose stage's):
+    dataset, method, bits, seed and each of DIAGNOSTICS; no rows when there are none."""
     rows = []
-    for path in sorted(Path(diag_dir).rglob("diag_*.json")) if diag_dir else []:
+    for path, _ in paths.find(diag_template) if diag_template else []:
         d = json.loads(path.read_text())
         row = {k: d[k] for k in ("dataset", "method", "bits", *DIAGNOSTICS) if k != "reg_share"}
         rows.append({**row, "seed": d.get("seed", 0), "reg_share": d["gcn"]["reg_share"]})
@@ -174,14 +174,14 @@ def diagnostics_table(diag: pd.DataFrame) -> pd.DataFrame:
     return _mean_std_columns(aggregate.seed_stats(diag, DIAGNOSTICS), DIAGNOSTIC_LABELS)
 
 
-def collect_feature_stats(features_dir: Path | None) -> pd.DataFrame:
-    """One row per <dataset>.json under features_dir (the feature_stats stage): dataset,
-    backbone, M, rho, k and each measure; no rows when there are none."""
+def collect_feature_stats(features_template: str | None) -> pd.DataFrame:
+    """One row per file the path template (field dataset) matches (the feature_stats
+    stage's): dataset, backbone, M, rho, k and each measure; no rows when there are none."""
     rows = []
-    for path in sorted(Path(features_dir).glob("*.json")) if features_dir else []:
+    for path, key in paths.find(features_template) if features_template else []:
         d = json.loads(path.read_text())
         proto = {k: d["protocol"][k] for k in ("M", "rho", "k")}
-        rows.append({"dataset": path.stem, "backbone": d["backbone"], **proto})
+        rows.append({"dataset": key["dataset"], "backbone": d["backbone"], **proto})
         rows[-1].update({k: d[k] for k in FEATURE_STAT_LABELS})
     return pd.DataFrame(
         rows, columns=["dataset", "backbone", "M", "rho", "k", *FEATURE_STAT_LABELS]
@@ -311,41 +311,31 @@ def plot_map_vs_bits(agg: pd.DataFrame, reports_dir: Path) -> None:
     _save(fig, reports_dir / "map_vs_bits")
 
 
-def _run_keys(root: Path, path: Path) -> tuple[str, str, int, str, int]:
-    """(dataset, method, seed, kind, bits) of <root>/<ds>/<method>[/seed<k>]/<kind>_<bits>.json."""
-    parts = path.relative_to(root).parts
-    kind, _, bits = path.stem.rpartition("_")
-    seed_dir = parts[2] if len(parts) == 4 else "seed0"
-    if len(parts) not in (3, 4) or not seed_dir.startswith("seed") or not bits.isdigit():
-        raise NRDHError(
-            f"{path}: expected <dataset>/<method>[/seed<k>]/<kind>_<bits>.json under {root}"
-        )
-    try:
-        seed = int(seed_dir[len("seed") :])
-    except ValueError:
-        raise NRDHError(f"{path}: folder {seed_dir!r} is not seed<integer>") from None
-    return parts[0], parts[1], seed, kind, int(bits)
-
-
-def _read_runs(root: Path, pattern: str) -> dict[tuple[str, str, int, str, int], Any]:
-    """Every JSON file matching pattern under root, by (dataset, method, seed, kind, bits)."""
+def read_runs(template: str) -> dict[tuple[str, str, int, int], Any]:
+    """Every JSON file the path template matches, by (dataset, method, seed, bits) from
+    its fields (the template may leave out seed: seed 0)."""
+    missing = {"dataset", "method", "bits"} - paths.fields(template)
+    if missing:
+        raise NRDHError(f"{template}: a run file template needs the fields {sorted(missing)}")
     return {
-        _run_keys(Path(root), path): json.loads(path.read_text())
-        for path in sorted(Path(root).rglob(pattern))
+        (key["dataset"], key["method"], key.get("seed", 0), key["bits"]): json.loads(
+            path.read_text()
+        )
+        for path, key in paths.find(template)
     }
 
 
-def plot_pr_curves(pr_dir: Path, reports_dir: Path) -> None:
+def plot_pr_curves(pr_template: str, reports_dir: Path) -> None:
     """Precision-recall over Hamming radius: one panel per (dataset, bits), seeds averaged.
 
     Rows are datasets, columns code lengths (Figs. 7-8 style); each curve is the mean over
     seeds of precision and recall at each radius.
     """
-    runs = _read_runs(pr_dir, "pr_*.json")
+    runs = read_runs(pr_template)
     if not runs:
-        raise NRDHError(f"{pr_dir}: no pr_<bits>.json files found (run the evaluate stage)")
+        raise NRDHError(f"{pr_template}: no PR curve files found (run the evaluate stage)")
     curves: dict[tuple[str, int, str], list] = {}
-    for (ds, method, _seed, _kind, bits), rows in runs.items():
+    for (ds, method, _seed, bits), rows in runs.items():
         curves.setdefault((ds, bits, method), []).append(pd.DataFrame(rows).set_index("radius"))
     datasets = sorted({k[0] for k in curves})
     bits_all = sorted({k[1] for k in curves})
@@ -379,15 +369,16 @@ def plot_pr_curves(pr_dir: Path, reports_dir: Path) -> None:
 LOSS_TITLES = {"gcn": "GCN autoencoder L1 (Eq. 8)", "hasher": "hash network L2 (Eq. 18)"}
 
 
-def plot_losses(loss_dir: Path, reports_dir: Path) -> None:
-    """Training loss per epoch: rows are the two networks, columns datasets; mean ± std of seeds."""
-    runs = _read_runs(loss_dir, "*.json")
-    if not runs:
-        raise NRDHError(f"{loss_dir}: no <kind>_<bits>.json loss files found (run training)")
+def plot_losses(loss_templates: dict[str, str], reports_dir: Path) -> None:
+    """Training loss per epoch: rows are the networks (`loss_templates`: kind -> the path
+    template of its loss histories), columns datasets; mean ± std of seeds."""
     curves: dict[tuple[str, str, str, int], list[pd.Series]] = {}
-    for (ds, method, _seed, kind, bits), hist in runs.items():
-        loss = pd.Series({h["epoch"]: h["loss"] for h in hist})
-        curves.setdefault((kind, ds, method, bits), []).append(loss)
+    for kind, template in loss_templates.items():
+        for (ds, method, _seed, bits), hist in read_runs(template).items():
+            loss = pd.Series({h["epoch"]: h["loss"] for h in hist})
+            curves.setdefault((kind, ds, method, bits), []).append(loss)
+    if not curves:
+        raise NRDHError(f"{', '.join(loss_templates.values())}: no loss files found (run training)")
     kinds = sorted({k[0] for k in curves}, key=lambda k: (k not in LOSS_TITLES, k))
     datasets = sorted({k[1] for k in curves})
     labels = sorted({(k[2], k[3]) for k in curves})

@@ -45,11 +45,9 @@ def block_rows(row_bytes: int, align: int = 1) -> int:
     return max(1, BLOCK_BYTES // max(1, row_bytes) // align) * align
 
 
-def shard_paths(folder: str | Path, count: int, name: str | None = None) -> list[Path]:
-    """The shard files of a folder: <folder>/0.h5 ... <folder>/<count-1>.h5, or with `name`
-    <folder>/0/<name> ... (a shard job writing one file per code length into its folder)."""
-    folder = Path(folder)
-    return [folder / str(i) / name if name else folder / f"{i}.h5" for i in range(count)]
+def shard_paths(folder: str | Path, count: int) -> list[Path]:
+    """The shard files of a folder: <folder>/0.h5 ... <folder>/<count-1>.h5."""
+    return [Path(folder) / f"{i}.h5" for i in range(count)]
 
 
 def _int_attr(f: h5py.File, key: str) -> int:

@@ -49,7 +49,7 @@ def train_gcn_stage(
     cfg: GCNConfig,
     seed: int,
 ) -> None:
-    """Stage 3: the GCN autoencoder (Table 1, L1 of Eq. 8) -> gcn_<bits>.pt and its loss history."""
+    """Stage 3: the GCN autoencoder (Table 1, L1 of Eq. 8) of `bits` outputs, its loss history."""
     train_idx, nodes, valid, adj = _read_graphs(graphs_path)
     x = _train_features(features_path, train_idx)
     inputs = {"features": features_path, "graphs": graphs_path}
@@ -76,12 +76,19 @@ def train_gcn_stage(
 
 
 def dump_node_reps_stage(
-    *, features_path: Path, graphs_path: Path, model_path: Path, out: Path, cfg: NodeRepConfig
+    *,
+    features_path: Path,
+    graphs_path: Path,
+    model_path: Path,
+    out: Path,
+    bits: int,
+    cfg: NodeRepConfig,
 ) -> None:
-    """Stage 4: g(x) of every training image from the trained encoder -> node_reps_<bits>.h5."""
+    """Stage 4: g(x) of every training image from the trained `bits`-output encoder."""
     ckpt = io.load_torch(model_path, "gcn")
+    io.check_bits(model_path, ckpt["bits"], bits)
     gcn_cfg = from_mapping(GCNConfig, ckpt["config"], f"{model_path}:config")
-    model = GCNAutoencoder(ckpt["in_dim"], ckpt["bits"], gcn_cfg.hidden)
+    model = GCNAutoencoder(ckpt["in_dim"], bits, gcn_cfg.hidden)
     model.load_state_dict(ckpt["state_dict"])
     # The training's thread count: with MKL's CNR branch (nrdh.numerics) 1 and 2 threads give
     # other reps, so the bytes must not follow the machine's cores.
@@ -101,7 +108,7 @@ def dump_node_reps_stage(
         f.create_dataset("train", data=train_idx)
         f.create_dataset("reps", data=reps.astype(np.float32))
         f.create_dataset("train_mean", data=mean.astype(np.float32))
-        f.attrs["bits"] = ckpt["bits"]
+        f.attrs["bits"] = bits
         f.attrs["centered"] = cfg.center
         f.attrs["bit_imbalance"] = float(np.abs(balance - 0.5).mean())
     print(f"node reps: {reps.shape}, mean |P(bit=1) - 0.5| = {np.abs(balance - 0.5).mean():.3f}")

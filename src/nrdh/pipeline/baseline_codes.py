@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nrdh import baselines, io
+from nrdh import baselines, io, paths
 from nrdh.artifacts import Features, read_features
 from nrdh.config import as_dict
 from nrdh.params import BaselinesConfig
@@ -14,17 +14,19 @@ from nrdh.pipeline.common import write_codes
 def baseline_codes_stage(
     *,
     features_path: Path,
-    out_dir: Path,
+    out_template: str,
     method: str,
     bits: tuple[int, ...],
     cfg: BaselinesConfig,
     seed: int,
 ) -> None:
     """A classic baseline (LSH, PCAH, ITQ, SH, random) fitted on the training features at
-    every code length -> out_dir/<bits>.h5 (one process: each fit takes a fraction of a second)."""
+    every code length of `bits` -> its codes file (dvc.yaml's path template, field bits; one
+    process: each fit takes a fraction of a second)."""
     feats = read_features(features_path)
     for b in bits:
-        _baseline_codes(feats, features_path, out_dir / f"{b}.h5", method, b, cfg, seed)
+        out = paths.fill(out_template, bits=b)
+        _baseline_codes(feats, features_path, out, method, b, cfg, seed)
 
 
 def _baseline_codes(

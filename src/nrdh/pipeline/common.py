@@ -14,7 +14,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from nrdh import codes, io, shards
+from nrdh import codes, io, paths, shards
 from nrdh.artifacts import Features, iter_rows, open_features
 from nrdh.errors import NRDHError
 
@@ -75,22 +75,24 @@ def write_codes(
             packed[split][...] = codes.pack_codes(b)
 
 
-def merge_codes(paths: list[Path], features_path: Path, out: Path) -> None:
-    """<bits>.h5 from its ``codes_shard`` files `paths` (shard 0 first) and the features
-    they were computed from, copied in fixed blocks: the same bytes for any shard count."""
+def merge_codes(shard_files: list[Path], features_path: Path, out: Path, bits: int) -> None:
+    """The `bits`-bit codes file from its ``codes_shard`` files (shard 0 first) and the
+    features they were computed from, copied in fixed blocks: the same bytes for any shard
+    count."""
     with (
-        shards.open_shards(paths, "codes_shard") as files,
+        shards.open_shards(shard_files, "codes_shard") as files,
         open_features(features_path) as feats,
     ):
         prov = shards.provenance_of(files[0])
         recorded = prov["inputs"]["features"]["md5"]
         if recorded != io.file_digest(features_path):
             raise NRDHError(
-                f"{features_path}: not the features file the shards {paths[0]} ... were "
+                f"{features_path}: not the features file the shards {shard_files[0]} ... were "
                 "computed from (md5 differs); re-run the shard stages"
             )
         attrs = files[0].attrs
-        with codes_file(out, str(attrs["method"]), int(attrs["bits"]), feats, prov) as packed:
+        io.check_bits(shard_files[0], int(attrs["bits"]), bits)
+        with codes_file(out, str(attrs["method"]), bits, feats, prov) as packed:
             for split, dst in packed.items():
                 src = shards.ConcatRows(
                     [io.require(s, f"{split}/codes", np.uint8, 2) for s in files]
@@ -99,14 +101,19 @@ def merge_codes(paths: list[Path], features_path: Path, out: Path) -> None:
 
 
 def merge_codes_stage(
-    *, shards_dir: Path, count: int, features_path: Path, out_dir: Path, bits: Sequence[int]
+    *,
+    shards_template: str,
+    count: int,
+    features_path: Path,
+    out_template: str,
+    bits: Sequence[int],
 ) -> None:
-    """Stage compute_codes: each code length's shards <shards_dir>/<i>/<bits>.h5 merged into
-    <out_dir>/<bits>.h5 (one process: merging is a copy)."""
+    """Stage compute_codes: the shard files of each code length of `bits` (path template
+    with fields shard and bits) merged into its codes file (template with field bits; one
+    process: merging is a copy)."""
     for b in bits:
-        merge_codes(
-            shards.shard_paths(shards_dir, count, f"{b}.h5"), features_path, out_dir / f"{b}.h5"
-        )
+        shard_files = [paths.fill(shards_template, shard=i, bits=b) for i in range(count)]
+        merge_codes(shard_files, features_path, paths.fill(out_template, bits=b), b)
 
 
 def read_codes(path: Path) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from nrdh import codes, diagnostics, io, shards, train
+from nrdh import codes, diagnostics, io, paths, shards, train
 from nrdh.artifacts import open_features, read_rows
 from nrdh.config import as_dict
 from nrdh.data import load_dataset
@@ -23,32 +23,21 @@ from nrdh.pipeline.hashing import load_hasher
 class RunFiles(NamedTuple):
     """One trained run's artifacts at one code length, and where its report goes."""
 
-    reps: Path  # node_reps.h5: g(x) of the training images
+    bits: int  # the code length, a value of base.bits
+    reps: Path  # node_reps: g(x) of the training images
     model: Path  # the hash network's checkpoint
     codes: Path  # its query / database codes
     gcn_history: Path  # the GCN's loss history (JSON)
-    out: Path  # diag_<bits>.json
+    out: Path  # the diagnostics (JSON)
 
 
 def run_files(
-    reps_dir: Path,
-    models_dir: Path,
-    codes_dir: Path,
-    history_dir: Path,
-    out_dir: Path,
-    bits: Sequence[int],
+    reps: str, model: str, codes: str, gcn_history: str, out: str, bits: Sequence[int]
 ) -> list[RunFiles]:
-    """The DAG's file names of one run (dataset, variant, seed) at each of `bits`."""
-    return [
-        RunFiles(
-            reps_dir / f"node_reps_{b}.h5",
-            models_dir / f"hasher_{b}.pt",
-            codes_dir / f"{b}.h5",
-            history_dir / f"gcn_{b}.json",
-            out_dir / f"diag_{b}.json",
-        )
-        for b in bits
-    ]
+    """The files of one run (dataset, variant, seed) at each of `bits` (base.bits), from
+    dvc.yaml's path templates of each (field bits; `nrdh.paths`)."""
+    templates = (reps, model, codes, gcn_history, out)
+    return [RunFiles(b, *(paths.fill(t, bits=b) for t in templates)) for b in bits]
 
 
 def diagnose_stage(
@@ -70,10 +59,11 @@ def diagnose_stage(
     """
     torch.set_num_threads(codes_cfg.threads)
     images = load_dataset(ds_cfg, data_seed)
-    for reps_path, model_path, codes_path, gcn_history_path, out in runs:
+    for bits, reps_path, model_path, codes_path, gcn_history_path, out in runs:
         with io.open_h5(reps_path, "node_reps") as f:
             train_idx = io.require(f, "train", np.int64, 1)[()]
             reps = io.require(f, "reps", np.float32, 2)[()]
+        io.check_bits(reps_path, reps.shape[1], bits)
         with open_features(features_path) as feats:
             if not np.array_equal(feats.split["train"], train_idx):
                 raise NRDHError(
@@ -81,16 +71,12 @@ def diagnose_stage(
                 )
             labels = read_rows(feats.labels, train_idx, shards.block_rows(feats.labels.shape[1]))
         model, t_eval, _, meta = load_hasher(model_path)
+        io.check_bits(model_path, meta["bits"], bits)
+        test = read_codes(codes_path)
+        io.check_bits(codes_path, test["bits"], bits)
         fch = train.hash_outputs(
             model, images.view(t_eval, train_idx), codes_cfg.batch_size, codes_cfg.device
         )
-        test = read_codes(codes_path)
-        bits = reps.shape[1]
-        if test["bits"] != bits or fch.shape[1] != bits:
-            raise NRDHError(
-                f"diagnose: g(x) has {bits} bits, {model_path} {fch.shape[1]}, "
-                f"{codes_path} {test['bits']}; they must come from one run"
-            )
         report = diagnostics.fit_report(
             reps,
             codes.sign_to_bits(fch),

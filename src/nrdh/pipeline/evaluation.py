@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nrdh import io, metrics
-from nrdh.errors import NRDHError
+from nrdh import io, metrics, paths
 from nrdh.params import DatasetConfig, EvaluateConfig
 from nrdh.pipeline.common import read_codes
 
 
 def evaluate_stage(
     *,
-    codes_dir: Path,
-    metrics_dir: Path,
-    pr_dir: Path,
+    codes_template: str,
+    metrics_template: str,
+    pr_template: str,
     dataset: str,
     bits: tuple[int, ...],
     seed: int,
@@ -22,12 +21,13 @@ def evaluate_stage(
     cfg: EvaluateConfig,
 ) -> None:
     """Stage 7: retrieval metrics with their protocol of one method's codes at every code
-    length (codes_dir/<bits>.h5) -> metrics_dir/eval_<bits>.json and pr_dir/pr_<bits>.json."""
+    length of `bits` -> a metrics file and a PR curve each (dvc.yaml's path templates of
+    codes, metrics and PR files, field bits)."""
     for b in bits:
         _evaluate(
-            codes_dir / f"{b}.h5",
-            metrics_dir / f"eval_{b}.json",
-            pr_dir / f"pr_{b}.json",
+            paths.fill(codes_template, bits=b),
+            paths.fill(metrics_template, bits=b),
+            paths.fill(pr_template, bits=b),
             dataset,
             b,
             seed,
@@ -48,8 +48,7 @@ def _evaluate(
 ) -> None:
     """Metrics of one codes file."""
     c = read_codes(codes_path)
-    if c["bits"] != bits:
-        raise NRDHError(f"{codes_path}: attr bits={c['bits']}, but the stage asks for bits={bits}")
+    io.check_bits(codes_path, c["bits"], bits)
     # datasets.<name>.topk: unset = evaluate.topk; 0 = mAP@all (no cut-off, topk None)
     topk = cfg.topk if ds_cfg.topk is None else (ds_cfg.topk or None)
     report = metrics.retrieval_report(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 
-from nrdh import codes, features, io, objectives, shards, train
+from nrdh import codes, features, io, objectives, paths, shards, train
 from nrdh.artifacts import open_features
 from nrdh.config import as_dict, from_mapping
 from nrdh.data import ImageSet, ScaledTensor, image_channels, load_dataset
@@ -58,16 +58,18 @@ def train_hasher_stage(
     dataset: str,
     ds_cfg: DatasetConfig,
     cfg: HasherConfig,
+    bits: int,
     data_seed: int,
     seed: int,
 ) -> None:
-    """Stage 5: the hash network fitted to node representations (Eq. 18) -> hasher_<bits>.pt.
+    """Stage 5: the `bits`-bit hash network fitted to node representations (Eq. 18).
 
     `data_seed` (base.seed) fixes the dataset's split; `seed` the network's initialisation and
     batch order (one of base.seeds)."""
     with io.open_h5(reps_path, "node_reps") as f:
         train_idx = io.require(f, "train", np.int64, 1)[()]
         reps = io.require(f, "reps", np.float32, 2)[()]
+    io.check_bits(reps_path, reps.shape[1], bits)
     images = load_dataset(ds_cfg, data_seed)
     targets = np.zeros((len(images), reps.shape[1]), np.float32)  # g(x) by image index
     targets[train_idx] = reps
@@ -75,7 +77,7 @@ def train_hasher_stage(
         images=images,
         train_idx=train_idx,
         objective=objectives.NRDH(targets, cfg.mu, cfg.omega, cfg.bce_target),
-        bits=reps.shape[1],
+        bits=bits,
         out=out,
         history_out=history_out,
         dataset=dataset,
@@ -183,14 +185,15 @@ def compute_codes_stage(
     dataset: str,
     ds_cfg: DatasetConfig,
     cfg: CodesConfig,
+    bits: int,
     data_seed: int,
 ) -> None:
-    """Stage 6 unsharded: codes.h5 in one call (one shard, merged: the same bytes as any
-    sharded run)."""
+    """Stage 6 unsharded: the codes file of a `bits`-bit network in one call (one shard,
+    merged: the same bytes as any sharded run)."""
     shards.run_unsharded(
         lambda shard: compute_codes_shard_stage(
             features_path=features_path,
-            runs=[(model_path, shard)],
+            runs=[CodeRun(bits, model_path, shard)],
             method=method,
             dataset=dataset,
             ds_cfg=ds_cfg,
@@ -199,21 +202,32 @@ def compute_codes_stage(
             shard=0,
             count=1,
         ),
-        lambda folder: merge_codes(shards.shard_paths(folder, 1), features_path, out),
+        lambda folder: merge_codes(shards.shard_paths(folder, 1), features_path, out, bits),
         out,
     )
 
 
-def code_runs(models_dir: Path, out_dir: Path, bits: Sequence[int]) -> list[tuple[Path, Path]]:
-    """(hash network, codes file) of each code length, in the DAG's names:
-    <models_dir>/hasher_<bits>.pt -> <out_dir>/<bits>.h5."""
-    return [(models_dir / f"hasher_{b}.pt", out_dir / f"{b}.h5") for b in bits]
+class CodeRun(NamedTuple):
+    """One code length of a code stage: its trained hash network and the codes file it makes."""
+
+    bits: int
+    model: Path
+    out: Path
+
+
+def code_runs(models_template: str, out_template: str, bits: Sequence[int]) -> list[CodeRun]:
+    """The run of each code length of `bits` (base.bits), from dvc.yaml's path templates of
+    the hash networks and the codes files (field bits; `nrdh.paths`)."""
+    return [
+        CodeRun(b, paths.fill(models_template, bits=b), paths.fill(out_template, bits=b))
+        for b in bits
+    ]
 
 
 def compute_codes_shard_stage(
     *,
     features_path: Path,
-    runs: Sequence[tuple[Path, Path]],
+    runs: Sequence[CodeRun],
     method: str,
     dataset: str,
     ds_cfg: DatasetConfig,
@@ -224,16 +238,16 @@ def compute_codes_shard_stage(
 ) -> None:
     """Stage 6: NRDH codes (Eq. 19: bit = 1 where fch >= 0) of shard `shard` of `count` of
     the queries and of the database, streamed block by block into a ``codes_shard`` file,
-    for each (trained network, shard file) of `runs` (one per code length, one process).
+    for each code length of `runs` (its network and shard file; one process for all).
 
     The network runs on ``codes.device``, not the device recorded at training time."""
     with open_features(features_path) as feats:
         split = feats.split
     images = load_dataset(ds_cfg, data_seed)
     torch.set_num_threads(cfg.threads)
-    for model_path, out in runs:
-        model, t_eval, _, _ = load_hasher(model_path)
-        bits = model.head[-1].num_features
+    for bits, model_path, out in runs:
+        model, t_eval, _, meta = load_hasher(model_path)
+        io.check_bits(model_path, meta["bits"], bits)
         batch = cfg.batch_size
         block = shards.block_rows(4 * bits, batch)  # fch rows held at once
         prov = io.provenance(

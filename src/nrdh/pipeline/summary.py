@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,30 +15,37 @@ from nrdh.params import DatasetConfig, GridConfig
 from nrdh.pipeline.common import read_codes
 
 
+@dataclass(frozen=True)
+class Sources:
+    """Path templates of the files the summary reads, from dvc.yaml's summarize command
+    (`nrdh.paths`; fields dataset, method, seed, bits)."""
+
+    eval: str  # the evaluate stage's metrics files
+    pr: str  # its PR curves
+    losses: dict[str, str]  # network (gcn, hasher) -> its loss histories
+    diag: str | None = None  # the diagnose stage's files
+    features: str | None = None  # the feature_stats stage's, field dataset only
+
+
 def write_report(
-    eval_dir: Path,
-    pr_dir: Path,
-    loss_dir: Path,
+    sources: Sources,
     summary_out: Path,
     reports_dir: Path,
     reference: str = "nrdh",
     params: dict[str, Any] | None = None,
-    diag_dir: Path | None = None,
-    features_dir: Path | None = None,
 ) -> pd.DataFrame:
-    """Tables over seeds (with the diagnostics under `diag_dir` and the feature measures
-    under `features_dir`, if any), the figures and reports/report.html; returns the
-    aggregated table."""
-    table = report.collect(eval_dir)
+    """Tables over seeds (with the diagnostics and the feature measures, if any), the
+    figures and reports/report.html; returns the aggregated table."""
+    table = report.collect(sources.eval)
     agg = aggregate.aggregate(
         table, reference, metrics=(*aggregate.METRICS, *report.p_at_r_columns(table))
     )
-    diag = report.collect_diagnostics(diag_dir)
-    feats = report.collect_feature_stats(features_dir)
+    diag = report.collect_diagnostics(sources.diag)
+    feats = report.collect_feature_stats(sources.features)
     report.write_summary(agg, summary_out, reports_dir, reference, diag, feats)
     report.plot_map_vs_bits(agg, reports_dir)
-    report.plot_pr_curves(pr_dir, reports_dir)
-    report.plot_losses(loss_dir, reports_dir)
+    report.plot_pr_curves(sources.pr, reports_dir)
+    report.plot_losses(sources.losses, reports_dir)
     html_report.write_html_report(
         reports_dir / "report.html", agg, reports_dir, reference, params, diag, feats
     )
@@ -46,30 +54,15 @@ def write_report(
 
 def summarize_stage(
     *,
-    eval_dir: Path,
-    pr_dir: Path,
-    loss_dir: Path,
-    diag_dir: Path,
+    sources: Sources,
     summary_out: Path,
     reports_dir: Path,
     reference: str,
     params: dict[str, Any],
-    features_dir: Path | None = None,
 ) -> None:
-    """Gather every eval_<bits>.json and diag_<bits>.json over seeds and the feature
-    measures into tables, figures and the HTML report (which shows `params`, the run's
-    whole params file)."""
-    write_report(
-        eval_dir,
-        pr_dir,
-        loss_dir,
-        summary_out,
-        reports_dir,
-        reference,
-        params,
-        diag_dir,
-        features_dir,
-    )
+    """Gather every metrics and diagnostics file over seeds and the feature measures into
+    tables, figures and the HTML report (which shows `params`, the run's whole params file)."""
+    write_report(sources, summary_out, reports_dir, reference, params)
 
 
 def retrieval_grid_stage(

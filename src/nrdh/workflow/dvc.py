@@ -126,3 +126,20 @@ def resolve(root: Path) -> tuple[list[Group], dict[str, Stage]]:
     except DvcException as exc:
         raise NRDHError(f"{root / 'dvc.yaml'}: {exc}") from None
     return groups, stages
+
+
+def stage_flags(root: str | Path, stage: str) -> dict[str, str]:
+    """The ``--flag value`` pairs of a stage's command as DVC resolves root/dvc.yaml, by
+    flag name with '-' as '_' (`nrdh compare` reads the summarize stage's sources)."""
+    import itertools
+    import shlex
+
+    root = Path(root).resolve()
+    _, stages = resolve(root)
+    if stage not in stages:
+        raise NRDHError(f"{root / 'dvc.yaml'}: no stage {stage!r}")
+    return {
+        flag[2:].replace("-", "_"): value
+        for flag, value in itertools.pairwise(shlex.split(stages[stage].cmd))
+        if flag.startswith("--")
+    }
