@@ -1,13 +1,15 @@
 """Stage extract_features: the feature shards merged -> features.h5 (torch-free)."""
 
 from nrdh.params import load_params
+from nrdh.paths import fill
 from nrdh.runner import parse_args, run
 from nrdh.shards import merge_features
 
 
 def main() -> None:
-    args = parse_args(__doc__, paths=["shards", "out"])
-    merge_features(folder=args.shards, count=load_params(args.params).shards.count, out=args.out)
+    args = parse_args(__doc__, paths=["out"], strs=["shards"])
+    count = load_params(args.params).shards.count
+    merge_features([fill(args.shards, shard=i) for i in range(count)], out=args.out)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from nrdh.data import SPLITS, ImageSet, ScaledTensor, TransformedView
 from nrdh.errors import NRDHError
 from nrdh.io import create_h5
 from nrdh.params import FeatureConfig
-from nrdh.shards import merge_features, run_unsharded, shard_rows
+from nrdh.shards import merge_features, run_unsharded, shard_paths, shard_rows
 
 if TYPE_CHECKING:
     import torch
@@ -303,7 +303,7 @@ def extract_features(
     """
     run_unsharded(
         lambda shard: extract_shard(dataset, cfg, shard, prov, network=network),
-        lambda folder: merge_features(folder, 1, out_path),
+        lambda folder: merge_features(shard_paths(folder, 1), out_path),
         out_path,
     )
 

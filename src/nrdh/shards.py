@@ -1,7 +1,8 @@
 """Sharded stages: one job per shard of rows, merged into one artifact whatever the count.
 
 A sharded stage (``extract_features_shard``, ``compute_codes_shard``) runs once per entry of
-params.yaml's ``shards.ids`` and writes ``<folder>/<i>.h5`` with its contiguous rows. Shard
+params.yaml's ``shards.ids`` and writes the file its template names (workflow/paths.yaml,
+``{shard}``) with its contiguous rows. Shard
 boundaries are multiples of the stage's batch size, so every batch a network sees is the
 same for any shard count. The merge stage reads the N files in order as one row range and
 writes the artifact in fixed global blocks, so the merged file has the same bytes for any N.
@@ -46,7 +47,8 @@ def block_rows(row_bytes: int, align: int = 1) -> int:
 
 
 def shard_paths(folder: str | Path, count: int) -> list[Path]:
-    """The shard files of a folder: <folder>/0.h5 ... <folder>/<count-1>.h5."""
+    """The shard files of a run's own temporary folder (`run_unsharded`, tests):
+    <folder>/0.h5 ... <folder>/<count-1>.h5."""
     return [Path(folder) / f"{i}.h5" for i in range(count)]
 
 
@@ -125,9 +127,9 @@ def check_coverage(files: list[h5py.File], n: int) -> None:
         raise NRDHError(f"{files[-1].filename}: shards end at row {end}, expected {n}")
 
 
-def merge_features(folder: str | Path, count: int, out: str | Path) -> None:
-    """features.h5 from the shards of `folder`, written in fixed blocks (same bytes for any
-    count).
+def merge_features(shard_files: list[Path], out: str | Path) -> None:
+    """features.h5 from its shard files (shard 0 first), written in fixed blocks (same bytes
+    for any count).
 
     Schema of the file (kind "features"):
       features  float32 (n, z), chunked   one row per image, in dataset order
@@ -137,7 +139,7 @@ def merge_features(folder: str | Path, count: int, out: str | Path) -> None:
       attrs: backbone, weights, z, n, num_classes, class_names (JSON list),
              plus schema_version, kind, provenance (the shards' own) from nrdh.io.create_h5.
     """
-    with open_shards(shard_paths(folder, count), "features_shard") as files:
+    with open_shards(shard_files, "features_shard") as files:
         first = files[0]
         n, z, classes = (_int_attr(first, k) for k in ("n", "z", "num_classes"))
         check_coverage(files, n)

@@ -41,7 +41,7 @@ def extract_features_stage(
             count=1,
             net_dir=net_dir,
         ),
-        lambda folder: shards.merge_features(folder, 1, out),
+        lambda folder: shards.merge_features(shards.shard_paths(folder, 1), out),
         out,
     )
 
