@@ -2,7 +2,7 @@
 
 from nrdh.config import load_yaml
 from nrdh.params import load_params
-from nrdh.pipeline.summary import Sources, summarize_stage
+from nrdh.pipeline.summary import Sources, scope_of, summarize_stage
 from nrdh.runner import parse_args, run
 
 
@@ -12,6 +12,7 @@ def main() -> None:
         paths=["summary", "reports"],
         strs=["eval", "pr", "gcn_loss", "hasher_loss", "diag", "features"],
     )
+    p = load_params(args.params)
     summarize_stage(
         sources=Sources(
             eval=args.eval,
@@ -19,10 +20,11 @@ def main() -> None:
             losses={"gcn": args.gcn_loss, "hasher": args.hasher_loss},
             diag=args.diag,
             features=args.features,
+            scope=scope_of(p),
         ),
         summary_out=args.summary,
         reports_dir=args.reports,
-        reference=load_params(args.params).summary.reference,
+        reference=p.summary.reference,
         params=load_yaml(args.params),
     )
 

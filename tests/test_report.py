@@ -1,5 +1,6 @@
 """The comparison over seeds, its tables, figures and the self-contained HTML report."""
 
+import dataclasses
 import json
 import math
 import re
@@ -205,6 +206,21 @@ class Links(HTMLParser):
         if self._in_h2:
             self.headings.append(data)
             self._in_h2 = False
+
+
+def test_files_of_runs_outside_the_params_stay_out_of_the_report(tmp_path):
+    """A run of other params (a preset since reverted) leaves its files; the scope drops them."""
+    make_runs(tmp_path, bits=(16, 32))
+    write_eval(tmp_path, "mnist", "nrdh", 32, 0, 0.3)  # another dataset's leftover
+    scope = {"dataset": ["digits"], "method": ["nrdh", "a"], "seed": [0, 1], "bits": [32]}
+    out, reports = tmp_path / "summary.json", tmp_path / "reports"
+    agg = write_report(dataclasses.replace(sources(tmp_path), scope=scope), out, reports)
+    assert sorted(agg["method"]) == ["a", "nrdh"] and set(agg["dataset"]) == {"digits"}
+    assert set(agg["bits"]) == {32} and set(agg["n"]) == {2}
+    nrdh = agg[agg.method == "nrdh"].iloc[0]
+    assert nrdh["map_all_mean"] == pytest.approx(0.51)  # seeds 0 and 1: 0.50, 0.52
+    everything = write_report(sources(tmp_path), out, reports)
+    assert {"mnist", "digits"} == set(everything["dataset"]) and len(everything) == 11
 
 
 def test_html_report_is_complete_and_self_contained(tmp_path):

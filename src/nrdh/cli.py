@@ -30,7 +30,8 @@ def _query(args: argparse.Namespace) -> None:
 def _compare(args: argparse.Namespace) -> None:
     """Compare methods over seeds: tables (mean ± std, n, noise mark), figures, report.html."""
     from nrdh.config import load_yaml
-    from nrdh.pipeline.summary import Sources, write_report
+    from nrdh.params import load_params
+    from nrdh.pipeline.summary import Sources, scope_of, write_report
     from nrdh.workflow.dvc import stage_flags
 
     names = ("eval", "pr", "gcn_loss", "hasher_loss", "diag", "features")
@@ -42,6 +43,7 @@ def _compare(args: argparse.Namespace) -> None:
         losses={"gcn": flags["gcn_loss"], "hasher": flags["hasher_loss"]},
         diag=flags["diag"],
         features=flags["features"],
+        scope=scope_of(load_params(args.params)),
     )
     write_report(sources, args.summary, args.out, args.reference, load_yaml(args.params))
     print((args.out / "summary.md").read_text())

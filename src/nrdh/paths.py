@@ -12,7 +12,7 @@ from __future__ import annotations
 import glob
 import re
 import string
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 from nrdh.errors import NRDHError
@@ -44,9 +44,14 @@ def per_bits(template: str, bits: Sequence[int]) -> list[Path]:
     return [fill(template, bits=b) for b in bits]
 
 
-def find(template: str) -> list[tuple[Path, dict[str, int | str]]]:
+Scope = Mapping[str, Collection[int | str]]  # field -> the values a run of the params has
+
+
+def find(template: str, scope: Scope | None = None) -> list[tuple[Path, dict[str, int | str]]]:
     """Every existing file `template` matches, sorted by path, with its fields' values
-    (those of INT_FIELDS as ints); a field spans one folder level at most."""
+    (those of INT_FIELDS as ints); a field spans one folder level at most. With `scope`,
+    only files whose fields take values it lists (a field it does not name: any value), so
+    files left by runs of other params do not count."""
     pattern, regex, seen = "", "", set[str]()
     for literal, name, _, _ in string.Formatter().parse(template):
         pattern += glob.escape(literal)
@@ -63,8 +68,7 @@ def find(template: str) -> list[tuple[Path, dict[str, int | str]]]:
     for name in sorted(glob.glob(pattern), key=Path):
         match = re.fullmatch(regex, name)
         if match and Path(name).is_file():
-            values = match.groupdict()
-            found.append(
-                (Path(name), {k: int(v) if k in INT_FIELDS else v for k, v in values.items()})
-            )
+            values = {k: int(v) if k in INT_FIELDS else v for k, v in match.groupdict().items()}
+            if all(v in scope[k] for k, v in values.items() if k in (scope or {})):
+                found.append((Path(name), values))
     return found

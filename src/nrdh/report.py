@@ -75,14 +75,14 @@ def p_at_r_columns(table: pd.DataFrame, suffix: str = "") -> list[str]:
     return sorted(cols, key=lambda c: float(c[len(PR_PREFIX) : len(c) - len(suffix)]))
 
 
-def collect(eval_template: str) -> pd.DataFrame:
+def collect(eval_template: str, scope: paths.Scope | None = None) -> pd.DataFrame:
     """One tidy row per metrics file the path template matches (the evaluate stage's).
 
     Identity comes from the file's content (dataset, method, bits, seed; a missing seed is
     seed 0), never from its path, so the template's fields only locate the files.
     """
     rows = []
-    for path, _ in paths.find(eval_template):
+    for path, _ in paths.find(eval_template, scope):
         m = json.loads(path.read_text())
         proto = m["protocol"]
         row = {
@@ -157,11 +157,13 @@ def precision_at_recall_table(agg: pd.DataFrame) -> pd.DataFrame:
     return _mean_std_columns(agg, {c: f"P@R {c[len(PR_PREFIX) :]}%" for c in levels})
 
 
-def collect_diagnostics(diag_template: str | None) -> pd.DataFrame:
+def collect_diagnostics(
+    diag_template: str | None, scope: paths.Scope | None = None
+) -> pd.DataFrame:
     """One row per diagnostics file the path template matches (the diagnose stage's):
     dataset, method, bits, seed and each of DIAGNOSTICS; no rows when there are none."""
     rows = []
-    for path, _ in paths.find(diag_template) if diag_template else []:
+    for path, _ in paths.find(diag_template, scope) if diag_template else []:
         d = json.loads(path.read_text())
         row = {k: d[k] for k in ("dataset", "method", "bits", *DIAGNOSTICS) if k != "reg_share"}
         rows.append({**row, "seed": d.get("seed", 0), "reg_share": d["gcn"]["reg_share"]})
@@ -174,11 +176,13 @@ def diagnostics_table(diag: pd.DataFrame) -> pd.DataFrame:
     return _mean_std_columns(aggregate.seed_stats(diag, DIAGNOSTICS), DIAGNOSTIC_LABELS)
 
 
-def collect_feature_stats(features_template: str | None) -> pd.DataFrame:
+def collect_feature_stats(
+    features_template: str | None, scope: paths.Scope | None = None
+) -> pd.DataFrame:
     """One row per file the path template (field dataset) matches (the feature_stats
     stage's): dataset, backbone, M, rho, k and each measure; no rows when there are none."""
     rows = []
-    for path, key in paths.find(features_template) if features_template else []:
+    for path, key in paths.find(features_template, scope) if features_template else []:
         d = json.loads(path.read_text())
         proto = {k: d["protocol"][k] for k in ("M", "rho", "k")}
         rows.append({"dataset": key["dataset"], "backbone": d["backbone"], **proto})
@@ -311,7 +315,9 @@ def plot_map_vs_bits(agg: pd.DataFrame, reports_dir: Path) -> None:
     _save(fig, reports_dir / "map_vs_bits")
 
 
-def read_runs(template: str) -> dict[tuple[str, str, int, int], Any]:
+def read_runs(
+    template: str, scope: paths.Scope | None = None
+) -> dict[tuple[str, str, int, int], Any]:
     """Every JSON file the path template matches, by (dataset, method, seed, bits) from
     its fields (the template may leave out seed: seed 0)."""
     missing = {"dataset", "method", "bits"} - paths.fields(template)
@@ -321,17 +327,17 @@ def read_runs(template: str) -> dict[tuple[str, str, int, int], Any]:
         (key["dataset"], key["method"], key.get("seed", 0), key["bits"]): json.loads(
             path.read_text()
         )
-        for path, key in paths.find(template)
+        for path, key in paths.find(template, scope)
     }
 
 
-def plot_pr_curves(pr_template: str, reports_dir: Path) -> None:
+def plot_pr_curves(pr_template: str, reports_dir: Path, scope: paths.Scope | None = None) -> None:
     """Precision-recall over Hamming radius: one panel per (dataset, bits), seeds averaged.
 
     Rows are datasets, columns code lengths (Figs. 7-8 style); each curve is the mean over
     seeds of precision and recall at each radius.
     """
-    runs = read_runs(pr_template)
+    runs = read_runs(pr_template, scope)
     if not runs:
         raise NRDHError(f"{pr_template}: no PR curve files found (run the evaluate stage)")
     curves: dict[tuple[str, int, str], list] = {}
@@ -369,12 +375,14 @@ def plot_pr_curves(pr_template: str, reports_dir: Path) -> None:
 LOSS_TITLES = {"gcn": "GCN autoencoder L1 (Eq. 8)", "hasher": "hash network L2 (Eq. 18)"}
 
 
-def plot_losses(loss_templates: dict[str, str], reports_dir: Path) -> None:
+def plot_losses(
+    loss_templates: dict[str, str], reports_dir: Path, scope: paths.Scope | None = None
+) -> None:
     """Training loss per epoch: rows are the networks (`loss_templates`: kind -> the path
     template of its loss histories), columns datasets; mean ± std of seeds."""
     curves: dict[tuple[str, str, str, int], list[pd.Series]] = {}
     for kind, template in loss_templates.items():
-        for (ds, method, _seed, bits), hist in read_runs(template).items():
+        for (ds, method, _seed, bits), hist in read_runs(template, scope).items():
             loss = pd.Series({h["epoch"]: h["loss"] for h in hist})
             curves.setdefault((kind, ds, method, bits), []).append(loss)
     if not curves:

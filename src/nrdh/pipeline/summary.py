@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nrdh import aggregate, html_report, report, search
+from nrdh import aggregate, html_report, paths, report, search
 from nrdh.data import load_dataset
-from nrdh.params import DatasetConfig, GridConfig
+from nrdh.params import DatasetConfig, GridConfig, Params
 from nrdh.pipeline.common import read_codes
 
 
@@ -25,6 +25,16 @@ class Sources:
     losses: dict[str, str]  # network (gcn, hasher) -> its loss histories
     diag: str | None = None  # the diagnose stage's files
     features: str | None = None  # the feature_stats stage's, field dataset only
+    scope: paths.Scope | None = None  # the runs to gather (`scope_of`); None: every file
+
+
+def scope_of(p: Params) -> paths.Scope:
+    """The runs of params `p`: its datasets, methods (variants and peers too: diagnostics
+    and loss curves), training seeds and code lengths, so files left by runs of other
+    params (a preset since reverted) stay out of the report."""
+    b = p.base
+    methods = {*b.methods, *b.variants, *b.peers}
+    return {"dataset": b.datasets, "method": methods, "seed": b.seeds, "bits": b.bits}
 
 
 def write_report(
@@ -36,16 +46,17 @@ def write_report(
 ) -> pd.DataFrame:
     """Tables over seeds (with the diagnostics and the feature measures, if any), the
     figures and reports/report.html; returns the aggregated table."""
-    table = report.collect(sources.eval)
+    scope = sources.scope
+    table = report.collect(sources.eval, scope)
     agg = aggregate.aggregate(
         table, reference, metrics=(*aggregate.METRICS, *report.p_at_r_columns(table))
     )
-    diag = report.collect_diagnostics(sources.diag)
-    feats = report.collect_feature_stats(sources.features)
+    diag = report.collect_diagnostics(sources.diag, scope)
+    feats = report.collect_feature_stats(sources.features, scope)
     report.write_summary(agg, summary_out, reports_dir, reference, diag, feats)
     report.plot_map_vs_bits(agg, reports_dir)
-    report.plot_pr_curves(sources.pr, reports_dir)
-    report.plot_losses(sources.losses, reports_dir)
+    report.plot_pr_curves(sources.pr, reports_dir, scope)
+    report.plot_losses(sources.losses, reports_dir, scope)
     html_report.write_html_report(
         reports_dir / "report.html", agg, reports_dir, reference, params, diag, feats
     )
