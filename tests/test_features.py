@@ -74,7 +74,8 @@ def test_pixel_and_graph_stages_run_without_torch(tmp_path: Path, tiny_params: P
     for shard in ("0", "1"):
         args = ("--dataset", "digits", "--shard", shard, "--out", shard_dir / f"{shard}.h5")
         run_without_torch("stages/extract_features_shard.py", *params, *args, "--net", net)
-    run_without_torch("stages/extract_features.py", *params, "--shards", shard_dir, "--out", feats)
+    shards = str(shard_dir / "{shard}.h5")  # the template dvc.yaml passes
+    run_without_torch("stages/extract_features.py", *params, "--shards", shards, "--out", feats)
     args = ("--variant", "nrdh", "--seed", "0", "--features", feats, "--out", tmp_path / "g.h5")
     run_without_torch("stages/build_graphs.py", *params, *args)
     stats = tmp_path / "stats.json"

@@ -374,13 +374,14 @@ def test_undefined_dataset_and_variant_names(work):
     assert_user_error(
         evaluate(work, dataset="cifar"),
         work / "out",
-        "datasets.cifar is not defined; defined: ['digits', 'photos']",
+        f"datasets.cifar is not defined; defined: {sorted(PARAMS['datasets'])}",
     )
     proc = run_stage(
-        work, "build_graphs", "--variant", "nrdh_plus", "--seed", 0, "--features", "features.h5",
+        work, "build_graphs", "--variant", "nrdh_bogus", "--seed", 0, "--features", "features.h5",
         "--out", "out/g.h5",
     )  # fmt: skip
-    assert_user_error(proc, work / "out", "variants.nrdh_plus is not defined; defined: ['nrdh']")
+    expected = f"variants.nrdh_bogus is not defined; defined: {sorted(PARAMS['variants'])}"
+    assert_user_error(proc, work / "out", expected)
 
 
 def test_params_file_not_valid_yaml(work):
