@@ -194,3 +194,29 @@ def test_snakemake_timestamps_are_ignored_by_git_and_dvc():
     stamp = "metrics/eval/digits/nrdh/seed0/.snakemake_timestamp"
     run(["git", "check-ignore", "-q", stamp], ROOT)
     assert f"{stamp}\n" in run([tool("dvc"), "check-ignore", stamp], ROOT).stdout
+
+
+def test_job_inputs_expand_folders_and_name_the_folder_a_file_lies_in():
+    """A folder dep becomes the other rules' outputs inside it (not a sibling that shares
+    its prefix); a file inside another rule's folder output becomes that folder."""
+    from nrdh.workflow.rules import Job, Rule
+
+    rule = Rule("evaluate", ["metrics/{dataset}.json"], ["dataset"])
+    rule.jobs["d"] = Job(
+        "evaluate@d",
+        {"dataset": "d"},
+        "python stages/evaluate.py",
+        ["codes/d/m", "models/d/feature_net/weights.pt", "data/d/features.h5"],
+        ["metrics/d.json"],
+        {},
+    )
+    rule.produced = sorted(
+        ["codes/d/m/0.h5", "codes/d/m/1.h5", "codes/d/m2/0.h5", "models/d/feature_net"]
+    )
+    rule.folders = {"models/d/feature_net"}
+    assert rule.job_inputs({"dataset": "d"}) == [
+        "codes/d/m/0.h5",
+        "codes/d/m/1.h5",
+        "models/d/feature_net",
+        "data/d/features.h5",
+    ]

@@ -10,6 +10,7 @@ admits: `check_version` refuses any other with the range to install.
 from __future__ import annotations
 
 import copy
+import functools
 import importlib.metadata
 import re
 from dataclasses import dataclass
@@ -85,6 +86,32 @@ def _with_placeholders(spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
+def _read_params_file(repo: Any, path: str) -> dict[str, Any] | None:
+    """A params file as DVC loads it (its own YAML 1.2 reader), or None when it is missing."""
+    from dvc.utils.serialize import load_path
+
+    return load_path(path, repo.fs) if repo.fs.exists(path) else None
+
+
+def _pick(config: dict[str, Any] | None, keys: list[str]) -> dict[str, Any]:
+    """`ParamsDependency.read_params` on a loaded file: each dotted key present, by name (all
+    of the file when no key is listed). Each file is read once, not once per stage: the
+    ruamel parse costs 0.1 s and a comparison resolves hundreds of stages."""
+    import dpath
+
+    if config is None:
+        return {}
+    if not keys:
+        return config
+    values = {}
+    for key in keys:
+        try:
+            values[key] = dpath.get(config, key, separator=".")
+        except KeyError:
+            continue
+    return values
+
+
 def resolve(root: Path) -> tuple[list[Group], dict[str, Stage]]:
     """Every stage group of root/dvc.yaml and every concrete stage, as DVC resolves them."""
     check_version()
@@ -107,15 +134,15 @@ def resolve(root: Path) -> tuple[list[Group], dict[str, Stage]]:
                 for full, stage in patterns["stages"].items()
             ]
             stages = {}
+            read = functools.cache(lambda path: _read_params_file(repo, path))
             for s in repo.index.stages:
                 if s.path != str(root / "dvc.yaml"):
                     continue
                 params: dict[str, Any] = {}
                 for dep in s.deps:
                     if isinstance(dep, ParamsDependency):
-                        params.update(
-                            {f"{dep.def_path}:{k}": v for k, v in dep.read_params().items()}
-                        )
+                        values = _pick(read(dep.fs_path), dep.params)
+                        params.update({f"{dep.def_path}:{k}": v for k, v in values.items()})
                 stages[s.name] = Stage(
                     name=s.name,
                     cmd=" ".join(s.cmd.split()),

@@ -13,16 +13,19 @@ Paths are relative to the repository root (the folder of dvc.yaml and the Snakef
 
 from __future__ import annotations
 
+import bisect
 import functools
+import itertools
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nrdh.errors import NRDHError
-from nrdh.workflow.code import CODE_DIR, CODER, stage_sources
-from nrdh.workflow.dvc import resolve
+from nrdh.workflow.code import CODE_DIR, CODER, script_sources, stage_script
+from nrdh.workflow.dvc import Stage, resolve
 
 # DVC's validation stage: every stage depends on its stamp so `dvc repro` checks params.yaml
 # first. Snakemake checks the file as it builds the DAG (`check_params`), so the stage and
@@ -51,7 +54,8 @@ class Rule:
     outputs: list[str]  # patterns with {wildcard}s
     wildcards: list[str]
     jobs: dict[str, Job] = field(default_factory=dict)  # by wildcard key
-    produced: list[str] = field(default_factory=list)  # concrete outputs of the other rules
+    produced: list[str] = field(default_factory=list)  # the other rules' outputs, sorted
+    folders: set[str] = field(default_factory=set)  # those of them that are folders
 
     def key(self, wildcards: Any) -> str:
         """The job key of a wildcard assignment (a dict or Snakemake's wildcards object)."""
@@ -66,8 +70,13 @@ class Rule:
         replaced by the other rules' outputs inside it."""
         resolved: list[str] = []
         for dep in self.job(wildcards).deps:
-            inside = sorted(p for p in self.produced if p.startswith(dep.rstrip("/") + "/"))
-            holder = [p for p in self.produced if is_folder(p) and dep.startswith(p + "/")]
+            prefix = dep.rstrip("/") + "/"
+            start = bisect.bisect_left(self.produced, prefix)
+            after = itertools.islice(self.produced, start, None)
+            inside = list(itertools.takewhile(lambda p, pre=prefix: p.startswith(pre), after))
+            parts = dep.split("/")
+            above = ("/".join(parts[:i]) for i in range(1, len(parts)))
+            holder = [folder for folder in above if folder in self.folders]
             resolved.extend(inside or holder or [dep])
         return resolved
 
@@ -124,7 +133,8 @@ def load_rules(root: str | Path = ".") -> list[Rule]:
     """Every stage group of root/dvc.yaml as a Snakemake rule, resolved by DVC itself."""
     root = Path(root).resolve()
     groups, stages = resolve(root)
-    sources = functools.cache(lambda cmd: stage_sources(cmd, root))
+    # one import closure per stage script, not per job: a comparison has hundreds of jobs
+    sources = functools.cache(lambda script: script_sources(root / script, root))
     rules: dict[str, Rule] = {}
     for group in groups:
         if group.name in (VALIDATOR, CODER) or not group.items:  # empty matrix: no jobs
@@ -138,12 +148,7 @@ def load_rules(root: str | Path = ".") -> list[Rule]:
                 name=stage.name,
                 wildcards={k: str(v) for k, v in item.items()},
                 cmd=stage.cmd,
-                deps=[
-                    path
-                    for dep in stage.deps
-                    if dep != STAMP
-                    for path in (sources(stage.cmd) if dep.startswith(CODE_DIR + "/") else [dep])
-                ],
+                deps=_job_deps(stage, sources),
                 outputs=stage.outs,
                 params=stage.params,
             )
@@ -151,7 +156,20 @@ def load_rules(root: str | Path = ".") -> list[Rule]:
             rule.jobs[rule.key(job.wildcards)] = job
     for rule in rules.values():
         rule.produced = all_targets([r for r in rules.values() if r is not rule])
+        rule.folders = {p for p in rule.produced if is_folder(p)}
     return list(rules.values())
+
+
+def _job_deps(stage: Stage, sources: Callable[[str], list[str]]) -> list[str]:
+    """A job's file deps as Snakemake sees them: the code digest file DVC tracks replaced by
+    the modules it digests (`sources` of the stage script), the params stamp left out."""
+    deps: list[str] = []
+    for dep in stage.deps:
+        if dep.startswith(CODE_DIR + "/"):
+            deps.extend(sources(stage_script(stage.cmd)))
+        elif dep != STAMP:
+            deps.append(dep)
+    return deps
 
 
 def _check_patterns(rule: Rule, job: Job) -> None:
