@@ -14,7 +14,13 @@ import yaml
 from conftest import ROOT
 
 from nrdh.imports import closure
-from nrdh.workflow.code import code_file, stage_sources, sync_deps, write_code_digests
+from nrdh.workflow.code import (
+    code_file,
+    script_sources,
+    stage_script,
+    sync_deps,
+    write_code_digests,
+)
 
 
 def write(path: Path, text: str) -> None:
@@ -127,6 +133,6 @@ def test_every_module_a_stage_imports_is_a_dep():
     for name, files in json.loads(out).items():
         loaded = {Path(p).relative_to(ROOT).as_posix() for p in files}
         assert code_file(stages[name]["cmd"]) in stages[name]["deps"], name
-        digested = set(stage_sources(stages[name]["cmd"], ROOT))
+        digested = set(script_sources(ROOT / stage_script(stages[name]["cmd"]), ROOT))
         assert loaded, name
         assert loaded <= digested, f"{name}: imports {sorted(loaded - digested)} not digested"

@@ -12,7 +12,7 @@ from conftest import ROOT, make_project, run, tool
 from packaging.specifiers import SpecifierSet
 
 from nrdh.errors import NRDHError
-from nrdh.workflow.code import code_file, stage_sources
+from nrdh.workflow.code import code_file, script_sources, stage_script
 from nrdh.workflow.dvc import check_version, supported
 from nrdh.workflow.rules import load_rules
 
@@ -75,7 +75,9 @@ def test_snakemake_rules_match_dvc_stages(tmp_path):
         assert "data/params.ok" in deps, name  # every DVC stage waits for the validation
         code = code_file(cmd)
         assert code in deps, name
-        deps = deps - {"data/params.ok", code} | set(stage_sources(cmd, project))
+        deps = deps - {"data/params.ok", code} | set(
+            script_sources(project / stage_script(cmd), project)
+        )
         inputs, outputs, shell, values = smk[name]
         assert outputs == outs, name
         assert shell == cmd, name
@@ -210,10 +212,9 @@ def test_job_inputs_expand_folders_and_name_the_folder_a_file_lies_in():
         ["metrics/d.json"],
         {},
     )
-    rule.produced = sorted(
-        ["codes/d/m/0.h5", "codes/d/m/1.h5", "codes/d/m2/0.h5", "models/d/feature_net"]
+    rule.see_outputs(
+        ["models/d/feature_net", "codes/d/m2/0.h5", "codes/d/m/1.h5", "codes/d/m/0.h5"]
     )
-    rule.folders = {"models/d/feature_net"}
     assert rule.job_inputs({"dataset": "d"}) == [
         "codes/d/m/0.h5",
         "codes/d/m/1.h5",

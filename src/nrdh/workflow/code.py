@@ -31,11 +31,6 @@ def script_sources(script: Path, root: Path) -> list[str]:
     return [str(f.relative_to(root)) for f in (script, *closure(script, root / "src"))]
 
 
-def stage_sources(cmd: str, root: Path) -> list[str]:
-    """The source files a stage command runs (`script_sources` of its script)."""
-    return script_sources(root / stage_script(cmd), root)
-
-
 def code_file(cmd: str) -> str:
     """The digest file a stage depends on for its code: data/code/<script name>.json."""
     return f"{CODE_DIR}/{Path(stage_script(cmd)).stem}.json"

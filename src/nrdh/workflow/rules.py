@@ -57,6 +57,12 @@ class Rule:
     produced: list[str] = field(default_factory=list)  # the other rules' outputs, sorted
     folders: set[str] = field(default_factory=set)  # those of them that are folders
 
+    def see_outputs(self, outputs: list[str]) -> None:
+        """Record the other rules' concrete outputs, sorted for the prefix search of
+        `job_inputs`, and which of them are folders."""
+        self.produced = sorted(outputs)
+        self.folders = {p for p in self.produced if is_folder(p)}
+
     def key(self, wildcards: Any) -> str:
         """The job key of a wildcard assignment (a dict or Snakemake's wildcards object)."""
         return "-".join(str(wildcards[k]) for k in self.wildcards)
@@ -155,8 +161,7 @@ def load_rules(root: str | Path = ".") -> list[Rule]:
             _check_patterns(rule, job)
             rule.jobs[rule.key(job.wildcards)] = job
     for rule in rules.values():
-        rule.produced = all_targets([r for r in rules.values() if r is not rule])
-        rule.folders = {p for p in rule.produced if is_folder(p)}
+        rule.see_outputs(all_targets([r for r in rules.values() if r is not rule]))
     return list(rules.values())
 
 
