@@ -13,7 +13,7 @@ from packaging.specifiers import SpecifierSet
 
 from nrdh.errors import NRDHError
 from nrdh.workflow.code import code_file, script_sources, stage_script
-from nrdh.workflow.dvc import check_version, supported
+from nrdh.workflow.dvc import check_version, resolve, supported
 from nrdh.workflow.rules import load_rules
 
 
@@ -183,6 +183,15 @@ def test_slurm_asks_a_gpu_only_where_a_stage_computes_on_one(tmp_path):
     params["features"]["device"] = "cpu"
     (project / "params.yaml").write_text(yaml.safe_dump(params))
     assert all(g == {0} for g in slurm_gpus(project).values())
+
+
+def test_committed_lock_holds_exactly_the_resolved_stages():
+    """DVC never drops a lock entry whose stage dvc.yaml no longer resolves (18 such were
+    committed once); the lock must hold each default stage once, and nothing else."""
+    lock = yaml.safe_load((ROOT / "dvc.lock").read_text())["stages"]
+    _, stages = resolve(ROOT)
+    assert sorted(set(lock) - set(stages)) == []
+    assert sorted(set(stages) - set(lock)) == []
 
 
 def test_snakemake_lint_is_clean():
