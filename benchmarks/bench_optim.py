@@ -78,7 +78,7 @@ def main() -> None:
         table[w]["dynamo_imported"] = all(r["dynamo_imported"] for r in rs)
     print(f"{platform.processor() or platform.machine()}, python {platform.python_version()}")
     print(f"median of {args.repeats} processes each, {args.steps} steps after the first\n")
-    header = ["optimiser", "import torch (s)", "build + first step (s)", "start to first step (s)"]
+    header = ["optimiser", "imports (s)", "build + first step (s)", "start to first step (s)"]
     print("| " + " | ".join([*header, "per step (ms)", "torch._dynamo imported"]) + " |")
     print("|---" * 6 + "|")
     for w, row in table.items():

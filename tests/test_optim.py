@@ -1,4 +1,4 @@
-"""nrdh.optim: the same updates, bit for bit, and the same state_dict as torch.optim."""
+"""nrdh.optim: the same updates as torch.optim, bit for bit, and resuming from its state."""
 
 import subprocess
 import sys

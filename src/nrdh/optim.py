@@ -113,5 +113,5 @@ class SGD(Optimizer):
             if "momentum_buffer" in state:
                 grad = state["momentum_buffer"].mul_(self.defaults["momentum"]).add_(grad)
             else:
-                grad = state.setdefault("momentum_buffer", torch.clone(grad).detach())
+                grad = state["momentum_buffer"] = torch.clone(grad).detach()
         p.add_(grad, alpha=-self.defaults["lr"])
