@@ -4,13 +4,14 @@ Every stage depends on its stamp, so `dvc repro` stops at a bad key, value or cr
 before any work; the stamp's bytes never change, so a valid edit reruns only what reads it.
 """
 
-from nrdh.params import load_params
 from nrdh.runner import parse_args, run
 
 STAMP = "params valid (nrdh.params)\n"
 
 
 def main() -> None:
+    from nrdh.params import load_params
+
     args = parse_args(__doc__, paths=["out"])
     load_params(args.params)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -6,10 +6,11 @@ Each stage depends on its script's file, so DVC re-runs exactly the stages whose
 from pathlib import Path
 
 from nrdh.runner import parse_args, run
-from nrdh.workflow.code import write_code_digests
 
 
 def main() -> None:
+    from nrdh.workflow.code import write_code_digests
+
     args = parse_args(__doc__, paths=["out"])
     write_code_digests(Path.cwd(), args.out)
 

@@ -1,12 +1,13 @@
 """Stage compute_codes_shard: a run's trained hash networks' codes (Eq. 19) of one shard of
 rows, at every code length of base.bits (--models, --out: path templates with {bits})."""
 
-from nrdh.params import load_params
-from nrdh.pipeline.hashing import code_runs, compute_codes_shard_stage
 from nrdh.runner import parse_args, run
 
 
 def main() -> None:
+    from nrdh.params import load_params
+    from nrdh.pipeline.hashing import code_runs, compute_codes_shard_stage
+
     args = parse_args(
         __doc__,
         paths=["features"],

@@ -1,12 +1,13 @@
 """Stage diagnose: an NRDH run's mAP split into representation, fit and generalisation,
 at every code length of base.bits (the path flags: templates with {bits})."""
 
-from nrdh.params import load_params
-from nrdh.pipeline.diagnose import diagnose_stage, run_files
 from nrdh.runner import parse_args, run
 
 
 def main() -> None:
+    from nrdh.params import load_params
+    from nrdh.pipeline.diagnose import diagnose_stage, run_files
+
     args = parse_args(
         __doc__,
         variant=True,

@@ -1,11 +1,12 @@
 """Stage dump_node_reps: node representations g(x) of the training images -> node_reps.h5."""
 
-from nrdh.params import load_params
-from nrdh.pipeline.autoencoder import dump_node_reps_stage
 from nrdh.runner import parse_args, run
 
 
 def main() -> None:
+    from nrdh.params import load_params
+    from nrdh.pipeline.autoencoder import dump_node_reps_stage
+
     args = parse_args(
         __doc__, variant=True, paths=["features", "graphs", "model", "out"], ints=["bits"]
     )

@@ -1,11 +1,12 @@
 """Stage evaluate: one method's retrieval metrics at every code length, with their protocol."""
 
-from nrdh.params import load_params
-from nrdh.pipeline.evaluation import evaluate_stage
 from nrdh.runner import parse_args, run
 
 
 def main() -> None:
+    from nrdh.params import load_params
+    from nrdh.pipeline.evaluation import evaluate_stage
+
     args = parse_args(__doc__, ints=["seed"], strs=["dataset", "codes", "metrics", "pr"])
     p = load_params(args.params)
     evaluate_stage(

@@ -1,11 +1,12 @@
 """Stage extract_features_shard: features, labels, ids and split of one shard of rows."""
 
-from nrdh.params import load_params
-from nrdh.pipeline.representation import extract_shard_stage
 from nrdh.runner import parse_args, run
 
 
 def main() -> None:
+    from nrdh.params import load_params
+    from nrdh.pipeline.representation import extract_shard_stage
+
     args = parse_args(__doc__, paths=["net", "out"], ints=["shard"], strs=["dataset"])
     p = load_params(args.params)
     extract_shard_stage(

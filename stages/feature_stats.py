@@ -1,11 +1,12 @@
 """Stage feature_stats: neighbours above rho and kNN label precision of features.h5."""
 
-from nrdh.params import load_params
-from nrdh.pipeline.semantics import feature_stats_stage
 from nrdh.runner import parse_args, run
 
 
 def main() -> None:
+    from nrdh.params import load_params
+    from nrdh.pipeline.semantics import feature_stats_stage
+
     args = parse_args(__doc__, paths=["features", "out"], ints=["seed"])
     p = load_params(args.params)
     feature_stats_stage(

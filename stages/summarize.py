@@ -1,12 +1,13 @@
 """Stage summarize: tables over seeds, figures and the self-contained HTML report."""
 
-from nrdh.config import load_yaml
-from nrdh.params import load_params
-from nrdh.pipeline.summary import Sources, scope_of, summarize_stage
 from nrdh.runner import parse_args, run
 
 
 def main() -> None:
+    from nrdh.config import load_yaml
+    from nrdh.params import load_params
+    from nrdh.pipeline.summary import Sources, scope_of, summarize_stage
+
     args = parse_args(
         __doc__,
         paths=["summary", "reports"],

@@ -1,11 +1,12 @@
 """Stage train_feature_net: the self-supervised (SimCLR) feature network of one dataset."""
 
-from nrdh.params import load_params
-from nrdh.pipeline.feature_net import train_feature_net_stage
 from nrdh.runner import parse_args, run
 
 
 def main() -> None:
+    from nrdh.params import load_params
+    from nrdh.pipeline.feature_net import train_feature_net_stage
+
     args = parse_args(__doc__, paths=["out"], strs=["dataset"])
     p = load_params(args.params)
     train_feature_net_stage(

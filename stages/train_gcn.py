@@ -1,11 +1,12 @@
 """Stage train_gcn: the GCN autoencoder (Table 1, L1 of Eq. 8) -> gcn_<bits>.pt, loss history."""
 
-from nrdh.params import load_params
-from nrdh.pipeline.autoencoder import train_gcn_stage
 from nrdh.runner import parse_args, run
 
 
 def main() -> None:
+    from nrdh.params import load_params
+    from nrdh.pipeline.autoencoder import train_gcn_stage
+
     args = parse_args(
         __doc__, variant=True, paths=["features", "graphs", "out", "history"], ints=["bits", "seed"]
     )

@@ -1,11 +1,12 @@
 """Stage train_hasher: the hash network of one code length fitted to g(x) (Eq. 18)."""
 
-from nrdh.params import load_params
-from nrdh.pipeline.hashing import train_hasher_stage
 from nrdh.runner import parse_args, run
 
 
 def main() -> None:
+    from nrdh.params import load_params
+    from nrdh.pipeline.hashing import train_hasher_stage
+
     args = parse_args(
         __doc__,
         variant=True,

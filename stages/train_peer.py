@@ -1,11 +1,12 @@
 """Stage train_peer: a deep unsupervised peer's hash network (docs/PEERS.md) -> hasher_<bits>.pt."""
 
-from nrdh.params import load_params
-from nrdh.pipeline.peers import train_peer_stage
 from nrdh.runner import parse_args, run
 
 
 def main() -> None:
+    from nrdh.params import load_params
+    from nrdh.pipeline.peers import train_peer_stage
+
     args = parse_args(
         __doc__,
         paths=["features", "out", "history"],

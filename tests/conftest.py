@@ -11,8 +11,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nrdh import presets
+from nrdh.numerics import pin_cpu_numerics
 from nrdh.params import Params, parse
+
+# The stages' CPU kernels in this process too, so in-process results are the bytes the stages
+# write: before any test module loads numpy or torch (hence nrdh.presets imported lazily).
+pin_cpu_numerics()
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_FILES = ("dvc.yaml", "Snakefile", "workflow", "stages", "src", ".dvcignore")
@@ -64,6 +68,8 @@ def make_project(dest: Path, params: Path) -> Path:
 
 def overlay(changes: dict, base: Path = ROOT / "params.yaml") -> dict:
     """params.yaml with `changes` merged in by the presets' rule (`nrdh.presets.overlay`)."""
+    from nrdh import presets
+
     return presets.overlay(yaml.safe_load(base.read_text()), changes)
 
 

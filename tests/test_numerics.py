@@ -49,13 +49,47 @@ def test_cpu_flags_read_the_first_cpu(tmp_path):
     assert cpu_flags(tmp_path / "missing") == set()
 
 
+def test_importing_nrdh_leaves_the_environment_alone():
+    """Only the entry points pin: a program that imports nrdh (Snakemake) keeps its kernels."""
+    probe = (
+        "import os\n"
+        "before = dict(os.environ)\n"
+        "import nrdh, nrdh.params, nrdh.runner, nrdh.cli\n"
+        "print(dict(os.environ) == before)"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in DISPATCH}
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "True"
+
+
+def test_stage_scripts_load_neither_numpy_nor_torch_before_the_runner_pins():
+    """Every stage imports the library inside its main, which `run` calls after the pins."""
+    probe = (
+        "import runpy, sys\n"
+        "for script in sys.argv[1:]:\n"
+        "    runpy.run_path(script, run_name='stage')\n"
+        "print(sorted({'numpy', 'torch', 'scipy', 'sklearn'} & set(sys.modules)))"
+    )
+    scripts = sorted(map(str, (ROOT / "stages").glob("*.py")))
+    assert len(scripts) > 10
+    out = subprocess.run(
+        [sys.executable, "-c", probe, *scripts], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
 @needs_avx2
 def test_a_stage_process_runs_the_pinned_kernels():
     probe = (
-        "import nrdh.params, numpy, torch, threadpoolctl;"
-        "print(torch.backends.cpu.get_cpu_capability());"
-        "print([i['architecture'] for i in threadpoolctl.threadpool_info()"
-        " if i['internal_api'] == 'openblas'])"
+        "from nrdh.runner import run\n"
+        "def main():\n"
+        "    import numpy, torch, threadpoolctl\n"
+        "    print(torch.backends.cpu.get_cpu_capability())\n"
+        "    print([i['architecture'] for i in threadpoolctl.threadpool_info()"
+        " if i['internal_api'] == 'openblas'])\n"
+        "run(main)"
     )
     env = {k: v for k, v in os.environ.items() if k not in (*PINNED, OPT_OUT)}
     out = subprocess.run(

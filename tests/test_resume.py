@@ -22,7 +22,6 @@ from conftest import ROOT, digits_workdir, overlay
 from torch import nn
 
 from nrdh.errors import NRDHError
-from nrdh.optim import Adam
 from nrdh.train import epoch_generator, fit
 
 # One thread per stage: the machine's cores are shared, and thread contention only slows
@@ -49,7 +48,7 @@ def toy_fit(ckpt: Path, epochs: int, stop_at: int | None = None, run_id: str = "
     """Fit a 3 -> 2 linear map for `epochs` on seeded random batches, raising at `stop_at`."""
     torch.manual_seed(0)
     model = nn.Linear(3, 2)
-    opt = Adam(model.parameters(), lr=0.1)
+    opt = torch.optim.Adam(model.parameters(), lr=0.1)
 
     def run_epoch(epoch: int) -> dict[str, float]:
         if epoch == stop_at:

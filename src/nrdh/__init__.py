@@ -1,8 +1,7 @@
-"""NRDH: unsupervised deep hashing with node representation (Pattern Recognition 112, 2021)."""
+"""NRDH: unsupervised deep hashing with node representation (Pattern Recognition 112, 2021).
 
-from nrdh.numerics import pin_cpu_numerics
+Importing the package changes nothing in the process: the entry points (the stage runner,
+nrdh.runner, and the `nrdh` command) pin the CPU kernels themselves (nrdh.numerics).
+"""
 
 __version__ = "0.1.0"
-
-# Before numpy or torch load their BLAS: the CPU kernels they pick decide the last bits.
-pin_cpu_numerics()

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from nrdh.errors import NRDHError
+from nrdh.numerics import pin_cpu_numerics
 from nrdh.runner import INTERRUPTED, interrupted_message
 
 
@@ -189,7 +190,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: user errors print one line and exit 2, Ctrl-C one line and exit 130."""
+    """Entry point: user errors print one line and exit 2, Ctrl-C one line and exit 130.
+
+    The CPU kernels are pinned first, as in a stage, so `nrdh query` hashes as compute_codes
+    does: each command imports numpy and torch inside its function, after the pins.
+    """
+    pin_cpu_numerics()
     args = build_parser().parse_args(argv)
     try:
         args.func(args)

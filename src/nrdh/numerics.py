@@ -6,7 +6,9 @@ and the PCA/ITQ/SH baselines then differ in their last bits, and a code bit whos
 is near zero flips. Measured on this project (docs/RELIABILITY.md, "Across CPUs"):
 MKL_CBWR, ONEDNN_MAX_CPU_ISA, OPENBLAS_CORETYPE and OpenBLAS's thread count each change the
 trained models or the baseline codes on the same machine. The libraries read these variables
-when they load, so `nrdh/__init__.py` calls `pin_cpu_numerics` before numpy or torch load.
+when they load, so each entry point calls `pin_cpu_numerics` before numpy or torch load: the
+stage runner (`nrdh.runner.run`, before the stage's main imports the library) and the `nrdh`
+command. Importing nrdh sets nothing, so another program (Snakemake) keeps its own kernels.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Entry-point plumbing of stages/: named flags in, one `error:` line out on a user mistake."""
+"""Entry-point plumbing of stages/: named flags in, one `error:` line out on a user mistake.
+
+A stage script imports only this module at its top and the library inside its `main`, so
+`run` pins the CPU kernels (nrdh.numerics) before numpy or torch load their BLAS.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from nrdh.errors import NRDHError
+from nrdh.numerics import pin_cpu_numerics
 
 
 def parse_args(
@@ -46,11 +51,14 @@ def interrupted_message(what: str) -> str:
 
 
 def run(main: Callable[[], None]) -> None:
-    """Run a stage's main; an NRDHError prints 'error: ...' and exits 2, Ctrl-C exits 130.
+    """Pin the CPU kernels, then run a stage's main; an NRDHError prints 'error: ...' and
+    exits 2, Ctrl-C exits 130.
 
-    Never a traceback: every artifact is written atomically (nrdh.io), so an interrupted
-    stage leaves its previous outputs or none, and the one line says so.
+    The pins come first because the libraries read them when they load, which is inside
+    `main` (its imports). Never a traceback: every artifact is written atomically (nrdh.io),
+    so an interrupted stage leaves its previous outputs or none, and the one line says so.
     """
+    pin_cpu_numerics()
     logging.basicConfig(level=logging.INFO, format="%(message)s")  # throughput and progress
     try:
         main()

@@ -19,7 +19,6 @@ from nrdh.errors import NRDHError
 from nrdh.features import STD_FLOOR
 from nrdh.models import FeatureEncoder, SimCLRNet
 from nrdh.objectives import nt_xent, two_views
-from nrdh.optim import Adam
 from nrdh.params import FeatureNetConfig
 from nrdh.train import epoch_loader, fit
 
@@ -33,7 +32,7 @@ def train_simclr(
     torch.manual_seed(cfg.seed)
     encoder = FeatureEncoder(image_channels(images), cfg.width, cfg.dim)
     net = SimCLRNet(encoder, cfg.dim, cfg.proj_dim).to(device)
-    opt = Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     pairs = images.view(two_views(cfg, ScaledTensor()), images.split["train"])
     if len(pairs) < 2:
         raise NRDHError("feature_net: the training split needs at least 2 images")

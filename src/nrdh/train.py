@@ -23,7 +23,6 @@ from nrdh.features import resolve_device
 from nrdh.io import read_torch, save_torch
 from nrdh.losses import gcn_loss
 from nrdh.models import GCNAutoencoder, HashNet
-from nrdh.optim import SGD, Adam, Optimizer
 from nrdh.params import GCNConfig, HasherConfig
 
 if TYPE_CHECKING:  # a type only: stages that never train a hasher need not depend on it
@@ -64,7 +63,7 @@ def gcn_stop_rule(cfg: GCNConfig) -> Callable[[list[dict[str, float]]], bool] | 
 
 def fit(
     model: nn.Module,
-    optimizer: Optimizer,
+    optimizer: torch.optim.Optimizer,
     epochs: int,
     run_epoch: Callable[[int], dict[str, float]],
     checkpoint: Path | None,
@@ -162,7 +161,7 @@ def train_gcn(
     """
     torch.manual_seed(seed)
     model = GCNAutoencoder(x.shape[1], bits, cfg.hidden)
-    opt = Adam(model.parameters(), lr=cfg.lr)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     xt = torch.from_numpy(x)
     nodes_t, valid_t = torch.from_numpy(nodes), torch.from_numpy(valid)
     adj_t = torch.from_numpy(adj)
@@ -238,11 +237,11 @@ def node_representations(
     return out
 
 
-def make_optimizer(params: Iterable[torch.Tensor], cfg: HasherConfig) -> Optimizer:
+def make_optimizer(params: Iterable[torch.Tensor], cfg: HasherConfig) -> torch.optim.Optimizer:
     """Adam or SGD (momentum 0.9) with the configured learning rate and weight decay."""
     if cfg.optimizer == "sgd":
-        return SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
-    return Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
+    return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
 def train_hasher(
