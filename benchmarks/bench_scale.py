@@ -54,7 +54,7 @@ from nrdh.losses import hash_loss
 from nrdh.metrics import retrieval_report
 from nrdh.objectives import NRDH
 from nrdh.params import FeatureConfig, HasherConfig, ListData
-from nrdh.pipeline.hashing import _hash_network
+from nrdh.pipeline.hashing import hash_network
 from nrdh.presets import load_preset
 
 PRESET = Path(__file__).resolve().parents[1] / "presets" / "scale.yaml"
@@ -226,6 +226,18 @@ def extraction_ceiling(cfg: FeatureConfig, batches: int) -> float:
         return cfg.batch_size * best_rate(lambda: model(x).float(), batches, device)
 
 
+def scale_hash_network(cfg: HasherConfig, bits: int) -> tuple[torch.nn.Module, Any, Any]:
+    """The configured hash network on the scale collection's RGB images (as the stage builds it)."""
+    return hash_network(
+        backbone=cfg.backbone,
+        bits=bits,
+        channels=3,
+        image_size=cfg.image_size,
+        weights=cfg.weights,
+        augment=cfg.augment,
+    )
+
+
 def hasher_run(images: ImageSet, cfg: HasherConfig, bits: int, epochs: tuple[int, int], n: int):
     """Steady and overall stage rate of train_hasher on n of the train split (epochs a vs b)."""
     idx = images.split["train"][: n or None]
@@ -236,7 +248,7 @@ def hasher_run(images: ImageSet, cfg: HasherConfig, bits: int, epochs: tuple[int
     times, stats = [], {}
     for e in epochs:
         torch.manual_seed(0)
-        model, t_train, _ = _hash_network(cfg, bits, 3)
+        model, t_train, _ = scale_hash_network(cfg, bits)
         run_cfg = dataclasses.replace(cfg, epochs=e, checkpoint_every=0)
         job = lambda m=model, t=t_train, c=run_cfg: train.train_hasher(  # noqa: E731
             m, images.view(t, idx), objective, c, 0
@@ -260,7 +272,7 @@ def hasher_ceiling(cfg: HasherConfig, bits: int, batches: int) -> float:
     """Training steps/s x batch of the same network, loss and optimiser on device tensors."""
     device = features.resolve_device(cfg.device)
     torch.manual_seed(0)
-    model = _hash_network(cfg, bits, 3)[0].to(device).train()
+    model = scale_hash_network(cfg, bits)[0].to(device).train()
     opt = train.make_optimizer(model.parameters(), cfg)
     amp = cfg.amp and device.type == "cuda"
     b = cfg.batch_size
@@ -451,7 +463,7 @@ def main() -> None:
     pins = [False, True] if device.type == "cuda" else [False]
     f_model, f_transform, _ = features.build_backbone(fcfg.backbone, fcfg.weights, fcfg.download)
     del f_model
-    h_transform = _hash_network(hcfg, args.bits, 3)[1]
+    h_transform = scale_hash_network(hcfg, args.bits)[1]
     for part, view, batch in (
         ("extraction", images.view(f_transform), fcfg.batch_size),
         ("hasher", images.view(h_transform, images.split["train"]), hcfg.batch_size),

@@ -1,5 +1,6 @@
-"""Checkpoints are data: every loader refuses a `.pt` whose pickle would run code, and codes
-are computed on the configured device, whatever device the checkpoint was trained on.
+"""Checkpoints are data: every loader refuses a `.pt` whose pickle would run code, codes
+are computed on the configured device, whatever device the checkpoint was trained on, and a
+checkpoint loads after the params model gains a key (it stores its network's own arguments).
 
 A crafted checkpoint carries a ``__reduce__`` payload that creates a marker file when
 unpickled. Each loader (``nrdh query``, the dump_node_reps and compute_codes_shard stage
@@ -21,12 +22,13 @@ import pytest
 import torch
 from conftest import ROOT, default_params, tiny_digits_pipeline, train_digits_hasher
 
-from nrdh import io, train
+from nrdh import feature_net, io, train
+from nrdh.config import as_dict, from_mapping
 from nrdh.errors import NRDHError
-from nrdh.models import HashNet, SmallCNN
+from nrdh.models import FeatureEncoder, HashNet, SmallCNN
 from nrdh.objectives import NRDH
-from nrdh.params import load_params
-from nrdh.pipeline import hashing
+from nrdh.params import FeatureNetConfig, GCNConfig, HasherConfig, load_params
+from nrdh.pipeline import autoencoder, hashing
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
@@ -44,7 +46,9 @@ class Payload:
 def write_evil(path: Path, marker: Path, kind: str = "hasher") -> Path:
     """A checkpoint that looks like ours (kind, schema) but whose pickle creates `marker`."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"kind": kind, "schema_version": io.SCHEMA_VERSION, "x": Payload(marker)}, path)
+    torch.save(
+        {"kind": kind, "schema_version": io.CHECKPOINT_SCHEMA_VERSION, "x": Payload(marker)}, path
+    )
     return path
 
 
@@ -162,7 +166,7 @@ def test_hasher_resume_refuses_code_in_a_checkpoint(tmp_path):
 def test_real_checkpoints_load_with_weights_only(project, name, kind):
     """Our own checkpoints hold tensors and plain values only: weights_only=True reads them."""
     ckpt = torch.load(project / name, map_location="cpu", weights_only=True)
-    assert ckpt["kind"] == kind and ckpt["schema_version"] == io.SCHEMA_VERSION
+    assert ckpt["kind"] == kind and ckpt["schema_version"] == io.CHECKPOINT_SCHEMA_VERSION
     assert all(isinstance(v, torch.Tensor) for v in ckpt["state_dict"].values())
     assert io.load_torch(project / name, kind)["provenance"] == ckpt["provenance"]
 
@@ -199,8 +203,12 @@ def test_codes_run_on_the_configured_device(project, tmp_path, device):
     if device == "auto" and torch.cuda.is_available():
         pytest.skip("auto picks the GPU here; the case is a CPU-only machine")
     ckpt = io.load_torch(project / "hasher.pt", "hasher")
-    io.save_torch({**ckpt, "config": {**ckpt["config"], "device": "cuda"}}, tmp_path / "gpu.pt")
-    assert hashing.load_hasher(tmp_path / "gpu.pt")[2].device == "cuda"
+    params = ckpt["provenance"]["params"]
+    trained = {
+        **ckpt["provenance"],
+        "params": {**params, "hasher": {**params["hasher"], "device": "cuda"}},
+    }
+    io.save_torch({**ckpt, "provenance": trained}, tmp_path / "gpu.pt")
     p = load_params(project / "params.yaml")
     out = tmp_path / "0.h5"
     hashing.compute_codes_shard_stage(
@@ -218,3 +226,59 @@ def test_codes_run_on_the_configured_device(project, tmp_path, device):
         for split in ("query", "database"):
             assert np.array_equal(got[f"{split}/codes"][()], want[f"{split}/codes"][()])
         assert io.read_attr_json(got, "provenance")["params"]["codes"]["device"] == device
+
+
+def with_a_new_required_key(monkeypatch: pytest.MonkeyPatch, cls: type) -> type:
+    """`cls` with one more key and no default for it, put in its place in every nrdh module
+    (as a params model that gains a key would be): a config stored by an older run lacks it."""
+    grown = dataclasses.make_dataclass(
+        cls.__name__,
+        [("new_knob", int, dataclasses.field(kw_only=True))],
+        bases=(cls,),
+        frozen=True,
+    )
+    for name, module in list(sys.modules.items()):
+        if name.split(".")[0] == "nrdh" and getattr(module, cls.__name__, None) is cls:
+            monkeypatch.setattr(module, cls.__name__, grown)
+    return grown
+
+
+def test_checkpoints_load_after_the_params_model_gains_a_key(project, tmp_path, monkeypatch):
+    """Written before gcn, hasher and feature_net gained a key, each checkpoint still loads
+    (it rebuilds its network from its own arguments) and gives the same outputs."""
+    p = load_params(project / "params.yaml")  # under today's params model
+    encoder = FeatureEncoder(1, p.feature_net.width, p.feature_net.dim)
+    feature_net.save_encoder(encoder, None, p.feature_net, 1, {}, tmp_path / "encoder.pt")
+    for cls in (GCNConfig, HasherConfig, FeatureNetConfig):
+        grown = with_a_new_required_key(monkeypatch, cls)
+    with pytest.raises(NRDHError, match="missing key"):  # a config read through the schema
+        from_mapping(grown, as_dict(p.feature_net), "feature_net")
+    autoencoder.dump_node_reps_stage(
+        features_path=project / "features.h5",
+        graphs_path=project / "graphs.h5",
+        model_path=project / "gcn.pt",
+        out=tmp_path / "reps.h5",
+        bits=16,
+        cfg=p.node_reps,
+    )
+    with h5py.File(tmp_path / "reps.h5") as got, h5py.File(project / "reps.h5") as want:
+        assert np.array_equal(got["reps"][()], want["reps"][()])
+    model, _, meta = hashing.load_hasher(project / "hasher.pt")
+    saved = io.load_torch(project / "hasher.pt", "hasher")["state_dict"]
+    assert meta["bits"] == 16 and all(
+        torch.equal(v, saved[k]) for k, v in model.state_dict().items()
+    )
+    loaded, dim, _ = feature_net.load_encoder(tmp_path / "encoder.pt")
+    assert dim == p.feature_net.dim
+    assert all(torch.equal(v, encoder.state_dict()[k]) for k, v in loaded.state_dict().items())
+
+
+def test_a_checkpoint_of_an_unknown_schema_version_is_refused_naming_the_file(project, tmp_path):
+    """A checkpoint of schema 1 (rebuilt through the params model) is re-made, not guessed at."""
+    ckpt = io.load_torch(project / "hasher.pt", "hasher")
+    old = tmp_path / "hasher_16.pt"
+    io.save_torch({**ckpt, "schema_version": 1}, old)
+    with pytest.raises(NRDHError) as exc:
+        hashing.load_hasher(old)
+    message = str(exc.value)
+    assert message.startswith(f"{old}: checkpoint schema_version 1 ") and "re-run" in message

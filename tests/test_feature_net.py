@@ -61,8 +61,12 @@ def test_checkpoint_and_features_schema(tmp_path: Path, monkeypatch: pytest.Monk
     net, path = run_stages(tmp_path, images, monkeypatch)
     assert sorted(p.name for p in net.iterdir()) == ["encoder.pt", "history.json"]
     ckpt = read_torch(net / "encoder.pt", "feature_net")  # weights_only=True
-    assert ckpt["kind"] == "feature_net" and ckpt["channels"] == 1
-    assert ckpt["config"]["dim"] == 8 and ckpt["provenance"]["params"]["feature_net"]["epochs"] == 2
+    assert ckpt["kind"] == "feature_net" and ckpt["arch"] == {
+        "in_channels": 1,
+        "width": 4,
+        "dim": 8,
+    }
+    assert ckpt["provenance"]["params"]["feature_net"]["epochs"] == 2
     history = json.loads((net / "history.json").read_text())
     assert [h["epoch"] for h in history] == [1, 2] and all(h["loss"] > 0 for h in history)
     feats = read_features(path)
@@ -73,9 +77,9 @@ def test_checkpoint_and_features_schema(tmp_path: Path, monkeypatch: pytest.Monk
     assert feats.split["train"].tolist() == list(range(30))
     # the features are the encoder's pooled output h (before the projection head),
     # standardised with the train split's statistics
-    model, cfg = load_encoder(net / "encoder.pt")
+    model, dim, threads = load_encoder(net / "encoder.pt")
     encoder, standardise = model
-    assert isinstance(encoder, FeatureEncoder) and cfg == TINY
+    assert isinstance(encoder, FeatureEncoder) and (dim, threads) == (TINY.dim, TINY.threads)
     x = torch.from_numpy(images.pixels).float().div(255).sub(0.5).div(0.5)[:, None]
     with torch.no_grad():
         h = encoder(x).double().numpy()  # (40, 8)
@@ -91,7 +95,7 @@ def test_raw_features_without_standardising(tmp_path: Path, monkeypatch: pytest.
     images = blobs(np.arange(40) % 4)
     net, path = run_stages(tmp_path, images, monkeypatch, replace(TINY, standardise=False))
     assert read_torch(net / "encoder.pt", "feature_net")["standardise"] is None
-    model, _ = load_encoder(net / "encoder.pt")
+    model, _, _ = load_encoder(net / "encoder.pt")
     x = torch.from_numpy(images.pixels).float().div(255).sub(0.5).div(0.5)[:, None]
     with torch.no_grad():
         h = model(x).numpy()

@@ -226,7 +226,7 @@ def test_one_loop_feeds_deepbit_its_rotated_views():
     from nrdh.pipeline.hashing import hasher_transforms
 
     cfg = replace(P.hasher, epochs=1, batch_size=16, device="cpu")
-    t_train, t_eval = hasher_transforms(cfg, None)
+    t_train, t_eval = hasher_transforms(cfg.image_size, cfg.augment, None)
     zeros = np.zeros((32, 1), np.float32)
     obj = ob.build_objective(PEERS["deepbit"], P.peers["deepbit"], zeros, 8, np.arange(32))
     seen: list[int] = []
@@ -271,7 +271,7 @@ def test_cibhash_run_resumes_to_the_uninterrupted_weights(tmp_path):
     from nrdh.pipeline.hashing import hasher_transforms
 
     cfg = replace(P.hasher, epochs=4, batch_size=16, device="cpu", checkpoint_every=2)
-    t_train, t_eval = hasher_transforms(cfg, None)
+    t_train, t_eval = hasher_transforms(cfg.image_size, cfg.augment, None)
     cib = replace(P.peers["cibhash"], flip=False)
 
     class Stopping(ob.CIBHash):

@@ -42,7 +42,7 @@ def test_peer_checkpoint_is_a_hasher_checkpoint_with_its_own_provenance(project,
         seed=3,
     )
     ckpt = io.load_torch(out, "hasher")
-    assert ckpt["bits"] == 16 and ckpt["config"]["epochs"] == 1
+    assert ckpt["arch"]["bits"] == 16 and ckpt["provenance"]["params"]["hasher"]["epochs"] == 1
     assert ckpt["provenance"]["params"][f"peers.{peer}"] == as_dict(cfg)
     assert ckpt["provenance"]["params"]["seed"] == 3
     history = json.loads((tmp_path / "h.json").read_text())

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nrdh import io
-from nrdh.config import as_dict, from_mapping
 from nrdh.errors import NRDHError
 from nrdh.params import FeatureConfig, FeatureNetConfig
 
@@ -46,13 +45,14 @@ def save_encoder(
     out: Path,
 ) -> None:
     """The encoder's checkpoint with the train-split (mean, std) of its features when they
-    are standardised: tensors and plain values (read with weights_only=True)."""
+    are standardised: tensors and plain values (read with weights_only=True). It stores the
+    encoder's own constructor arguments, so it loads whatever keys feature_net gains."""
     io.save_torch(
         {
             "kind": KIND,
-            "schema_version": io.SCHEMA_VERSION,
-            "channels": channels,
-            "config": as_dict(cfg),
+            "schema_version": io.CHECKPOINT_SCHEMA_VERSION,
+            "arch": {"in_channels": channels, "width": cfg.width, "dim": cfg.dim},
+            "threads": cfg.threads,  # the features are its bytes on this thread count
             "provenance": prov,
             "state_dict": encoder.state_dict(),
             "standardise": None if stats is None else {"mean": stats[0], "std": stats[1]},
@@ -61,17 +61,16 @@ def save_encoder(
     )
 
 
-def load_encoder(path: Path) -> tuple[nn.Module, FeatureNetConfig]:
+def load_encoder(path: Path) -> tuple[nn.Module, int, int]:
     """The feature network of a checkpoint (eval mode): the encoder, then the standardisation
-    when it has one; and the config that built it."""
+    when it has one; its feature size; and the CPU thread count it was trained with."""
     from torch import nn
 
     from nrdh.models import FeatureEncoder, Standardise
 
     ckpt = io.load_torch(path, KIND)
-    cfg = from_mapping(FeatureNetConfig, ckpt["config"], f"{path}:config")
-    encoder = FeatureEncoder(ckpt["channels"], cfg.width, cfg.dim)
+    encoder = FeatureEncoder(**ckpt["arch"])
     encoder.load_state_dict(ckpt["state_dict"])
     stats = ckpt["standardise"]
     model = encoder if stats is None else nn.Sequential(encoder, Standardise(**stats))
-    return model.eval(), cfg
+    return model.eval(), ckpt["arch"]["dim"], ckpt["threads"]

@@ -273,9 +273,9 @@ def build_backbone(
 
         from nrdh.feature_net import load_encoder
 
-        encoder, net_cfg = load_encoder(network)
-        torch.set_num_threads(net_cfg.threads)
-        return encoder, ScaledTensor(), net_cfg.dim
+        encoder, dim, threads = load_encoder(network)
+        torch.set_num_threads(threads)
+        return encoder, ScaledTensor(), dim
     if backbone in ("small_cnn", "flat_cnn"):
         from nrdh.models import FlatCNN, SmallCNN
 

@@ -25,7 +25,11 @@ import numpy as np
 
 from nrdh.errors import NRDHError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 1  # of the HDF5 artifacts
+# Of the model checkpoints (.pt). 1: rebuilt through the params schema (its "config"), so any
+# key added to HasherConfig or GCNConfig broke every checkpoint; 2: rebuilt from "arch", the
+# network's own constructor arguments as plain values, whatever the params model becomes.
+CHECKPOINT_SCHEMA_VERSION = 2
 
 
 @contextlib.contextmanager
@@ -199,8 +203,10 @@ def load_torch(path: str | Path, kind: str) -> dict[str, Any]:
     obj = read_torch(path, kind)
     if not isinstance(obj, dict) or obj.get("kind") != kind:
         raise NRDHError(f"{path}: expected a '{kind}' checkpoint")
-    if obj.get("schema_version") != SCHEMA_VERSION:
+    version = obj.get("schema_version")
+    if version != CHECKPOINT_SCHEMA_VERSION:
         raise NRDHError(
-            f"{path}: schema_version {obj.get('schema_version')!r}, expected {SCHEMA_VERSION}"
+            f"{path}: checkpoint schema_version {version!r} is not one this nrdh reads "
+            f"(expected {CHECKPOINT_SCHEMA_VERSION}); re-run the stage that wrote it"
         )
     return obj

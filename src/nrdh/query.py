@@ -66,7 +66,7 @@ def run_query(
     from nrdh.pipeline.common import read_codes
     from nrdh.pipeline.hashing import load_hasher
 
-    model, t_eval, _, meta = load_hasher(model_path)
+    model, t_eval, meta = load_hasher(model_path)
     db = read_codes(codes_path)
     if db["bits"] != meta["bits"]:
         raise NRDHError(

@@ -13,7 +13,7 @@ import torch
 
 from nrdh import io, train
 from nrdh.artifacts import read_features
-from nrdh.config import as_dict, from_mapping
+from nrdh.config import as_dict
 from nrdh.errors import NRDHError
 from nrdh.models import GCNAutoencoder
 from nrdh.params import GCNConfig, NodeRepConfig
@@ -63,16 +63,28 @@ def train_gcn_stage(
     io.save_torch(
         {
             "kind": "gcn",
-            "schema_version": io.SCHEMA_VERSION,
-            "bits": bits,
-            "in_dim": x.shape[1],
-            "config": as_dict(cfg),
+            "schema_version": io.CHECKPOINT_SCHEMA_VERSION,
+            "arch": {"in_dim": x.shape[1], "bits": bits, "hidden": list(cfg.hidden)},
+            # how dump_node_reps runs it: the training's graphs and thread count
+            "identity_graph": cfg.identity_graph,
+            "threads": cfg.threads,
             "provenance": prov,
             "state_dict": model.state_dict(),
         },
         out,
     )
     io.write_json(history_out, history)
+
+
+def load_gcn(path: Path, bits: int) -> tuple[GCNAutoencoder, bool, int]:
+    """The trained `bits`-output GCN autoencoder of a checkpoint, rebuilt from its own
+    constructor arguments (not the params model, so it loads whatever keys gcn gains),
+    with its identity_graph setting and training thread count."""
+    ckpt = io.load_torch(path, "gcn")
+    io.check_bits(path, ckpt["arch"]["bits"], bits)
+    model = GCNAutoencoder(**ckpt["arch"])
+    model.load_state_dict(ckpt["state_dict"])
+    return model, ckpt["identity_graph"], ckpt["threads"]
 
 
 def dump_node_reps_stage(
@@ -85,17 +97,13 @@ def dump_node_reps_stage(
     cfg: NodeRepConfig,
 ) -> None:
     """Stage 4: g(x) of every training image from the trained `bits`-output encoder."""
-    ckpt = io.load_torch(model_path, "gcn")
-    io.check_bits(model_path, ckpt["bits"], bits)
-    gcn_cfg = from_mapping(GCNConfig, ckpt["config"], f"{model_path}:config")
-    model = GCNAutoencoder(ckpt["in_dim"], bits, gcn_cfg.hidden)
-    model.load_state_dict(ckpt["state_dict"])
+    model, identity_graph, threads = load_gcn(model_path, bits)
     # The training's thread count: with MKL's CNR branch (nrdh.numerics) 1 and 2 threads give
     # other reps, so the bytes must not follow the machine's cores.
-    torch.set_num_threads(gcn_cfg.threads)
+    torch.set_num_threads(threads)
     train_idx, nodes, valid, adj = _read_graphs(graphs_path)
     x = _train_features(features_path, train_idx)
-    reps = train.node_representations(model, x, nodes, valid, adj, gcn_cfg.identity_graph)
+    reps = train.node_representations(model, x, nodes, valid, adj, identity_graph)
     mean = reps.mean(0)
     if cfg.center:
         reps = reps - mean

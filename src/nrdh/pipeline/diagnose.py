@@ -70,7 +70,7 @@ def diagnose_stage(
                     f"{reps_path}: its training images differ from {features_path}'s train split"
                 )
             labels = read_rows(feats.labels, train_idx, shards.block_rows(feats.labels.shape[1]))
-        model, t_eval, _, meta = load_hasher(model_path)
+        model, t_eval, meta = load_hasher(model_path)
         io.check_bits(model_path, meta["bits"], bits)
         test = read_codes(codes_path)
         io.check_bits(codes_path, test["bits"], bits)

@@ -11,43 +11,57 @@ import torch
 
 from nrdh import codes, features, io, objectives, paths, shards, train
 from nrdh.artifacts import open_features
-from nrdh.config import as_dict, from_mapping
+from nrdh.config import as_dict
 from nrdh.data import ImageSet, ScaledTensor, image_channels, load_dataset
 from nrdh.models import HashNet
 from nrdh.params import CodesConfig, DatasetConfig, HasherConfig, dataset_from_mapping
 from nrdh.pipeline.common import merge_codes
 
 
-def hasher_transforms(cfg: HasherConfig, eval_transform: Any | None) -> tuple[Any, Any]:
+def hasher_transforms(
+    image_size: int | None, augment: bool, eval_transform: Any | None
+) -> tuple[Any, Any]:
     """(train, eval) image transforms of the hash network.
 
-    small_cnn: optional resize, then `ScaledTensor` (tensor in [-1, 1]). resnet18: the
-    weights' own preprocessing (`eval_transform`). `augment` adds a padded random crop
-    (small_cnn) or a random horizontal flip (resnet18) to the training transform only.
-    torchvision is imported only for a resize or an augmentation.
+    small_cnn: optional resize to `image_size`, then `ScaledTensor` (tensor in [-1, 1]).
+    resnet18: the weights' own preprocessing (`eval_transform`). `augment` adds a padded
+    random crop (small_cnn) or a random horizontal flip (resnet18) to the training transform
+    only. torchvision is imported only for a resize or an augmentation.
     """
-    if eval_transform is None and not (cfg.image_size or cfg.augment):
+    if eval_transform is None and not (image_size or augment):
         return ScaledTensor(), ScaledTensor()
     from torchvision import transforms as T
 
     if eval_transform is None:
-        size = [T.Resize(cfg.image_size)] if cfg.image_size else []
+        size = [T.Resize(image_size)] if image_size else []
         eval_transform = T.Compose([*size, ScaledTensor()])
-        aug = [T.RandomCrop(cfg.image_size or 8, padding=max(1, (cfg.image_size or 8) // 8))]
+        aug = [T.RandomCrop(image_size or 8, padding=max(1, (image_size or 8) // 8))]
     else:
         aug = [T.RandomHorizontalFlip()]
-    train_transform = T.Compose([*aug, eval_transform]) if cfg.augment else eval_transform
+    train_transform = T.Compose([*aug, eval_transform]) if augment else eval_transform
     return train_transform, eval_transform
 
 
-def _hash_network(cfg: HasherConfig, bits: int, channels: int) -> tuple[HashNet, Any, Any]:
-    """Build (network, train transform, eval transform) for the configured backbone."""
-    backbone, t_eval, feat_dim = features.build_backbone(
-        cfg.backbone, cfg.weights, channels=channels
-    )
-    assert isinstance(backbone, torch.nn.Module)  # hasher.backbone names torch trunks only
-    t_train, t_eval = hasher_transforms(cfg, t_eval)
-    return HashNet(backbone, feat_dim, bits), t_train, t_eval
+def hash_network(
+    *,
+    backbone: str,
+    bits: int,
+    channels: int,
+    image_size: int | None,
+    weights: str = "none",
+    augment: bool = False,
+) -> tuple[HashNet, Any, Any]:
+    """Build (network, train transform, eval transform) for a backbone of `channels` input
+    channels and a `bits`-bit head.
+
+    The four arguments without defaults are what a checkpoint stores ("arch") to rebuild its
+    network and eval transform; `weights` (pretrained, overwritten by the checkpoint's own)
+    and `augment` (training only) matter for training alone.
+    """
+    trunk, t_eval, feat_dim = features.build_backbone(backbone, weights, channels=channels)
+    assert isinstance(trunk, torch.nn.Module)  # hasher.backbone names torch trunks only
+    t_train, t_eval = hasher_transforms(image_size, augment, t_eval)
+    return HashNet(trunk, feat_dim, bits), t_train, t_eval
 
 
 def train_hasher_stage(
@@ -121,8 +135,13 @@ def fit_hash_network(
     )
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(seed)
-    channels = image_channels(images)
-    model, t_train, t_eval = _hash_network(cfg, bits, channels)
+    arch = {
+        "backbone": cfg.backbone,
+        "bits": bits,
+        "channels": image_channels(images),
+        "image_size": cfg.image_size,
+    }
+    model, t_train, t_eval = hash_network(**arch, weights=cfg.weights, augment=cfg.augment)
     history = train.train_hasher(
         model,
         images.view(objective.view_transform(t_train, t_eval), train_idx),
@@ -135,13 +154,11 @@ def fit_hash_network(
     io.save_torch(
         {
             "kind": "hasher",
-            "schema_version": io.SCHEMA_VERSION,
-            "bits": bits,
-            "channels": channels,
+            "schema_version": io.CHECKPOINT_SCHEMA_VERSION,
+            "arch": arch,
             # (W, H) the network was trained on; None when its transform resizes anyway
             "input_size": None if cfg.backbone == "resnet18" or cfg.image_size else images[0].size,
             "dataset": dataset,
-            "config": as_dict(cfg),
             "provenance": prov,
             "state_dict": model.state_dict(),
         },
@@ -150,21 +167,18 @@ def fit_hash_network(
     io.write_json(history_out, history)
 
 
-def load_hasher(path: Path) -> tuple[HashNet, Any, HasherConfig, dict[str, Any]]:
-    """Rebuild a trained hash network, its eval transform, config and metadata from its
-    checkpoint (bits, channels, input_size, dataset, dataset_config, seed, train_seed)."""
+def load_hasher(path: Path) -> tuple[HashNet, Any, dict[str, Any]]:
+    """Rebuild a trained hash network and its eval transform from its checkpoint's own
+    constructor arguments (not the params model, so it loads whatever keys hasher gains),
+    with its metadata (bits, channels, input_size, dataset, dataset_config, seed,
+    train_seed)."""
     ckpt = io.load_torch(path, "hasher")
-    cfg = from_mapping(HasherConfig, ckpt["config"], f"{path}:config")
-    model, _, t_eval = _hash_network(
-        HasherConfig(**{**as_dict(cfg), "weights": "none"}),
-        ckpt["bits"],
-        ckpt["channels"],
-    )
+    model, _, t_eval = hash_network(**ckpt["arch"])
     model.load_state_dict(ckpt["state_dict"])
     params = ckpt["provenance"]["params"]
     meta = {
-        "bits": ckpt["bits"],
-        "channels": ckpt["channels"],
+        "bits": ckpt["arch"]["bits"],
+        "channels": ckpt["arch"]["channels"],
         "input_size": ckpt["input_size"],
         "dataset": ckpt["dataset"],
         "dataset_config": dataset_from_mapping(
@@ -173,7 +187,7 @@ def load_hasher(path: Path) -> tuple[HashNet, Any, HasherConfig, dict[str, Any]]
         "seed": params["base.seed"],
         "train_seed": params["seed"],  # one of base.seeds: initialisation and batch order
     }
-    return model.eval(), t_eval, cfg, meta
+    return model.eval(), t_eval, meta
 
 
 def compute_codes_stage(
@@ -246,7 +260,7 @@ def compute_codes_shard_stage(
     images = load_dataset(ds_cfg, data_seed)
     torch.set_num_threads(cfg.threads)
     for bits, model_path, out in runs:
-        model, t_eval, _, meta = load_hasher(model_path)
+        model, t_eval, meta = load_hasher(model_path)
         io.check_bits(model_path, meta["bits"], bits)
         batch = cfg.batch_size
         block = shards.block_rows(4 * bits, batch)  # fch rows held at once
