@@ -12,6 +12,7 @@ def main() -> None:
     retrieval_grid_stage(
         codes_path=args.codes,
         out=args.out,
+        dataset=args.dataset,
         ds_cfg=p.dataset(args.dataset),
         cfg=p.grid,
         seed=p.base.seed,

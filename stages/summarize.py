@@ -10,7 +10,7 @@ def main() -> None:
 
     args = parse_args(
         __doc__,
-        paths=["summary", "reports"],
+        paths=["summary", "headline", "reports"],
         strs=["eval", "pr", "gcn_loss", "hasher_loss", "diag", "features"],
     )
     p = load_params(args.params)
@@ -24,6 +24,7 @@ def main() -> None:
             scope=scope_of(p),
         ),
         summary_out=args.summary,
+        headline_out=args.headline,
         reports_dir=args.reports,
         reference=p.summary.reference,
         params=load_yaml(args.params),

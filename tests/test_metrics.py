@@ -107,6 +107,16 @@ def test_hand_worked_radius_and_curve():
     np.testing.assert_allclose(curve["recall"], [0.0, 1 / 2, 1.0])
 
 
+def test_curve_counts_the_queries_that_get_a_return():
+    """Query 00 meets the one item 11 only at radius 2; query 11 meets it at radius 0."""
+    bq, bb = np.array([[0, 0], [1, 1]], np.uint8), np.array([[1, 1]], np.uint8)
+    yq, yb = np.array([[1], [1]], np.uint8), np.array([[1]], np.uint8)
+    curve = pr_curve(bq, bb, yq, yb)
+    np.testing.assert_allclose(curve["returned"], [0.5, 0.5, 1.0])
+    np.testing.assert_allclose(curve["precision"], [0.5, 0.5, 1.0])  # the empty return: 0
+    np.testing.assert_allclose(curve["recall"], [0.5, 0.5, 1.0])
+
+
 def test_query_without_relevant_items_zero_or_skip():
     yq = np.vstack([HAND_YQ, [[0, 0, 0]]])  # second query has no label in common with any item
     bq = np.vstack([HAND_BQ, HAND_BQ])

@@ -57,7 +57,12 @@ def write_eval(root, dataset, method, bits, seed, map_all, seed_key=True, folder
     pr = root / "pr" / dataset / method / folder / f"pr_{bits}.json"
     pr.parent.mkdir(parents=True, exist_ok=True)
     pr.write_text(
-        json.dumps([{"radius": r, "precision": 1 - r / 8, "recall": r / 8} for r in range(9)])
+        json.dumps(
+            [
+                {"radius": r, "precision": 1 - r / 8, "recall": r / 8, "returned": 1.0}
+                for r in range(9)
+            ]
+        )
     )
     for kind in ("gcn", "hasher"):
         loss = root / "loss" / dataset / method / folder / f"{kind}_{bits}.json"
@@ -235,6 +240,7 @@ def test_html_report_is_complete_and_self_contained(tmp_path):
     summarize_stage(
         sources=sources(tmp_path, diag=run_files(tmp_path, "diag", "diag")),
         summary_out=tmp_path / "s.json",
+        headline_out=tmp_path / "headline.json",
         reports_dir=reports,
         reference="a",
         params=params,

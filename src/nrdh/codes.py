@@ -60,6 +60,15 @@ def unpack_codes(packed: np.ndarray, bits: int, name: str = "codes") -> np.ndarr
     return np.unpackbits(packed, axis=1, count=bits, bitorder="big")
 
 
+def code_stats(packed: np.ndarray, bits: int) -> dict[str, int]:
+    """How many distinct codes a packed set holds, and how many of its bits take one value on
+    every item (stuck bits split nothing): the signs of collapsed codes."""
+    b = unpack_codes(packed, bits)  # (n, bits) of 0/1
+    ones = b.sum(axis=0, dtype=np.int64)
+    stuck = int(np.count_nonzero((ones == 0) | (ones == len(b))))
+    return {"distinct": len(np.unique(packed, axis=0)), "stuck_bits": stuck}
+
+
 def sign_to_bits(x: np.ndarray) -> np.ndarray:
     """Binarise real-valued codes: 1 where ``x >= 0``, else 0 (the paper's Eq. 19, sgn)."""
     x = np.asarray(x)

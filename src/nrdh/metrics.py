@@ -431,23 +431,27 @@ def precision_recall_at_k_from_stats(
 
 
 def pr_curve_from_stats(stats: RankStats, empty_query: str = "zero") -> dict[str, np.ndarray]:
-    """Mean precision and recall of the items within Hamming radius r, for r = 0..bits.
+    """Mean precision and recall of the items within Hamming radius r, for r = 0..bits, and
+    the share of queries with a non-empty return ("returned").
 
     An empty return (no item within r) has precision 0; a query without relevant items has
-    recall 0 ("zero") or is left out ("skip").
+    recall 0 ("zero") or is left out ("skip"). precision / returned is the mean precision of
+    the queries that got a return: a plot of it has no dip to 0 where most returns are empty.
     """
     _check_options(stats.ties, empty_query, ())
     keep, r_tot = _keep(stats, empty_query), stats.n_relevant[:, None]
     retrieved, hits = np.cumsum(stats.n, axis=1), np.cumsum(stats.m, axis=1)
     precision = np.divide(hits, retrieved, out=np.zeros(hits.shape), where=retrieved > 0)
     recall = np.divide(hits, r_tot, out=np.zeros(hits.shape), where=r_tot > 0)
+    returned = (retrieved > 0).astype(np.float64)
     if keep is not None:
-        precision, recall = precision[keep], recall[keep]
+        precision, recall, returned = precision[keep], recall[keep], returned[keep]
     mean = (lambda x: x.mean(0)) if len(precision) else (lambda x: np.zeros(x.shape[1]))
     return {
         "radius": np.arange(stats.bits + 1),
         "precision": mean(precision),
         "recall": mean(recall),
+        "returned": mean(returned),
     }
 
 
@@ -551,8 +555,10 @@ def retrieval_report(
         "precision_at_k": prec_k,
         "recall_at_k": rec_k,
         "pr_curve": [
-            {"radius": int(r), "precision": float(p), "recall": float(rc)}
-            for r, p, rc in zip(curve["radius"], curve["precision"], curve["recall"], strict=True)
+            {"radius": int(r), "precision": float(p), "recall": float(rc), "returned": float(q)}
+            for r, p, rc, q in zip(
+                curve["radius"], curve["precision"], curve["recall"], curve["returned"], strict=True
+            )
         ],
         "protocol": {
             "nq": stats.nq,

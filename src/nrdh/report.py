@@ -29,6 +29,9 @@ COLUMNS = [
     "f1_radius",
     "radius",
     "ties",
+    "nb",
+    "distinct",
+    "stuck_bits",
 ]
 # The diagnose stage's numbers of one run (nrdh.diagnostics) and their column labels.
 DIAGNOSTIC_LABELS = {
@@ -98,7 +101,9 @@ def collect(eval_template: str, scope: paths.Scope | None = None) -> pd.DataFram
             "f1_radius": m["f1_radius"],
             "radius": proto["radius"],
             "ties": proto["ties"],
+            "nb": proto.get("nb"),
         }
+        row.update(m.get("database_codes", {}))  # distinct, stuck_bits (evaluate stage)
         row.update({_p_at_r_column(r): v for r, v in m.get("precision_at_recall", {}).items()})
         rows.append(row)
     if not rows:
@@ -135,6 +140,54 @@ def comparison_table(agg: pd.DataFrame, reference: str, metric: str = "map_all")
     wide = wide.reindex(columns=order).fillna("")
     wide.index = pd.MultiIndex.from_tuples(wide.index, names=["dataset", "method"])
     return wide.reset_index()
+
+
+def metric_labels(table: pd.DataFrame, dataset: str) -> dict[str, str]:
+    """The headline metrics of one dataset with the labels its protocol gives them:
+    mAP@all, mAP at the protocol's K (left out when the protocol has none) and precision
+    within the protocol's Hamming radius."""
+    proto = table[table["dataset"] == dataset].iloc[0]
+    labels = {"map_all": "mAP@all"}
+    if not pd.isna(proto["topk"]):
+        labels["map_at_k"] = f"mAP@{int(proto['topk'])}"
+    labels["precision_radius"] = f"P@r<={int(proto['radius'])}"
+    return labels
+
+
+def results_table(
+    agg: pd.DataFrame, dataset: str, labels: dict[str, str], reference: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One dataset's results: a row per method, columns (bits, metric label) for each of
+    `labels` and, when some cell has more than one seed, (bits, "vs reference") with the
+    mean paired mAP@all difference and its noise mark; with one seed everywhere the cells
+    hold the plain values and there are no noise columns. Also a boolean frame of the same
+    shape marking each metric column's leader (the highest mean; ties all marked)."""
+    rows = agg[agg["dataset"] == dataset]
+    seeds = rows["n"].max() > 1
+    cells: dict[tuple[str, str], pd.Series] = {}
+    lead: dict[tuple[str, str], pd.Series] = {}
+    for bits, cell in rows.groupby("bits", sort=True):
+        cell = cell.set_index("method")
+        for metric, label in labels.items():
+            mean, std = cell[f"{metric}_mean"], cell[f"{metric}_std"]
+            col = (f"{bits} bits", label)
+            cells[col] = pd.Series(
+                {
+                    m: _mean_std(mean[m], std[m], cell.at[m, "n"])
+                    if seeds
+                    else ("" if pd.isna(mean[m]) else f"{mean[m]:.4f}")
+                    for m in cell.index
+                }
+            )
+            lead[col] = mean == mean.max()
+        if seeds:
+            col = (f"{bits} bits", f"vs {reference}")
+            cells[col] = pd.Series({m: _vs_reference(cell.loc[m]) for m in cell.index})
+            lead[col] = pd.Series(False, index=cell.index)
+    table = pd.DataFrame(cells).fillna("")
+    marks = pd.DataFrame(lead).reindex(table.index).fillna(False).astype(bool)
+    table.index.name = marks.index.name = "method"
+    return table, marks
 
 
 def _mean_std_columns(stats: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
@@ -335,7 +388,11 @@ def plot_pr_curves(pr_template: str, reports_dir: Path, scope: paths.Scope | Non
     """Precision-recall over Hamming radius: one panel per (dataset, bits), seeds averaged.
 
     Rows are datasets, columns code lengths (Figs. 7-8 style); each curve is the mean over
-    seeds of precision and recall at each radius.
+    seeds at each radius of recall and of the precision of the queries that get a return
+    (precision / returned: an empty return counts precision 0 in the mean, which would
+    draw a dip to 0 at the small radii where most returns are empty). A curve starts at the
+    first radius where any query gets a return, marked with a dot: a code whose radius 0
+    already finds a fifth of the relevant items starts at recall 0.2.
     """
     runs = read_runs(pr_template, scope)
     if not runs:
@@ -358,16 +415,27 @@ def plot_pr_curves(pr_template: str, reports_dir: Path, scope: paths.Scope | Non
     for (ds, bits, method), frames in sorted(curves.items()):
         ax = axes[datasets.index(ds), bits_all.index(bits)]
         mean = pd.concat(frames).groupby(level=0).mean()
-        ax.plot(mean["recall"], mean["precision"], color=colors[method], label=method, lw=1.4)
+        drawn = mean[mean["returned"] > 0]
+        ax.plot(
+            drawn["recall"],
+            drawn["precision"] / drawn["returned"],
+            color=colors[method],
+            label=method,
+            lw=1.4,
+            marker="o",
+            ms=3.5,
+            markevery=[0],
+        )
     for i, ds in enumerate(datasets):
         for j, bits in enumerate(bits_all):
             ax = axes[i, j]
             ax.set_title(f"{ds}, {bits} bits", fontsize="medium")
+            ax.set(xlim=(0, 1.02), ylim=(0, 1.02))
             ax.grid(alpha=0.3)
             if i == len(datasets) - 1:
                 ax.set_xlabel("recall")
             if j == 0:
-                ax.set_ylabel("precision")
+                ax.set_ylabel("precision (queries with a return)")
     _legend_outside(fig, axes)
     _save(fig, reports_dir / "pr_curves")
 
@@ -375,18 +443,25 @@ def plot_pr_curves(pr_template: str, reports_dir: Path, scope: paths.Scope | Non
 LOSS_TITLES = {"gcn": "GCN autoencoder L1 (Eq. 8)", "hasher": "hash network L2 (Eq. 18)"}
 
 
-def plot_losses(
-    loss_templates: dict[str, str], reports_dir: Path, scope: paths.Scope | None = None
-) -> None:
-    """Training loss per epoch: rows are the networks (`loss_templates`: kind -> the path
-    template of its loss histories), columns datasets; mean ± std of seeds."""
-    curves: dict[tuple[str, str, str, int], list[pd.Series]] = {}
+LossCurves = dict[tuple[str, str, str, int], list[pd.Series]]
+
+
+def read_losses(loss_templates: dict[str, str], scope: paths.Scope | None = None) -> LossCurves:
+    """Loss by epoch of every run: (network, dataset, method, bits) -> one series per seed
+    (`loss_templates`: network -> the path template of its loss histories)."""
+    curves: LossCurves = {}
     for kind, template in loss_templates.items():
         for (ds, method, _seed, bits), hist in read_runs(template, scope).items():
             loss = pd.Series({h["epoch"]: h["loss"] for h in hist})
             curves.setdefault((kind, ds, method, bits), []).append(loss)
     if not curves:
         raise NRDHError(f"{', '.join(loss_templates.values())}: no loss files found (run training)")
+    return curves
+
+
+def plot_losses(curves: LossCurves, reports_dir: Path) -> None:
+    """Training loss per epoch (`read_losses`): rows are the networks, columns datasets;
+    mean ± std of seeds."""
     kinds = sorted({k[0] for k in curves}, key=lambda k: (k not in LOSS_TITLES, k))
     datasets = sorted({k[1] for k in curves})
     labels = sorted({(k[2], k[3]) for k in curves})
@@ -421,24 +496,38 @@ def plot_losses(
 
 
 FRAME_RGB = {True: (44, 160, 44), False: (214, 39, 40), None: (255, 255, 255)}  # green, red
+TILE_MAX = 96  # pixels of a grid tile: larger images are shrunk
+FRAME_MEANING = {
+    True: "green: shares a label",
+    False: "red: shares none",
+    None: "unframed: no labels",
+}
 
 
-def grid_image(rows: list, tile_max: int = 96) -> np.ndarray:
+def _grid_geometry(rows: list, tile_max: int) -> tuple[int, int, int]:
+    """Tile size t (the largest image, at most tile_max), frame width f (also the gap
+    between tiles) and cell = t + 2 f of a retrieval grid."""
+    images = [q for q, _ in rows] + [img for _, results in rows for img, _ in results]
+    t = min(tile_max, max(max(img.size) for img in images))
+    f = max(1, t // 8)
+    return t, f, t + 2 * f
+
+
+def grid_image(rows: list, tile_max: int = TILE_MAX, label_gap: int = 0) -> np.ndarray:
     """The retrieval grid as one RGB picture: a row per query (first column, then a gap),
     its results after it, each image centred in a square tile (shrunk to at most
-    `tile_max` pixels) inside a frame coloured by `FRAME_RGB` (correct, wrong, unknown).
+    `tile_max` pixels) inside a frame coloured by `FRAME_RGB` (correct, wrong, unknown);
+    `label_gap` white pixel rows under each row leave room for labels.
 
     One picture draws in one call, where a grid of axes cost a second per figure.
     """
-    images = [q for q, _ in rows] + [img for _, results in rows for img, _ in results]
-    t = min(tile_max, max(max(img.size) for img in images))
-    f = max(1, t // 8)  # frame width, and the gap between tiles
-    cell = t + 2 * f
+    t, f, cell = _grid_geometry(rows, tile_max)
+    pitch = cell + f + label_gap
     k = max(len(results) for _, results in rows)
-    canvas = np.full((len(rows) * (cell + f), (k + 1) * (cell + f) + f, 3), 255, np.uint8)
+    canvas = np.full((len(rows) * pitch, (k + 1) * (cell + f) + f, 3), 255, np.uint8)
     for r, (query, results) in enumerate(rows):
         for c, (img, correct) in enumerate([(query, None), *results]):
-            y, x = r * (cell + f), c * (cell + f) + (f if c else 0)
+            y, x = r * pitch, c * (cell + f) + (f if c else 0)
             canvas[y : y + cell, x : x + cell] = FRAME_RGB[correct]
             tile = img.convert("RGB")
             tile.thumbnail((t, t))
@@ -448,16 +537,51 @@ def grid_image(rows: list, tile_max: int = 96) -> np.ndarray:
     return canvas
 
 
-def retrieval_grid(rows: list, out: Path) -> None:
+def frames_caption(rows: list) -> str:
+    """What the frames of a grid mean, for the kinds of frame it draws only."""
+    drawn = {correct for _, results in rows for _, correct in results}
+    return "; ".join(FRAME_MEANING[c] for c in (True, False, None) if c in drawn)
+
+
+def retrieval_grid(
+    rows: list,
+    out: Path,
+    *,
+    title: str | None = None,
+    query_ids: list[str] | None = None,
+    distances: list[list[int]] | None = None,
+) -> None:
     """A picture of queries (first column) and their ranked results (Fig. 9 style).
 
     `rows` holds (query PIL image, [(result PIL image, correct or None), ...]); correct
-    results get a green frame, wrong ones red, unknown (new images without labels) none.
+    results get a green frame, wrong ones red, unknown (new images without labels) none,
+    and the caption explains only the frames drawn. With `query_ids` and `distances`
+    (Hamming distance of each result), each query is labelled with its id and each result
+    with its distance and relevance (+ shares a label, - shares none).
     """
+    labelled = query_ids is not None and distances is not None
     k = max(len(results) for _, results in rows)
-    fig, ax = plt.subplots(figsize=(0.9 * (k + 1), 0.9 * len(rows) + 0.4))
-    ax.imshow(grid_image(rows), interpolation="nearest")
-    ax.set_title("query, then its results by Hamming rank (green: relevant, red: not)", fontsize=9)
+    _, f, cell = _grid_geometry(rows, TILE_MAX)
+    gap = cell // 2 if labelled else 0
+    canvas = grid_image(rows, label_gap=gap)
+    inch = 0.75  # per tile
+    fig, ax = plt.subplots(
+        figsize=(inch * (k + 1) + 0.2, inch * len(rows) * (cell + f + gap) / (cell + f) + 0.6)
+    )
+    ax.imshow(canvas, interpolation="nearest")
+    if labelled:
+        mark = {True: " +", False: " -", None: ""}
+        for r, (qid, (_, results), row_d) in enumerate(
+            zip(query_ids, rows, distances, strict=True)
+        ):
+            below = r * (cell + f + gap) + cell + gap / 2
+            ax.text(cell / 2, below, f"q {qid}", ha="center", va="center", fontsize=6)
+            for c, ((_, correct), d) in enumerate(zip(results, row_d, strict=True), start=1):
+                x = c * (cell + f) + f + cell / 2
+                ax.text(x, below, f"d={d}{mark[correct]}", ha="center", va="center", fontsize=6)
+    legend = frames_caption(rows) + ("; d: Hamming distance" if labelled else "")
+    heading = f"{title}\n" if title else ""
+    ax.set_title(f"{heading}query, then its results by Hamming distance ({legend})", fontsize=8)
     ax.axis("off")
     fig.tight_layout()
     _save(fig, Path(out).with_suffix(""))

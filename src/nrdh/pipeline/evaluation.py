@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nrdh import io, metrics, paths
+from nrdh import codes, io, metrics, paths
 from nrdh.params import DatasetConfig, EvaluateConfig
 from nrdh.pipeline.common import read_codes
 
@@ -80,6 +80,7 @@ def _evaluate(
             "split": {"query": len(c["query"]["index"]), "database": len(c["database"]["index"])},
         }
     )
+    report["database_codes"] = codes.code_stats(c["database"]["codes"], bits)  # collapsed?
     report.update({"dataset": dataset, "method": c["method"], "bits": bits, "seed": seed})
     io.write_json(metrics_out, report)
     io.write_json(pr_out, pr)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nrdh import aggregate, html_report, paths, report, search
+from nrdh import aggregate, headline, html_report, io, paths, report, search
 from nrdh.data import load_dataset
 from nrdh.params import DatasetConfig, GridConfig, Params
 from nrdh.pipeline.common import read_codes
@@ -43,9 +43,11 @@ def write_report(
     reports_dir: Path,
     reference: str = "nrdh",
     params: dict[str, Any] | None = None,
+    headline_out: Path | None = None,
 ) -> pd.DataFrame:
     """Tables over seeds (with the diagnostics and the feature measures, if any), the
-    figures and reports/report.html; returns the aggregated table."""
+    headline numbers (to `headline_out`, DVC's metrics file), the figures and
+    reports/report.html; returns the aggregated table."""
     scope = sources.scope
     table = report.collect(sources.eval, scope)
     agg = aggregate.aggregate(
@@ -53,12 +55,19 @@ def write_report(
     )
     diag = report.collect_diagnostics(sources.diag, scope)
     feats = report.collect_feature_stats(sources.features, scope)
+    losses = report.read_losses(sources.losses, scope)
     report.write_summary(agg, summary_out, reports_dir, reference, diag, feats)
+    if headline_out is not None:
+        io.write_json(headline_out, headline.headline_metrics(agg))
     report.plot_map_vs_bits(agg, reports_dir)
     report.plot_pr_curves(sources.pr, reports_dir, scope)
-    report.plot_losses(sources.losses, reports_dir, scope)
+    report.plot_losses(losses, reports_dir)
+    notes = headline.loss_notes(losses, report.LOSS_TITLES) + headline.code_notes(table)
     html_report.write_html_report(
-        reports_dir / "report.html", agg, reports_dir, reference, params, diag, feats
+        reports_dir / "report.html",
+        html_report.Results(table, agg, reference, notes, diag, feats),
+        reports_dir,
+        params,
     )
     return agg
 
@@ -67,25 +76,34 @@ def summarize_stage(
     *,
     sources: Sources,
     summary_out: Path,
+    headline_out: Path,
     reports_dir: Path,
     reference: str,
     params: dict[str, Any],
 ) -> None:
     """Gather every metrics and diagnostics file over seeds and the feature measures into
-    tables, figures and the HTML report (which shows `params`, the run's whole params file)."""
-    write_report(sources, summary_out, reports_dir, reference, params)
+    tables, the headline metrics file, figures and the HTML report (which shows `params`,
+    the run's whole params file)."""
+    write_report(sources, summary_out, reports_dir, reference, params, headline_out)
 
 
 def retrieval_grid_stage(
-    *, codes_path: Path, out: Path, ds_cfg: DatasetConfig, cfg: GridConfig, seed: int
+    *,
+    codes_path: Path,
+    out: Path,
+    dataset: str,
+    ds_cfg: DatasetConfig,
+    cfg: GridConfig,
+    seed: int,
 ) -> None:
-    """Random queries and their top-k results, correct ones framed green, wrong ones red."""
+    """Random queries and their top-k results, correct ones framed green, wrong ones red,
+    labelled with the method, code length, query ids and each result's distance."""
     codes = read_codes(codes_path)
     images = load_dataset(ds_cfg, seed)
     rng = np.random.default_rng(seed)
     nq = len(codes["query"]["index"])
     q = np.sort(rng.choice(nq, min(cfg.queries, nq), replace=False))
-    _, ids = search.knn(
+    dists, ids = search.knn(
         codes["query"]["codes"][q], codes["database"]["codes"], cfg.k, codes["bits"]
     )
     yq, yb = codes["query"]["labels"], codes["database"]["labels"]
@@ -99,4 +117,10 @@ def retrieval_grid_stage(
         )
         for i, row in zip(q, ids, strict=True)
     ]
-    report.retrieval_grid(rows, out)
+    report.retrieval_grid(
+        rows,
+        out,
+        title=f"{dataset}: {codes['method']}, {codes['bits']} bits",
+        query_ids=[str(codes["query"]["ids"][i]) for i in q],
+        distances=[[int(d) for d in row] for row in dists],
+    )

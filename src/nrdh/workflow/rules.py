@@ -32,6 +32,9 @@ from nrdh.workflow.dvc import Stage, resolve
 # its stamp are left out of its rules: a stamp rewritten on every params edit would make
 # every job look stale to Snakemake's mtime trigger.
 VALIDATOR, STAMP = "check_params", "data/params.ok"
+# The outputs `snakemake --report` shows: output pattern -> category and caption file (a path
+# relative to the table's folder). Data, not code, so a new figure is one line there.
+REPORT_TABLE = "workflow/report/outputs.yaml"
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class Rule:
     jobs: dict[str, Job] = field(default_factory=dict)  # by wildcard key
     produced: list[str] = field(default_factory=list)  # the other rules' outputs, sorted
     folders: set[str] = field(default_factory=set)  # those of them that are folders
+    shown: dict[str, dict[str, str]] = field(default_factory=dict)  # report items: REPORT_TABLE
 
     def see_outputs(self, outputs: list[str]) -> None:
         """Record the other rules' concrete outputs, sorted for the prefix search of
@@ -87,10 +91,19 @@ class Rule:
         return resolved
 
     def snakemake_outputs(self) -> list[Any]:
-        """Output patterns, folders wrapped as Snakemake ``directory()`` outputs."""
-        from snakemake.io import directory
+        """Output patterns, folders wrapped as Snakemake ``directory()`` outputs and those
+        of the report table (`shown`) as ``report()`` outputs with category and caption."""
+        from snakemake.io import directory, report
 
-        return [directory(o) if is_folder(o) else o for o in self.outputs]
+        out: list[Any] = []
+        for o in self.outputs:
+            if is_folder(o):
+                out.append(directory(o))
+            elif o in self.shown:
+                out.append(report(o, **self.shown[o]))
+            else:
+                out.append(o)
+        return out
 
     def job_cmd(self, wildcards: Any) -> str:
         """DVC's command of one job."""
@@ -162,7 +175,25 @@ def load_rules(root: str | Path = ".") -> list[Rule]:
             rule.jobs[rule.key(job.wildcards)] = job
     for rule in rules.values():
         rule.see_outputs(all_targets([r for r in rules.values() if r is not rule]))
+    _show_in_report(list(rules.values()), root / REPORT_TABLE)
     return list(rules.values())
+
+
+def _show_in_report(rules: list[Rule], table_path: Path) -> None:
+    """Mark the outputs of the report table (REPORT_TABLE) on their rules, captions as
+    absolute paths; an entry no rule writes is an error, so the table follows dvc.yaml."""
+    import yaml
+
+    table = yaml.safe_load(table_path.read_text()) if table_path.is_file() else {}
+    patterns = {o: r for r in rules for o in r.outputs}
+    for pattern, item in table.items():
+        if pattern not in patterns:
+            raise NRDHError(
+                f"{table_path}: {pattern} is no output pattern of dvc.yaml's stages "
+                f"(expected one of {sorted(p for p in patterns if not is_folder(p))})"
+            )
+        caption = str(table_path.parent / item["caption"])
+        patterns[pattern].shown[pattern] = {"category": item["category"], "caption": caption}
 
 
 def _job_deps(stage: Stage, sources: Callable[[str], list[str]]) -> list[str]:
