@@ -72,6 +72,14 @@ def test_valid_override_and_bad_grammar(params_file):
     assert params_file.read_bytes() == before
 
 
+def test_a_mistyped_key_gets_the_closest_one(params_file):
+    """Hydra refuses a key params.yaml lacks; the message names the key it resembles."""
+    with pytest.raises(NRDHError, match=r"\(did you mean 'graph\.rho' for 'graph\.rhoo'\?\)$"):
+        check_overrides(params_file, ["graph.rhoo=0.5"])
+    with pytest.raises(NRDHError, match=r"\(\+key=value adds one\)$"):  # nothing close
+        check_overrides(params_file, ["nosuch.x=1"])
+
+
 def nrdh(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     """Run the `nrdh` command in `cwd` (its src first on PYTHONPATH), whatever its exit code."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}

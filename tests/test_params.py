@@ -49,8 +49,15 @@ def test_params_yaml_is_the_one_source_of_section_defaults():
 
 
 def test_unknown_and_missing_keys_are_named():
-    with pytest.raises(NRDHError, match=re.escape("graph: unknown key(s) ['rhoo']")):
+    with pytest.raises(
+        NRDHError,
+        match=re.escape("graph: unknown key(s) ['rhoo'] (did you mean 'rho' for 'rhoo'?)"),
+    ):
         parse(overlay({"graph": {"rhoo": 0.5}}))
+    with pytest.raises(
+        NRDHError, match=re.escape("unknown section(s) ['grpah'] (did you mean 'graph'")
+    ):
+        parse({**overlay({}), "grpah": {}})
     raw = overlay({})
     del raw["gcn"]["lr"]
     with pytest.raises(NRDHError, match=re.escape("gcn: missing key(s) ['lr']")):

@@ -7,6 +7,7 @@ that names the key, so a typo in params.yaml never silently falls back to a defa
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import types
 import typing
@@ -89,6 +90,17 @@ def _check_type(value: Any, annotation: Any, key: str) -> Any:
     raise TypeError(f"unsupported annotation {annotation!r} for {key}")
 
 
+def did_you_mean(unknown: list[str], known: list[str] | set[str]) -> str:
+    """' (did you mean 'rho' for 'rhoo'?)' for the unknown keys with a close known key
+    (difflib's ratio >= 0.6), or '' when none is close: a typo gets its fix in the message."""
+    pairs = [
+        f"{close[0]!r} for {k!r}"
+        for k in unknown
+        if (close := difflib.get_close_matches(str(k), sorted(map(str, known)), n=1))
+    ]
+    return f" (did you mean {', '.join(pairs)}?)" if pairs else ""
+
+
 def from_mapping(cls: type[T], data: Any, where: str) -> T:
     """Build the frozen dataclass `cls` from `data`, rejecting unknown keys and bad types.
 
@@ -102,7 +114,10 @@ def from_mapping(cls: type[T], data: Any, where: str) -> T:
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(data) - names)
     if unknown:
-        raise NRDHError(f"{where}: unknown key(s) {unknown}; expected keys are {sorted(names)}")
+        raise NRDHError(
+            f"{where}: unknown key(s) {unknown}{did_you_mean(unknown, names)}; "
+            f"expected keys are {sorted(names)}"
+        )
     required = [
         f.name
         for f in dataclasses.fields(cls)  # type: ignore[arg-type]

@@ -17,9 +17,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
+from nrdh.config import did_you_mean, load_yaml
 from nrdh.errors import NRDHError
 from nrdh.params import load_params
 
@@ -64,6 +66,21 @@ def _not_an_override(shown: str, exc: Exception) -> str:
     )
 
 
+def _dotted_keys(data: Any, prefix: str = "") -> Iterator[str]:
+    """Every key of a nested mapping in `-S` spelling: section.key.subkey."""
+    if isinstance(data, dict):
+        for k, v in data.items():
+            yield f"{prefix}{k}"
+            yield from _dotted_keys(v, f"{prefix}{k}.")
+
+
+def _closest_keys(params_file: Path, overrides: Sequence[str]) -> str:
+    """A did-you-mean for the override keys that params_file lacks (`config.did_you_mean`)."""
+    keys = set(_dotted_keys(load_yaml(params_file)))
+    typed = (o.split("=", 1)[0].lstrip("+~") for o in overrides)
+    return did_you_mean([k for k in typed if k not in keys], keys)
+
+
 def check_overrides(params_file: Path, overrides: Sequence[str]) -> None:
     """Validate params_file with `overrides` applied as DVC applies them; the file is untouched.
 
@@ -80,7 +97,8 @@ def check_overrides(params_file: Path, overrides: Sequence[str]) -> None:
             apply_overrides(copy, list(overrides))
             load_params(copy)
         except DvcException as exc:
-            raise NRDHError(_not_an_override(shown, exc)) from None
+            hint = _closest_keys(params_file, overrides)
+            raise NRDHError(_not_an_override(shown, exc) + hint) from None
         except NRDHError as exc:
             reason = str(exc).replace(str(copy), params_file.name)
             raise NRDHError(

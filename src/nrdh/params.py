@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from nrdh.config import check_range, from_mapping, load_yaml
+from nrdh.config import check_range, did_you_mean, from_mapping, load_yaml
 from nrdh.errors import NRDHError
 from nrdh.peers import Peer, PeerConfig, parse_peers
 
@@ -564,7 +564,10 @@ def parse(data: Any, where: str = "params.yaml") -> Params:
     known = {*SECTIONS, "variants", "datasets", "peers"}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise NRDHError(f"{where}: unknown section(s) {unknown}; expected {sorted(known)}")
+        raise NRDHError(
+            f"{where}: unknown section(s) {unknown}{did_you_mean(unknown, known)}; "
+            f"expected {sorted(known)}"
+        )
     missing = sorted(known - set(data))
     if missing:
         raise NRDHError(f"{where}: missing section(s) {missing}")
