@@ -230,3 +230,23 @@ def test_job_inputs_expand_folders_and_name_the_folder_a_file_lies_in():
         "models/d/feature_net",
         "data/d/features.h5",
     ]
+
+
+def test_report_items_come_from_the_table_and_name_real_outputs(tmp_path):
+    """`snakemake --report` shows what workflow/report/outputs.yaml lists: each entry marks
+    one rule's output with its category and an existing caption file; an entry that names
+    no output of dvc.yaml is refused."""
+    from nrdh.workflow import rules as rules_module
+
+    rules = load_rules(ROOT)
+    shown = {p: item for r in rules for p, item in r.shown.items()}
+    table = yaml.safe_load((ROOT / rules_module.REPORT_TABLE).read_text())
+    assert set(shown) == set(table)
+    assert shown["reports/pr_curves.svg"]["category"] == table["reports/pr_curves.svg"]["category"]
+    assert all(Path(item["caption"]).is_file() for item in shown.values())
+    grid = next(r for r in rules if r.name == "retrieval_grid")
+    assert "reports/grid/{dataset}.svg" in grid.shown
+    bad = tmp_path / "outputs.yaml"
+    bad.write_text("reports/nosuch.svg: {category: x, caption: x.rst}\n")
+    with pytest.raises(NRDHError, match=r"reports/nosuch.svg is no output pattern"):
+        rules_module._show_in_report(rules, bad)
