@@ -6,10 +6,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nrdh.errors import NRDHError
 from nrdh.numerics import pin_cpu_numerics
 from nrdh.runner import INTERRUPTED, interrupted_message
+
+if TYPE_CHECKING:
+    from nrdh.pipeline.summary import Sources
 
 
 def _query(args: argparse.Namespace) -> None:
@@ -29,16 +33,46 @@ def _query(args: argparse.Namespace) -> None:
 
 
 def _compare(args: argparse.Namespace) -> None:
-    """Compare methods over seeds: tables (mean ± std, n, noise mark), figures, report.html."""
+    """Compare methods over seeds: tables (mean ± std, n, noise mark), figures, report.html.
+
+    The runs come from a study's tables (--study, nrdh.study) or from the run files the path
+    templates find (default: the summarize stage's); --tables saves the latter as a study.
+    """
+    import shutil
+    import tempfile
+
+    from nrdh import study
     from nrdh.config import load_yaml
+    from nrdh.pipeline.summary import write_report
+
+    with tempfile.TemporaryDirectory() as scratch:  # a study's tables laid out as run files
+        if args.study is not None:
+            out = args.out or Path("reports") / "studies" / args.study.resolve().name
+            summary, params = args.summary or out / "summary.json", args.study / study.PARAMS
+            sources = study.read_tables(args.study, Path(scratch))
+        else:
+            out, summary = args.out or Path("reports"), args.summary or Path("metrics/summary.json")
+            params, sources = args.params, _template_sources(args)
+            if args.tables is not None:
+                study.write_tables(sources, args.tables)
+                if params.resolve() != (args.tables / study.PARAMS).resolve():
+                    shutil.copyfile(params, args.tables / study.PARAMS)
+        write_report(sources, summary, out, args.reference, load_yaml(params))
+    print((out / "summary.md").read_text())
+    print(f"report written to {out / 'report.html'}")
+
+
+def _template_sources(args: argparse.Namespace) -> Sources:
+    """The run files of `nrdh compare`'s path templates, the summarize stage's by default,
+    within the runs of its params file."""
     from nrdh.params import load_params
-    from nrdh.pipeline.summary import Sources, scope_of, write_report
+    from nrdh.pipeline.summary import Sources, scope_of
     from nrdh.workflow.dvc import stage_flags
 
     names = ("eval", "pr", "gcn_loss", "hasher_loss", "diag", "features")
     given = {k: getattr(args, k) for k in names if getattr(args, k) is not None}
     flags = {**(stage_flags(".", "summarize") if len(given) < len(names) else {}), **given}
-    sources = Sources(
+    return Sources(
         eval=flags["eval"],
         pr=flags["pr"],
         losses={"gcn": flags["gcn_loss"], "hasher": flags["hasher_loss"]},
@@ -46,9 +80,6 @@ def _compare(args: argparse.Namespace) -> None:
         features=flags["features"],
         scope=scope_of(load_params(args.params)),
     )
-    write_report(sources, args.summary, args.out, args.reference, load_yaml(args.params))
-    print((args.out / "summary.md").read_text())
-    print(f"report written to {args.out / 'report.html'}")
 
 
 def _inspect(args: argparse.Namespace) -> None:
@@ -147,10 +178,33 @@ def build_parser() -> argparse.ArgumentParser:
             help="path template of those files, fields {dataset}, {method}, {seed}, {bits} "
             "(default: the summarize stage's in dvc.yaml)",
         )
-    c.add_argument("--summary", type=Path, default=Path("metrics/summary.json"))
-    c.add_argument("--out", type=Path, default=Path("reports"))
+    c.add_argument(
+        "--study",
+        type=Path,
+        help="a study folder (runs.csv, curves.csv, features.csv, params.yaml: nrdh.study) "
+        "to read the runs from instead of the templates",
+    )
+    c.add_argument(
+        "--tables", type=Path, help="also save the runs the templates find as a study here"
+    )
+    c.add_argument(
+        "--summary",
+        type=Path,
+        help="summary JSON (default: metrics/summary.json; with --study, in --out)",
+    )
+    c.add_argument(
+        "--out",
+        type=Path,
+        help="folder of summary.md, figures, report.html (default: reports; with --study, "
+        "reports/studies/<study folder name>, ignored by git)",
+    )
     c.add_argument("--reference", default="nrdh", help="method the others are tested against")
-    c.add_argument("--params", type=Path, default=Path("params.yaml"), help="shown in the report")
+    c.add_argument(
+        "--params",
+        type=Path,
+        default=Path("params.yaml"),
+        help="shown in the report, and its runs are the ones read (without --study)",
+    )
     c.set_defaults(func=_compare)
 
     e = sub.add_parser("export-list", help=_export_list.__doc__)
