@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -174,3 +176,18 @@ def train_digits_hasher(p: Params, reps: Path, out: Path, history: Path) -> None
         data_seed=p.base.seed,
         seed=p.base.seed,
     )
+
+
+def snakemake_planned(project: Path, targets: Sequence[str] = ()) -> set[str]:
+    """Jobs a Snakemake dry run plans (for `targets`, default all), as DVC-style names
+    (group@wildcard values)."""
+    out = run([tool("snakemake"), "-n", "--cores", "1", *targets], project).stdout
+    jobs = set()
+    for block in re.split(r"\n(?=rule \w+:)", out):
+        m = re.match(r"rule (\w+):", block)
+        if not m or m.group(1) == "all":
+            continue
+        wc = re.search(r"^\s+wildcards: (.*)$", block, re.M)
+        values = [kv.split("=", 1)[1] for kv in wc[1].split(", ")] if wc else []
+        jobs.add(m.group(1) + ("@" + "-".join(values) if values else ""))
+    return jobs

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import make_project, overlay, run, tool
+from conftest import make_project, overlay, run, snakemake_planned, tool
 
 ARTIFACT_DIRS = ("data", "models", "codes", "metrics", "plots")
 
@@ -87,20 +87,6 @@ def edit_hash_network_code(project: Path) -> None:
     text = path.read_text()
     assert text.count("torch.manual_seed(seed)") == 1
     path.write_text(text.replace("torch.manual_seed(seed)", "torch.manual_seed(seed + 1)"))
-
-
-def snakemake_planned(project: Path) -> set[str]:
-    """Jobs a Snakemake dry run plans, as DVC-style names (group@wildcard values)."""
-    out = run([tool("snakemake"), "-n", "--cores", "1"], project).stdout
-    jobs = set()
-    for block in re.split(r"\n(?=rule \w+:)", out):
-        m = re.match(r"rule (\w+):", block)
-        if not m or m.group(1) == "all":
-            continue
-        wc = re.search(r"^\s+wildcards: (.*)$", block, re.M)
-        values = [kv.split("=", 1)[1] for kv in wc[1].split(", ")] if wc else []
-        jobs.add(m.group(1) + ("@" + "-".join(values) if values else ""))
-    return jobs
 
 
 def groups(names: set[str]) -> set[str]:

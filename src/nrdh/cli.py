@@ -146,6 +146,21 @@ def _dvc_deps(args: argparse.Namespace) -> None:
     print("dvc.yaml source deps " + ("checked" if args.check else "up to date"))
 
 
+def _lock_check(args: argparse.Namespace) -> None:
+    """Check that dvc.lock matches the code, params and data (CI runs it): exit 2 if not."""
+    from nrdh.workflow.lock import stale_entries
+
+    stale = stale_entries(args.root)
+    for name, problems in stale.items():
+        print(f"{name}: {'; '.join(problems)}")
+    if stale:
+        raise NRDHError(
+            f"{args.root / 'dvc.lock'}: {len(stale)} stage(s) do not match the code, params or "
+            "data; expected a lock refreshed by `dvc repro` (then commit dvc.lock)"
+        )
+    print(f"{args.root / 'dvc.lock'}: matches the code, params and data")
+
+
 def _exp(args: argparse.Namespace) -> None:
     """Run `dvc exp run` with these arguments after checking every -S override's params."""
     from nrdh.experiment import exp_run
@@ -231,6 +246,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--root", type=Path, default=Path("."), help="folder of dvc.yaml")
     d.add_argument("--check", action="store_true", help="only report, exit 2 on a difference")
     d.set_defaults(func=_dvc_deps)
+
+    k = sub.add_parser("lock-check", help=_lock_check.__doc__)
+    k.add_argument("--root", type=Path, default=Path("."), help="folder of dvc.yaml")
+    k.set_defaults(func=_lock_check)
 
     x = sub.add_parser("exp", help=_exp.__doc__)
     x.add_argument("action", choices=["run"], help="the dvc exp subcommand (run)")

