@@ -168,9 +168,10 @@ def test_summary_files_and_figures(tmp_path):
     csv = pd.read_csv(reports / "summary.csv")
     assert csv.loc[csv.method == "nrdh", "map_all_mean"].round(4).tolist() == [0.504, 0.52]
     md = (reports / "summary.md").read_text()
-    assert "| digits    | a        | 0.6040 ± 0.0265 (3) | 0.6200 ± 0.0265 (3) |" in md
+    assert "| method   | 16 bits mAP@all         | 16 bits mAP@100         | 16 bits P@r<=2" in md
+    assert "| a        | **0.6040 ± 0.0265 (3)** | **0.7040 ± 0.0265 (3)** |" in md  # leads
     assert "+0.1000 beyond noise" in md and "+0.0100 within noise" in md
-    assert "0.4000 (1)" in md and "n/a (one seed)" in md
+    assert "| 0.4000 (1)              |" in md and "n/a (one seed)" in md
     assert "| P@R 10%" in md and "0.8900 ± 0.0100 (3)" in md  # 0.9 - seed / 100 over seeds
     wide = pd.read_csv(reports / "map_vs_bits.csv")
     assert list(wide.columns) == ["dataset", "method", "bits", "map_all", "map_all_std", "n"]

@@ -127,21 +127,6 @@ def _vs_reference(row: dict) -> str:
     return f"{row['diff']:+.4f} {row['mark']}"
 
 
-def comparison_table(agg: pd.DataFrame, reference: str, metric: str = "map_all") -> pd.DataFrame:
-    """Wide table, one row per (dataset, method): metric mean ± std (n), and vs the reference."""
-    rows: dict[tuple, dict[str, str]] = {}
-    for r in agg.to_dict("records"):
-        cell = rows.setdefault((r["dataset"], r["method"]), {})
-        cell[f"{r['bits']} bits"] = _mean_std(r[f"{metric}_mean"], r[f"{metric}_std"], r["n"])
-        cell[f"{r['bits']} bits vs {reference}"] = _vs_reference(r)
-    wide = pd.DataFrame.from_dict(rows, orient="index")
-    bits = sorted(agg["bits"].unique())
-    order = [f"{b} bits" for b in bits] + [f"{b} bits vs {reference}" for b in bits]
-    wide = wide.reindex(columns=order).fillna("")
-    wide.index = pd.MultiIndex.from_tuples(wide.index, names=["dataset", "method"])
-    return wide.reset_index()
-
-
 def metric_labels(table: pd.DataFrame, dataset: str) -> dict[str, str]:
     """The headline metrics of one dataset with the labels its protocol gives them:
     mAP@all, mAP at the protocol's K (left out when the protocol has none) and precision
@@ -152,6 +137,14 @@ def metric_labels(table: pd.DataFrame, dataset: str) -> dict[str, str]:
         labels["map_at_k"] = f"mAP@{int(proto['topk'])}"
     labels["precision_radius"] = f"P@r<={int(proto['radius'])}"
     return labels
+
+
+def results_markdown(table: pd.DataFrame, lead: pd.DataFrame) -> str:
+    """A results table (`results_table`) as Markdown: columns "<bits> bits <metric>", each
+    column's leader in bold."""
+    cells = table.where(~lead, "**" + table + "**")
+    cells.columns = [f"{top} {metric}" for top, metric in table.columns]
+    return cells.reset_index().to_markdown(index=False)
 
 
 def results_table(
@@ -255,10 +248,12 @@ def write_summary(
     summary_json: Path,
     reports_dir: Path,
     reference: str,
+    labels: dict[str, dict[str, str]],
     diag: pd.DataFrame | None = None,
     feature_stats: pd.DataFrame | None = None,
 ) -> None:
-    """metrics/summary.json (dataset/method/bits -> numbers) plus CSV and Markdown tables.
+    """metrics/summary.json (dataset/method/bits -> numbers) plus CSV and Markdown tables
+    (`labels`: dataset -> its headline metrics and their labels, `metric_labels`).
 
     summary.json holds only numbers so `dvc metrics show` lists them: mean map_all, map_at_k
     and f1_radius, map_all_std and n over seeds and, where defined, the mean paired
@@ -276,11 +271,15 @@ def write_summary(
     io.write_json(summary_json, nested)
     reports_dir.mkdir(parents=True, exist_ok=True)
     io.write_text(reports_dir / "summary.csv", agg.to_csv(index=False, float_format="%.4f"))
-    sections = [
-        f"## mAP@all over seeds: mean ± std (n), and the difference from {reference}\n",
-        f"{aggregate.RULE}\n",
-        comparison_table(agg, reference).to_markdown(index=False) + "\n",
-    ]
+    sections = []
+    for ds, ds_labels in labels.items():
+        cells, lead = results_table(agg, ds, ds_labels, reference)
+        sections += [
+            f"## {ds}: mean over seeds, each column's leader in bold\n",
+            results_markdown(cells, lead) + "\n",
+        ]
+    if agg["n"].max() > 1:
+        sections.append(f"{aggregate.RULE} (vs {reference}: the mAP@all difference)\n")
     pr_table = precision_at_recall_table(agg)
     if pr_table.shape[1] > 3:
         sections += [

@@ -56,7 +56,8 @@ def write_report(
     diag = report.collect_diagnostics(sources.diag, scope)
     feats = report.collect_feature_stats(sources.features, scope)
     losses = report.read_losses(sources.losses, scope)
-    report.write_summary(agg, summary_out, reports_dir, reference, diag, feats)
+    labels = {ds: report.metric_labels(table, ds) for ds in sorted(agg["dataset"].unique())}
+    report.write_summary(agg, summary_out, reports_dir, reference, labels, diag, feats)
     if headline_out is not None:
         io.write_json(headline_out, headline.headline_metrics(agg))
     report.plot_map_vs_bits(agg, reports_dir)
