@@ -115,6 +115,12 @@ def test_curve_counts_the_queries_that_get_a_return():
     np.testing.assert_allclose(curve["returned"], [0.5, 0.5, 1.0])
     np.testing.assert_allclose(curve["precision"], [0.5, 0.5, 1.0])  # the empty return: 0
     np.testing.assert_allclose(curve["recall"], [0.5, 0.5, 1.0])
+    rows = retrieval_report(bq[:1], bb, yq[:1], yb)["pr_curve"]  # query 00 alone
+    assert [(r["returned"], r["precision_returned"]) for r in rows] == [
+        (0, None),
+        (0, None),
+        (1, 1),
+    ]
 
 
 def test_query_without_relevant_items_zero_or_skip():

@@ -58,10 +58,7 @@ def write_eval(root, dataset, method, bits, seed, map_all, seed_key=True, folder
     pr.parent.mkdir(parents=True, exist_ok=True)
     pr.write_text(
         json.dumps(
-            [
-                {"radius": r, "precision": 1 - r / 8, "recall": r / 8, "returned": 1.0}
-                for r in range(9)
-            ]
+            [{"radius": r, "recall": r / 8, "precision_returned": 1 - r / 8} for r in range(9)]
         )
     )
     for kind in ("gcn", "hasher"):

@@ -555,7 +555,14 @@ def retrieval_report(
         "precision_at_k": prec_k,
         "recall_at_k": rec_k,
         "pr_curve": [
-            {"radius": int(r), "precision": float(p), "recall": float(rc), "returned": float(q)}
+            {
+                "radius": int(r),
+                "precision": float(p),
+                "recall": float(rc),
+                "returned": float(q),
+                # of the queries that got a return (None: no query did): the plotted value
+                "precision_returned": float(p / q) if q > 0 else None,
+            }
             for r, p, rc, q in zip(
                 curve["radius"], curve["precision"], curve["recall"], curve["returned"], strict=True
             )

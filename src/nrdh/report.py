@@ -387,11 +387,11 @@ def plot_pr_curves(pr_template: str, reports_dir: Path, scope: paths.Scope | Non
     """Precision-recall over Hamming radius: one panel per (dataset, bits), seeds averaged.
 
     Rows are datasets, columns code lengths (Figs. 7-8 style); each curve is the mean over
-    seeds at each radius of recall and of the precision of the queries that get a return
-    (precision / returned: an empty return counts precision 0 in the mean, which would
-    draw a dip to 0 at the small radii where most returns are empty). A curve starts at the
-    first radius where any query gets a return, marked with a dot: a code whose radius 0
-    already finds a fifth of the relevant items starts at recall 0.2.
+    seeds at each radius of recall and of precision_returned, the precision of the queries
+    that get a return (in `precision` an empty return counts 0, which would draw a dip to 0
+    at the small radii where most returns are empty). A curve starts at the first radius
+    where any query gets a return, marked with a dot: a code whose radius 0 already finds a
+    fifth of the relevant items starts at recall 0.2.
     """
     runs = read_runs(pr_template, scope)
     if not runs:
@@ -413,11 +413,11 @@ def plot_pr_curves(pr_template: str, reports_dir: Path, scope: paths.Scope | Non
     )
     for (ds, bits, method), frames in sorted(curves.items()):
         ax = axes[datasets.index(ds), bits_all.index(bits)]
-        mean = pd.concat(frames).groupby(level=0).mean()
-        drawn = mean[mean["returned"] > 0]
+        mean = pd.concat(frames).groupby(level=0).mean()  # NaN (None) left out of the mean
+        drawn = mean.dropna(subset=["precision_returned"])
         ax.plot(
             drawn["recall"],
-            drawn["precision"] / drawn["returned"],
+            drawn["precision_returned"],
             color=colors[method],
             label=method,
             lw=1.4,
