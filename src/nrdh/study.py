@@ -33,16 +33,11 @@ KEYS = ("dataset", "method", "seed", "bits")
 SEP = "/"
 DIAG = "diag" + SEP
 RUNS, CURVES, FEATURES, PARAMS = "runs.csv", "curves.csv", "features.csv", "params.yaml"
-# The scratch layout of `read_tables`: the summarize stage's own (dvc.yaml).
-RUN = "{dataset}/{method}/seed{seed}/"
-LAYOUT = {
-    "eval": "metrics/eval/" + RUN + "eval_{bits}.json",
-    "diag": "metrics/diag/" + RUN + "diag_{bits}.json",
-    "pr": "plots/pr/" + RUN + "pr_{bits}.json",
-    "gcn_loss": "plots/loss/" + RUN + "gcn_{bits}.json",
-    "hasher_loss": "plots/loss/" + RUN + "hasher_{bits}.json",
-    "features": "metrics/features/{dataset}.json",
-}
+# The scratch layout of `read_tables`: one folder per kind of file (a private layout, so
+# its names are not the pipeline's, which workflow/paths.yaml declares).
+RUN = "{dataset}/{method}/seed{seed}/{bits}.json"
+KINDS = ("eval", "diag", "pr", "gcn_loss", "hasher_loss")
+LAYOUT = {**{kind: f"{kind}/{RUN}" for kind in KINDS}, "features": "features/{dataset}.json"}
 
 
 def flatten(value: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -135,8 +130,8 @@ def write_tables(sources: Sources, study: Path) -> None:
 
 
 def read_tables(study: Path, scratch: Path) -> Sources:
-    """Lay study's tables out in `scratch` as the files they were written from (the
-    summarize stage's layout), and return the templates that find them."""
+    """Lay study's tables out in `scratch` as the files they were written from (one folder
+    per kind, LAYOUT), and return the templates that find them."""
 
     def write(kind: str, key: dict[str, Any], value: Any) -> None:
         path = scratch / LAYOUT[kind].format(**key)
