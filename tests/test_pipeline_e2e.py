@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -111,6 +112,43 @@ def test_dvc_and_snakemake_build_the_same_artifacts(dvc_project, smk_project):
     ours, theirs = digests(dvc_project), digests(smk_project)
     assert ours.keys() == theirs.keys()
     assert ours == theirs
+
+
+@pytest.mark.slow
+def test_a_snakemake_build_is_up_to_date_for_dvc(smk_project, tmp_path):
+    """One state for both engines: Snakemake's onsuccess hook committed its build to
+    dvc.lock, so DVC finds nothing to do."""
+    project = copy_of(smk_project, tmp_path / "p")
+    status = run([tool("dvc"), "status", "--json"], project).stdout
+    assert json.loads(status) == {}
+    assert ran_stages(run([tool("dvc"), "repro"], project).stdout) == set()
+
+
+@pytest.mark.slow
+def test_a_dvc_build_is_up_to_date_for_snakemake(dvc_project, tmp_path):
+    project = copy_of(dvc_project, tmp_path / "p")
+    assert snakemake_planned(project) == set()
+
+
+def lock_check(project: Path) -> subprocess.CompletedProcess:
+    """`nrdh lock-check` in a project (the check .ci/run makes on the committed lock)."""
+    return subprocess.run(
+        [tool("nrdh"), "lock-check"], cwd=project, capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.mark.slow
+def test_lock_check_passes_on_a_fresh_lock_and_names_what_went_stale(dvc_project, tmp_path):
+    project = copy_of(dvc_project, tmp_path / "p")
+    for built in ("data", "models", "codes"):  # as in a fresh clone: no artifact, no cache
+        shutil.rmtree(project / built)
+    shutil.rmtree(project / ".dvc" / "cache", ignore_errors=True)
+    assert lock_check(project).returncode == 0
+    edit_hash_network_code(project)
+    stale = lock_check(project)
+    assert stale.returncode == 2
+    assert "train_hasher@digits-nrdh-0-16: data/code/train_hasher.json: modified" in stale.stdout
+    assert stale.stderr.startswith("error: dvc.lock: ") and stale.stderr.count("\n") == 1
 
 
 @pytest.mark.slow

@@ -80,7 +80,7 @@ def stale_entries(root: Path) -> dict[str, list[str]]:
     _run_own_stages(root)
     lock = yaml.safe_load((root / "dvc.lock").read_text()) or {}
     locked = set(lock.get("stages", {}))
-    resolved = set(resolve(root)[1])
+    resolved = set(resolve(root.resolve())[1])
     found = {name: ["not in dvc.lock"] for name in sorted(resolved - locked)}
     found |= {name: ["in dvc.lock, not in dvc.yaml"] for name in sorted(locked - resolved)}
     with Repo(str(root)) as repo:
