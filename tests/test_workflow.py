@@ -53,11 +53,16 @@ def snakemake_jobs(project: Path) -> dict[str, tuple[set[str], set[str], str, di
         wildcards = dict(kv.split("=", 1) for kv in fields.get("wildcards", "").split(", ") if kv)
         rule = rules[m.group(1)]
         name = rule.name + ("@" + rule.key(wildcards) if rule.wildcards else "")
-        shell = re.search(r"^Shell command: OMP_NUM_THREADS=\d+ (.*) > \S+ 2>&1$", block, re.M)
+        shell = re.search(
+            r"^Shell command: OMP_NUM_THREADS=(\d+) MKL_NUM_THREADS=\1 NUMBA_NUM_THREADS=\1 "
+            r"(.*) > \S+ 2>&1$",
+            block,
+            re.M,
+        )
         jobs[name] = (
             set(fields["input"].split(", ")),
             set(fields["output"].split(", ")),
-            shell.group(1),
+            shell.group(2),
             json.loads(rule.job_params(wildcards)),
         )
     return jobs
@@ -255,3 +260,37 @@ def test_report_items_come_from_the_table_and_name_real_outputs(tmp_path):
     bad.write_text("reports/nosuch.svg: {category: x, caption: x.rst}\n")
     with pytest.raises(NRDHError, match=r"reports/nosuch.svg is no output pattern"):
         rules_module._show_in_report(rules, bad)
+
+
+def planned_threads(project: Path) -> dict[str, set[int]]:
+    """rule -> the thread counts its jobs ask for in a dry run on 8 cores."""
+    out = run([tool("snakemake"), "-n", "--forceall", "--cores", "8"], project).stdout
+    threads: dict[str, set[int]] = {}
+    for block in re.split(r"\n(?=rule \w+:)", out):
+        m = re.match(r"rule (\w+):", block)
+        if m and m[1] != "all":
+            t = re.search(r"^\s+threads: (\d+)$", block, re.M)
+            threads.setdefault(m[1], set()).add(int(t[1]) if t else 1)
+    return threads
+
+
+def test_each_job_asks_for_the_threads_its_stage_computes_with(tmp_path):
+    """A torch stage's rule asks for its params' thread count (its variant's, when it
+    overrides it); a numpy or numba stage for the count resources.yaml exports to it."""
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["base"].update(
+        datasets=["digits"], bits=[16], variants=["nrdh", "nrdh_flat"], peers=["bihalf"]
+    )
+    params["base"]["methods"] = ["nrdh", "nrdh_flat", "bihalf", "lsh"]
+    params["grid"]["bits"] = 16
+    params["hasher"]["threads"] = 2
+    params["variants"]["nrdh_flat"]["hasher"]["threads"] = 3
+    params["gcn"]["threads"] = 4
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    threads = planned_threads(make_project(tmp_path / "p", tmp_path / "params.yaml"))
+    assert threads["train_hasher"] == {2, 3}  # nrdh, and nrdh_flat's override
+    assert threads["train_peer"] == {2}
+    assert threads["train_gcn"] == threads["dump_node_reps"] == {4}
+    assert threads["evaluate"] == {2}  # numba's prange, NUMBA_NUM_THREADS
+    assert threads["extract_features_shard"] == threads["compute_codes_shard"] == {1}
+    assert threads["baseline_codes"] == {1}

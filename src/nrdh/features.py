@@ -262,19 +262,15 @@ def build_backbone(
     "pixels" fits its statistics on `images`' train split and is numpy (arrays in and out,
     batches from `stacked_batches`); "small_cnn" (the hash network of the embedded 8x8
     images) takes `channels` and no transform; "simclr" is the trained encoder checkpoint
-    `network` on [-1, 1] pixels (it sets torch's CPU threads to its training's, so its
-    features are the same bytes on any machine); the rest are torchvision trunks with their
+    `network` on [-1, 1] pixels; the rest are torchvision trunks with their
     weights' preprocessing. Those are torch modules, fed by a DataLoader.
     """
     if backbone == "simclr":
         if network is None:
             raise NRDHError("features.backbone simclr: no feature network checkpoint given")
-        import torch
-
         from nrdh.feature_net import load_encoder
 
-        encoder, dim, threads = load_encoder(network)
-        torch.set_num_threads(threads)
+        encoder, dim, _ = load_encoder(network)
         return encoder, ScaledTensor(), dim
     if backbone in ("small_cnn", "flat_cnn"):
         from nrdh.models import FlatCNN, SmallCNN
@@ -334,6 +330,9 @@ def extract_shard(
         device = "cpu"
         batches = map(model, stacked_batches(view, cfg.batch_size))
     else:
+        import torch
+
+        torch.set_num_threads(cfg.threads)  # a fixed count: the same bytes on any machine
         device = str(resolve_device(cfg.device))
         batches = _cnn_batches(model, view, cfg, device)
     with create_h5(out_path, kind="features_shard", prov=prov) as f:

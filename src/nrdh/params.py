@@ -67,9 +67,12 @@ class FeatureConfig:
     device: str
     chunk_size: int  # rows buffered per HDF5 write: memory stays flat as n grows
     download: bool  # fetch missing weights; off so offline runs fail at once
+    # CPU threads of a network backbone's forward passes (pixels run numpy on one thread);
+    # the Snakemake rule asks for this many (workflow/resources.yaml)
+    threads: int = 1
 
     def __post_init__(self) -> None:
-        for key, lo in (("batch_size", 1), ("num_workers", 0), ("chunk_size", 1)):
+        for key, lo in (("batch_size", 1), ("num_workers", 0), ("chunk_size", 1), ("threads", 1)):
             check_range(f"features.{key}", getattr(self, key), lo, None)
         check_device("features.device", self.device)
 

@@ -8,7 +8,7 @@ from nrdh.workflow.rules import check_params, dvc_stage_names, load_rules
 
 BASE = Path(workflow.basedir)
 # the whole file, before any job (one `error:` line), and each dataset's data linked
-check_params(BASE / "params.yaml")
+PARAMS = check_params(BASE / "params.yaml")
 DVC_RULES = load_rules(BASE)
 
 
@@ -18,7 +18,7 @@ onsuccess:
 
 
 for spec in DVC_RULES:
-    res = load_resources(BASE / "workflow" / "resources.yaml", spec)
+    res = load_resources(BASE / "workflow" / "resources.yaml", spec, PARAMS)
 
     rule:
         name:
@@ -40,4 +40,7 @@ for spec in DVC_RULES:
         conda:
             "../envs/nrdh.yaml"
         shell:
-            "OMP_NUM_THREADS={threads} {params.cmd} > {log} 2>&1"
+            # the thread count the job asked for is what its libraries run (torch stages set
+            # theirs from the same params key, workflow/resources.yaml)
+            "OMP_NUM_THREADS={threads} MKL_NUM_THREADS={threads} NUMBA_NUM_THREADS={threads} "
+            "{params.cmd} > {log} 2>&1"

@@ -1,18 +1,45 @@
-"""Each Snakemake rule's resources from workflow/resources.yaml, and whether it asks for a GPU:
-only where a job's own params say it computes on one."""
+"""Each Snakemake rule's resources from workflow/resources.yaml: the threads each job computes
+with, and whether it asks for a GPU: only where a job's own params say it computes on one."""
 
 from __future__ import annotations
 
+import operator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from nrdh.params import Params
 from nrdh.workflow.rules import Job, Rule
 
 
-def load_resources(path: str | Path, rule: Rule) -> dict[str, Any]:
-    """Resources (mem_mb, runtime, threads, gpu) of a rule from workflow/resources.yaml.
+@dataclass(frozen=True)
+class JobThreads:
+    """A rule's threads as Snakemake calls them, a function of the job's wildcards: the value
+    of the params key its stage sets torch's threads from, job by job."""
+
+    rule: Rule
+    counts: dict[str, int]  # by job key (`Rule.key`)
+
+    def __call__(self, wildcards: Any) -> int:
+        return self.counts[self.rule.key(wildcards)]
+
+
+def job_threads(rule: Rule, key: str, params: Params) -> JobThreads:
+    """Each job's value of params `key` (e.g. hasher.threads), with the overrides of the
+    variant it runs (its variant or method wildcard, when that names a variant)."""
+    counts = {}
+    for job_key, job in rule.jobs.items():
+        names = [job.wildcards.get(k) for k in ("variant", "method")]
+        variant = next((n for n in names if n in params.variants), None)
+        counts[job_key] = operator.attrgetter(key)(params.variant(variant) if variant else params)
+    return JobThreads(rule, counts)
+
+
+def load_resources(path: str | Path, rule: Rule, params: Params) -> dict[str, Any]:
+    """Resources (mem_mb, runtime, threads, gpu) of a rule from workflow/resources.yaml;
+    ``threads`` given as a params key becomes each job's value of it (`job_threads`).
 
     ``device: <section>`` names the params section whose ``device`` the stage computes on:
     the rule asks for a GPU unless every job's section (variant overrides merged) says
@@ -24,6 +51,8 @@ def load_resources(path: str | Path, rule: Rule) -> dict[str, Any]:
     merged = {**table.get("default", {}), **table.get(rule.name, {})}
     section = merged.pop("device", None)
     backbones = merged.pop("backbones", None)
+    if isinstance(merged["threads"], str):
+        merged["threads"] = job_threads(rule, merged["threads"], params)
     merged["gpu"] = int(
         section is not None and any(_uses_gpu(j, section, backbones) for j in rule.jobs.values())
     )

@@ -21,12 +21,15 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nrdh.errors import NRDHError
 from nrdh.sources import LINK_DIR, snapshot_path
 from nrdh.workflow.code import CODE_DIR, CODER, script_sources, stage_script
 from nrdh.workflow.dvc import Stage, resolve
+
+if TYPE_CHECKING:
+    from nrdh.params import Params
 
 # DVC's validation stage: every stage depends on its stamp so `dvc repro` checks params.yaml
 # first. Snakemake checks the file as it builds the DAG (`check_params`), so the stage and
@@ -135,20 +138,23 @@ def is_folder(path: str) -> bool:
     return Path(path).suffix == ""
 
 
-def check_params(path: Path) -> None:
+def check_params(path: Path) -> Params:
     """Validate the whole params file as the DAG is built, and link each dataset's data
     beside it (`nrdh.sources.link_sources`, as DVC's check_params stage does); a user mistake
-    prints the one `error:` line the stages print and stops Snakemake before any job."""
+    prints the one `error:` line the stages print and stops Snakemake before any job.
+    Returns the params."""
     import sys
 
     from nrdh.params import load_params
     from nrdh.sources import link_sources
 
     try:
-        link_sources(load_params(path), path.parent)
+        params = load_params(path)
+        link_sources(params, path.parent)
     except NRDHError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
+    return params
 
 
 def load_rules(root: str | Path = ".") -> list[Rule]:
