@@ -58,7 +58,10 @@ def write_eval(root, dataset, method, bits, seed, map_all, seed_key=True, folder
     pr.parent.mkdir(parents=True, exist_ok=True)
     pr.write_text(
         json.dumps(
-            [{"radius": r, "recall": r / 8, "precision_returned": 1 - r / 8} for r in range(9)]
+            [
+                {"radius": r, "recall": r / 8, "precision_returned": 1 - r / 8, "returned": 1.0}
+                for r in range(9)
+            ]
         )
     )
     for kind in ("gcn", "hasher"):
@@ -280,6 +283,16 @@ def test_grid_image_places_tiles_and_frames_by_hand() -> None:
     assert canvas[9, 32].tolist() == list(report.FRAME_RGB[False])
     assert canvas[5, 28].tolist() == [30, 30, 30]
     assert canvas[10].tolist() == [[255, 255, 255]] * canvas.shape[1]  # the gap row below
+
+
+def test_grid_caption_explains_only_the_frames_drawn() -> None:
+    """An unlabelled query's results get no frame, and the caption names no colour."""
+    from PIL import Image
+
+    img = Image.fromarray(np.zeros((8, 8), np.uint8))
+    assert report.frames_caption([(img, [(img, None), (img, None)])]) == "unframed: no labels"
+    both = [(img, [(img, True)]), (img, [(img, False)])]
+    assert report.frames_caption(both) == "green: shares a label; red: shares none"
 
 
 def test_grid_image_shrinks_large_images_into_the_tile() -> None:

@@ -66,9 +66,11 @@ tr:nth-child(even) td { background: #fafafa; }
 .scroll { overflow-x: auto; }
 figure { margin: 1em 0; } figure img { max-width: 100%; height: auto; }
 figcaption { font-size: 0.9em; color: #555; }
-.grids { display: flex; flex-wrap: wrap; gap: 1.5em; } .grids figure { width: 640px; }
+.grids { display: flex; flex-wrap: wrap; gap: 1.5em; }
+.grids figure { width: 1000px; max-width: 100%; }
 .note { color: #555; font-size: 0.9em; }
 .answer li { margin: 0.2em 0; } .warn { color: #8a4b00; }
+th[colspan] { text-align: center; }
 td.lead { font-weight: bold; background: #e6f4e6 !important; }
 pre { background: #f6f6f6; padding: 1em; overflow-x: auto; font-size: 0.85em; }
 """
@@ -193,7 +195,8 @@ def render(res: Results, reports_dir: Path, params: dict[str, Any] | None) -> st
             _figure(
                 reports_dir / "pr_curves.svg",
                 "Hamming-radius PR curves, seeds averaged: recall against the precision of "
-                "the queries that retrieve something, radius 0 (dot) to all bits",
+                "the queries that retrieve something, from the first radius where half of "
+                "the queries do (dot) to all bits",
             ),
         ),
         _section(

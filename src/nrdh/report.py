@@ -383,15 +383,19 @@ def read_runs(
     }
 
 
+PR_MIN_RETURNED = 0.5  # share of queries with a return where a drawn PR curve starts
+
+
 def plot_pr_curves(pr_template: str, reports_dir: Path, scope: paths.Scope | None = None) -> None:
     """Precision-recall over Hamming radius: one panel per (dataset, bits), seeds averaged.
 
     Rows are datasets, columns code lengths (Figs. 7-8 style); each curve is the mean over
     seeds at each radius of recall and of precision_returned, the precision of the queries
     that get a return (in `precision` an empty return counts 0, which would draw a dip to 0
-    at the small radii where most returns are empty). A curve starts at the first radius
-    where any query gets a return, marked with a dot: a code whose radius 0 already finds a
-    fifth of the relevant items starts at recall 0.2.
+    at the small radii where most returns are empty). A curve starts, at a dot, at the
+    first radius where PR_MIN_RETURNED of the queries get a return: below it the precision
+    is that of a few queries (a single lucky one draws a spike to 1, a wrong one to 0). A
+    code whose radius 0 already finds a fifth of the relevant items starts at recall 0.2.
     """
     runs = read_runs(pr_template, scope)
     if not runs:
@@ -414,7 +418,7 @@ def plot_pr_curves(pr_template: str, reports_dir: Path, scope: paths.Scope | Non
     for (ds, bits, method), frames in sorted(curves.items()):
         ax = axes[datasets.index(ds), bits_all.index(bits)]
         mean = pd.concat(frames).groupby(level=0).mean()  # NaN (None) left out of the mean
-        drawn = mean.dropna(subset=["precision_returned"])
+        drawn = mean[mean["returned"] >= PR_MIN_RETURNED]
         ax.plot(
             drawn["recall"],
             drawn["precision_returned"],
@@ -574,13 +578,13 @@ def retrieval_grid(
             zip(query_ids, rows, distances, strict=True)
         ):
             below = r * (cell + f + gap) + cell + gap / 2
-            ax.text(cell / 2, below, f"q {qid}", ha="center", va="center", fontsize=6)
+            ax.text(cell / 2, below, f"q {qid}", ha="center", va="center", fontsize=7)
             for c, ((_, correct), d) in enumerate(zip(results, row_d, strict=True), start=1):
                 x = c * (cell + f) + f + cell / 2
-                ax.text(x, below, f"d={d}{mark[correct]}", ha="center", va="center", fontsize=6)
-    legend = frames_caption(rows) + ("; d: Hamming distance" if labelled else "")
+                ax.text(x, below, f"d={d}{mark[correct]}", ha="center", va="center", fontsize=8)
+    legend = frames_caption(rows) + ("; d: Hamming distance, + relevant, - not" if labelled else "")
     heading = f"{title}\n" if title else ""
-    ax.set_title(f"{heading}query, then its results by Hamming distance ({legend})", fontsize=8)
+    ax.set_title(f"{heading}query, then its results by Hamming distance ({legend})", fontsize=9)
     ax.axis("off")
     fig.tight_layout()
     _save(fig, Path(out).with_suffix(""))
