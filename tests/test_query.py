@@ -109,3 +109,45 @@ def test_bad_query_images_give_clear_errors(trained, tmp_path, capsys, make, mes
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert message in err and str(path) in err
+
+
+def refusal(trained: dict[str, Path], model: Path, codes: Path, capsys) -> str:
+    """The one error line `nrdh query` prints for this model and codes file (exit 2)."""
+    query = digit_png(trained["dir"] / "q.png", 0)
+    with pytest.raises(SystemExit) as exc:
+        main(["query", str(query), "--model", str(model), "--codes", str(codes)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ")
+    assert f"{codes} and {model}: the codes were not made by this model" in err
+    return err
+
+
+def test_query_refuses_codes_of_another_method(trained, capsys):
+    from nrdh.params import BaselinesConfig
+    from nrdh.pipeline.baseline_codes import baseline_codes_stage
+
+    d = trained["dir"]
+    baseline_codes_stage(
+        features_path=d / "features.h5",
+        out_template=str(d / "lsh_{bits}.h5"),
+        method="lsh",
+        bits=(16,),
+        cfg=BaselinesConfig(methods=["lsh"], itq_iterations=5),
+        seed=0,
+    )
+    err = refusal(trained, trained["model"], d / "lsh_16.h5", capsys)
+    assert "codes: method 'lsh', 16 bits, made by no hash network" in err
+
+
+def test_query_refuses_codes_of_another_network(trained, tmp_path, capsys):
+    """The same method, dataset and code length, but another network's weights."""
+    import torch
+
+    ckpt = torch.load(trained["model"], weights_only=True)
+    first = next(iter(ckpt["state_dict"]))
+    ckpt["state_dict"][first] = ckpt["state_dict"][first] + 1.0
+    other = tmp_path / "hasher_16.pt"
+    torch.save(ckpt, other)
+    err = refusal(trained, other, trained["codes"], capsys)
+    assert "codes: method 'nrdh', dataset 'digits', 16 bits, made by another hash network" in err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -57,6 +58,29 @@ def nearest(
     return search.knn(codes.pack_codes(bq), db_codes, min(k, len(db_codes)), bits, engine="faiss")
 
 
+def check_codes_of_model(
+    model_path: Path, codes_path: Path, meta: dict[str, Any], db: dict[str, Any]
+) -> None:
+    """Refuse codes the model did not produce: their provenance must name this very
+    checkpoint (its MD5), so method, dataset and code length all agree with the model's."""
+    from nrdh.io import file_digest, open_h5, read_attr_json
+
+    with open_h5(codes_path, "codes") as f:
+        prov = read_attr_json(f, "provenance")
+    made_by = (prov.get("inputs") or {}).get("hasher", {}).get("md5")
+    if made_by == file_digest(model_path):
+        return
+    datasets = [k.split(".", 1)[1] for k in prov.get("params", {}) if k.startswith("datasets.")]
+    of = "".join(f"dataset {d!r}, " for d in datasets)  # baselines record none
+    source = "another hash network" if made_by else "no hash network"
+    raise NRDHError(
+        f"{codes_path} and {model_path}: the codes were not made by this model (codes: method "
+        f"{db['method']!r}, {of}{db['bits']} bits, made by {source}; model: dataset "
+        f"{meta['dataset']!r}, {meta['bits']} bits); expected the codes file "
+        "compute_codes wrote with this model"
+    )
+
+
 def run_query(
     model_path: Path, codes_path: Path, image_paths: list[Path], k: int, grid: Path | None = None
 ) -> list[Neighbours]:
@@ -68,10 +92,7 @@ def run_query(
 
     model, t_eval, meta = load_hasher(model_path)
     db = read_codes(codes_path)
-    if db["bits"] != meta["bits"]:
-        raise NRDHError(
-            f"{codes_path}: codes of {db['bits']} bits, but {model_path} makes {meta['bits']}"
-        )
+    check_codes_of_model(model_path, codes_path, meta, db)
     images = [open_query_image(p, meta["channels"], meta.get("input_size")) for p in image_paths]
     with torch.no_grad():
         fch = model(torch.stack([t_eval(img) for img in images]))[1].numpy()
