@@ -161,6 +161,14 @@ def _lock_check(args: argparse.Namespace) -> None:
     print(f"{args.root / 'dvc.lock'}: matches the code, params and data")
 
 
+def _dvc_commit(args: argparse.Namespace) -> None:
+    """Record a Snakemake build in dvc.lock (what its onsuccess hook does), stages built only."""
+    from nrdh.workflow.lock import built_stages, record_build
+
+    record_build(args.root, built_stages(args.root))
+    print(f"{args.root / 'dvc.lock'}: the built stages recorded")
+
+
 def _exp(args: argparse.Namespace) -> None:
     """Run `dvc exp run` with these arguments after checking every -S override's params."""
     from nrdh.experiment import exp_run
@@ -250,6 +258,10 @@ def build_parser() -> argparse.ArgumentParser:
     k = sub.add_parser("lock-check", help=_lock_check.__doc__)
     k.add_argument("--root", type=Path, default=Path("."), help="folder of dvc.yaml")
     k.set_defaults(func=_lock_check)
+
+    b = sub.add_parser("dvc-commit", help=_dvc_commit.__doc__)
+    b.add_argument("--root", type=Path, default=Path("."), help="folder of dvc.yaml")
+    b.set_defaults(func=_dvc_commit)
 
     x = sub.add_parser("exp", help=_exp.__doc__)
     x.add_argument("action", choices=["run"], help="the dvc exp subcommand (run)")

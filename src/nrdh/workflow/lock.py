@@ -52,6 +52,14 @@ def record_build(root: Path, stages: list[str]) -> None:
         )
 
 
+def built_stages(root: Path) -> list[str]:
+    """The stages of root/dvc.yaml whose outputs all exist: what a Snakemake run built."""
+    from nrdh.workflow.dvc import resolve
+
+    stages = resolve(root.resolve())[1].values()
+    return [s.name for s in stages if all((root / out).exists() for out in s.outs)]
+
+
 def _stale(entry: Any) -> list[str]:
     """What in one `dvc status` entry says the lock differs from code, params or data."""
     if isinstance(entry, str):
