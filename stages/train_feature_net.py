@@ -6,9 +6,11 @@ from nrdh.runner import parse_args, run
 def main() -> None:
     from nrdh.params import load_params
     from nrdh.pipeline.feature_net import train_feature_net_stage
+    from nrdh.sources import refresh_snapshot
 
     args = parse_args(__doc__, paths=["out"], strs=["dataset"])
     p = load_params(args.params)
+    refresh_snapshot(args.dataset, p.dataset(args.dataset))  # Snakemake's view of the data
     train_feature_net_stage(
         out=args.out,
         dataset=args.dataset,

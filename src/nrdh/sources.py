@@ -20,8 +20,9 @@ every image's path, size and mtime and every other file's content, rewritten onl
 changes, so its mtime trigger
 fires exactly when the data changed. `content_digest` is the data's digest that features.h5
 records in its provenance. Both engines call `link_sources` before any job (DVC in the
-check_params stage, Snakemake as it builds the DAG), and the first stages that read images
-(train_feature_net, extract_features_shard) refresh the snapshot, so a workspace DVC built
+check_params stage, Snakemake as it builds the DAG), and the entry points of the first
+stages that read images (stages/train_feature_net.py, extract_features_shard.py) refresh
+the snapshot, so a workspace DVC built
 after a data change is as new to Snakemake as the data.
 """
 

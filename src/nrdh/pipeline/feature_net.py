@@ -14,7 +14,6 @@ from nrdh import io
 from nrdh.config import as_dict
 from nrdh.feature_net import HISTORY, NETWORK, NO_NETWORK, save_encoder
 from nrdh.params import DatasetConfig, FeatureConfig, FeatureNetConfig
-from nrdh.sources import refresh_snapshot
 
 
 def train_feature_net_stage(
@@ -28,7 +27,6 @@ def train_feature_net_stage(
 ) -> None:
     """The SimCLR encoder of `dataset`'s training images -> out/encoder.pt and
     out/history.json; for another backbone out/none.json (no network, torch not imported)."""
-    refresh_snapshot(dataset, ds_cfg)  # the first stage to read the data (nrdh.sources)
     out.mkdir(parents=True, exist_ok=True)
     for name in (NETWORK, HISTORY, NO_NETWORK):  # a run by hand must not leave stale files
         (out / name).unlink(missing_ok=True)

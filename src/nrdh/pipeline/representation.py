@@ -17,7 +17,7 @@ from nrdh.config import as_dict
 from nrdh.data import load_dataset
 from nrdh.feature_net import network_file
 from nrdh.params import DatasetConfig, FeatureConfig, GraphConfig
-from nrdh.sources import content_digest, refresh_snapshot
+from nrdh.sources import content_digest
 
 
 def extract_features_stage(
@@ -60,7 +60,6 @@ def extract_shard_stage(
 ) -> None:
     """Stage 1: features, labels, ids and split members of shard `shard` of `count`; the
     simclr backbone's encoder comes from the train_feature_net folder `net_dir`."""
-    refresh_snapshot(dataset, ds_cfg)  # nrdh.sources: Snakemake's view of the data
     images = load_dataset(ds_cfg, seed)
     network = network_file(net_dir, f_cfg)
     prov = io.provenance(
