@@ -373,3 +373,17 @@ def test_feature_measures_reach_the_summary_and_the_page(tmp_path):
     assert "<td>simclr</td>" in page and "<td>0.7447</td>" in page
     write_report(sources(tmp_path), out, reports)  # no measures: the section says so
     assert "No measures under metrics/features" in (reports / "report.html").read_text()
+
+
+def test_pr_files_of_an_older_evaluator_draw_their_recorded_precision(tmp_path):
+    """A study's curves from before `returned` (radius, precision, recall only) still draw."""
+    from nrdh.report import plot_pr_curves
+
+    for method in ("a", "b"):
+        path = tmp_path / "pr" / "digits" / method / "seed0" / "pr_16.json"
+        path.parent.mkdir(parents=True)
+        rows = [{"radius": r, "recall": r / 4, "precision": 1 - r / 8} for r in range(5)]
+        path.write_text(json.dumps(rows))
+    template = str(tmp_path / "pr" / "{dataset}" / "{method}" / "seed{seed}" / "pr_{bits}.json")
+    plot_pr_curves(template, tmp_path / "reports")
+    assert (tmp_path / "reports" / "pr_curves.svg").stat().st_size > 1000

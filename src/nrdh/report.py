@@ -396,6 +396,8 @@ def plot_pr_curves(pr_template: str, reports_dir: Path, scope: paths.Scope | Non
     first radius where PR_MIN_RETURNED of the queries get a return: below it the precision
     is that of a few queries (a single lucky one draws a spike to 1, a wrong one to 0). A
     code whose radius 0 already finds a fifth of the relevant items starts at recall 0.2.
+    PR files of an older evaluator (a study's curves.csv from before these fields) hold
+    neither: their curve is drawn whole, with the precision they record.
     """
     runs = read_runs(pr_template, scope)
     if not runs:
@@ -418,10 +420,11 @@ def plot_pr_curves(pr_template: str, reports_dir: Path, scope: paths.Scope | Non
     for (ds, bits, method), frames in sorted(curves.items()):
         ax = axes[datasets.index(ds), bits_all.index(bits)]
         mean = pd.concat(frames).groupby(level=0).mean()  # NaN (None) left out of the mean
-        drawn = mean[mean["returned"] >= PR_MIN_RETURNED]
+        recorded = "returned" in mean
+        drawn = mean[mean["returned"] >= PR_MIN_RETURNED] if recorded else mean
         ax.plot(
             drawn["recall"],
-            drawn["precision_returned"],
+            drawn["precision_returned" if recorded else "precision"],
             color=colors[method],
             label=method,
             lw=1.4,
