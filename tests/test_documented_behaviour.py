@@ -4,6 +4,7 @@ ITQ iteration count (baselines._fit_itq) and the labels of the default mosaics."
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -91,3 +92,24 @@ def test_default_mosaics_have_exactly_two_labels():
     ds = load_dataset(replace(mosaics, n_images=300), seed=0)
     assert ds.pixels is not None and ds.pixels.shape == (300, 16, 16)
     assert ds.labels.sum(axis=1).tolist() == [2] * 300
+
+
+def test_evaluate_logs_degenerate_codes(codes, tmp_path, caplog):
+    """docs/METRICS.md: the evaluate stage warns in its log when codes are degenerate; LSH
+    codes of the digits are not, the same codes with their first byte zeroed have 8 stuck
+    bits, and the chance level is the digits' share of relevant items (about 1/10)."""
+    import h5py
+
+    with caplog.at_level("WARNING"):
+        report = evaluate_with(codes, tmp_path / "lsh", None)
+    assert not caplog.records
+    assert report["chance_map"] == pytest.approx(0.1, abs=0.002)
+    stuck = tmp_path / "stuck"
+    stuck.mkdir()
+    shutil.copy(codes / "16.h5", stuck / "16.h5")
+    with h5py.File(stuck / "16.h5", "r+") as f:
+        f["database/codes"][:, 0] = 0
+    with caplog.at_level("WARNING"):
+        evaluate_with(stuck, tmp_path / "stuck_eval", None)
+    (record,) = caplog.records
+    assert "digits lsh 16 bits: degenerate codes (8 of 16 bits stuck" in record.getMessage()

@@ -102,6 +102,8 @@ def test_still_falling_loss_and_degenerate_codes():
                 "distinct": 4,
                 "stuck_bits": 2,
                 "nb": 100,
+                "map_all": 0.5,
+                "chance_map": 0.1,
             },
             {
                 "dataset": "d",
@@ -111,13 +113,36 @@ def test_still_falling_loss_and_degenerate_codes():
                 "distinct": 90,
                 "stuck_bits": 0,
                 "nb": 100,
+                "map_all": 0.5,
+                "chance_map": 0.1,
+            },
+            {  # 0.105 <= 1.1 x 0.1: no better than ranking the database at random
+                "dataset": "d",
+                "method": "r",
+                "bits": 8,
+                "seed": 0,
+                "distinct": 90,
+                "stuck_bits": 0,
+                "nb": 100,
+                "map_all": 0.105,
+                "chance_map": 0.1,
             },
         ]
     )
     assert headline.code_notes(table) == [
         "d, m, 8 bits, seed 0: degenerate codes (2 of 8 bits stuck, "
-        "4 distinct codes for 100 items)."
+        "4 distinct codes for 100 items).",
+        "d, r, 8 bits, seed 0: degenerate codes (mAP@all 0.105 at chance level "
+        "(0.100 for a random ranking)).",
     ]
+
+
+def test_chance_map_is_the_mean_share_of_relevant_items():
+    """Queries of class 0 and of classes {0, 1} against a database of 4 items labelled 0, 1,
+    2, {1, 2}: shares 1/4 and 3/4, mean 0.5."""
+    yq = np.array([[1, 0, 0], [1, 1, 0]], np.uint8)
+    yb = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 1, 1]], np.uint8)
+    assert codes.chance_map(yq, yb, block=1) == pytest.approx(0.5)
 
 
 def test_code_stats_count_distinct_codes_and_stuck_bits():

@@ -69,6 +69,40 @@ def code_stats(packed: np.ndarray, bits: int) -> dict[str, int]:
     return {"distinct": len(np.unique(packed, axis=0)), "stuck_bits": stuck}
 
 
+# Codes "degenerate": a bit with one value over the whole database carries no information,
+# fewer distinct database codes than DISTINCT_SHARE of the database merge most items, and an
+# mAP@all within CHANCE_MARGIN of random ranking's (`chance_map`) retrieves nothing.
+DISTINCT_SHARE = 0.05
+CHANCE_MARGIN = 1.1
+
+
+def chance_map(yq: np.ndarray, yb: np.ndarray, block: int = 256) -> float:
+    """The mAP of a random ranking: each query's share of relevant database items (sharing a
+    label), averaged over the queries (the expected precision at every rank)."""
+    yb_t = yb.T.astype(np.float32)  # (C, nb)
+    shares = [
+        ((yq[i : i + block].astype(np.float32) @ yb_t) > 0).mean(axis=1)
+        for i in range(0, len(yq), block)
+    ]
+    return float(np.concatenate(shares).mean())
+
+
+def degenerate_reasons(
+    bits: int, stuck_bits: int, distinct: int, nb: int, map_all: float, chance: float
+) -> list[str]:
+    """Why one method's codes of one run cannot be trusted (empty when they can): stuck
+    bits, too few distinct codes, mAP at chance level. The evaluate stage logs them and the
+    report lists them."""
+    why = []
+    if stuck_bits > 0:
+        why.append(f"{stuck_bits} of {bits} bits stuck")
+    if distinct < DISTINCT_SHARE * nb:
+        why.append(f"{distinct} distinct codes for {nb} items")
+    if map_all <= CHANCE_MARGIN * chance:
+        why.append(f"mAP@all {map_all:.3f} at chance level ({chance:.3f} for a random ranking)")
+    return why
+
+
 def sign_to_bits(x: np.ndarray) -> np.ndarray:
     """Binarise real-valued codes: 1 where ``x >= 0``, else 0 (the paper's Eq. 19, sgn)."""
     x = np.asarray(x)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from nrdh import aggregate
+from nrdh import aggregate, codes
 
 # The numbers per (dataset, method, bits) of metrics/headline.json (column of the tidy table
 # -> key). Two numbers keep `dvc exp show` readable: 2 datasets x 6 methods x 3 code lengths
@@ -26,9 +26,6 @@ ONE_SEED = "one seed: no estimate of seed noise"
 # its epochs (at least LOSS_WINDOW_MIN epochs): more training would still change the model.
 LOSS_DROP = 0.02
 LOSS_WINDOW_MIN = 3
-# Codes "degenerate": a bit with one value over the whole database carries no information,
-# and fewer distinct database codes than this share of the database merge most items.
-DISTINCT_SHARE = 0.05
 
 
 def leaders(table: pd.DataFrame, metric: str = "map_all") -> pd.DataFrame:
@@ -112,16 +109,20 @@ def seed_note(table: pd.DataFrame) -> str | None:
 
 
 def code_notes(table: pd.DataFrame) -> list[str]:
-    """A note per (dataset, method, bits, seed) whose database codes are degenerate: stuck
-    bits, or fewer distinct codes than DISTINCT_SHARE of the database (columns distinct,
-    stuck_bits and nb of the tidy table; rows without them are skipped)."""
+    """A note per (dataset, method, bits, seed) whose database codes are degenerate
+    (`nrdh.codes.degenerate_reasons`; rows of an older evaluator, without the columns
+    distinct, stuck_bits, nb and chance_map, are skipped)."""
     out = []
-    for r in table.dropna(subset=["distinct", "stuck_bits", "nb"]).to_dict("records"):
-        why = []
-        if r["stuck_bits"] > 0:
-            why.append(f"{int(r['stuck_bits'])} of {r['bits']} bits stuck")
-        if r["distinct"] < DISTINCT_SHARE * r["nb"]:
-            why.append(f"{int(r['distinct'])} distinct codes for {int(r['nb'])} items")
+    needed = ["distinct", "stuck_bits", "nb", "chance_map"]
+    for r in table.dropna(subset=needed).to_dict("records"):
+        why = codes.degenerate_reasons(
+            r["bits"],
+            int(r["stuck_bits"]),
+            int(r["distinct"]),
+            int(r["nb"]),
+            r["map_all"],
+            r["chance_map"],
+        )
         if why:
             where = f"{r['dataset']}, {r['method']}, {r['bits']} bits, seed {r['seed']}"
             out.append(f"{where}: degenerate codes ({', '.join(why)}).")

@@ -32,6 +32,7 @@ COLUMNS = [
     "nb",
     "distinct",
     "stuck_bits",
+    "chance_map",
 ]
 # The diagnose stage's numbers of one run (nrdh.diagnostics) and their column labels.
 DIAGNOSTIC_LABELS = {
@@ -102,6 +103,7 @@ def collect(eval_template: str, scope: paths.Scope | None = None) -> pd.DataFram
             "radius": proto["radius"],
             "ties": proto["ties"],
             "nb": proto.get("nb"),
+            "chance_map": m.get("chance_map"),
         }
         row.update(m.get("database_codes", {}))  # distinct, stuck_bits (evaluate stage)
         row.update({_p_at_r_column(r): v for r, v in m.get("precision_at_recall", {}).items()})

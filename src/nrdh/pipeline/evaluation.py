@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from nrdh import codes, io, metrics, paths
 from nrdh.params import DatasetConfig, EvaluateConfig
 from nrdh.pipeline.common import read_codes
+
+log = logging.getLogger(__name__)
 
 
 def evaluate_stage(
@@ -80,8 +83,22 @@ def _evaluate(
             "split": {"query": len(c["query"]["index"]), "database": len(c["database"]["index"])},
         }
     )
-    report["database_codes"] = codes.code_stats(c["database"]["codes"], bits)  # collapsed?
+    stats = codes.code_stats(c["database"]["codes"], bits)  # collapsed?
+    report["database_codes"] = stats
+    report["chance_map"] = codes.chance_map(c["query"]["labels"], c["database"]["labels"])
     report.update({"dataset": dataset, "method": c["method"], "bits": bits, "seed": seed})
     io.write_json(metrics_out, report)
     io.write_json(pr_out, pr)
     print(f"{dataset} {c['method']} {bits} bits: mAP@all {report['map_all']:.4f}")
+    nb = report["protocol"]["split"]["database"]
+    why = codes.degenerate_reasons(
+        bits, **stats, nb=nb, map_all=report["map_all"], chance=report["chance_map"]
+    )
+    if why:
+        log.warning(
+            "warning: %s %s %d bits: degenerate codes (%s)",
+            dataset,
+            c["method"],
+            bits,
+            "; ".join(why),
+        )
