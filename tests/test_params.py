@@ -121,7 +121,9 @@ def test_datasets_are_a_tagged_union_on_source():
     )
     assert isinstance(p.dataset("digits"), DigitsData)
     assert isinstance(p.dataset("mine"), ListData) and p.dataset("mine").protocol == "coco"
-    assert set(SOURCES) == {"digits", "digits_mosaic", "mnist", "cifar10", "list", "folder"}
+    assert set(SOURCES) == {
+        *("digits", "digits_mosaic", "mnist", "torchvision", "cifar10", "list", "folder")
+    }
     # a key of another source is refused, naming the entry
     with pytest.raises(NRDHError, match=re.escape("datasets.digits: unknown key(s) ['root']")):
         parse(overlay({"datasets": {"digits": {"source": "digits", "root": "x"}}}))

@@ -8,9 +8,10 @@ dataset sees the same split. Sources and protocols are documented in docs/DATASE
 
 from __future__ import annotations
 
+import gzip
 import os
-import pickle
 import posixpath
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,11 +28,15 @@ from nrdh.params import (
     FolderData,
     ListData,
     MnistData,
+    TorchvisionCommon,
+    TorchvisionData,
 )
 from nrdh.sources import IMAGE_SUFFIXES, digits_file, mnist_file
 
 SPLITS = ("train", "database", "query")
-CIFAR10_FOLDER = "cifar-10-batches-py"
+# Where the MNIST family's IDX .gz files (Debian's layout) are gunzipped for torchvision, which
+# reads <root>/<class>/raw/*-ubyte; relative to the project folder, as every stage runs there.
+TORCHVISION_CACHE = Path("data/torchvision")
 
 
 @dataclass(frozen=True)
@@ -334,64 +339,110 @@ def _digits_mosaic(cfg: DigitsMosaicData, seed: int) -> ImageSet:
     )
 
 
-def _unpickle(path: Path) -> dict:
-    """Read one CIFAR-10 python batch file."""
-    if not path.is_file():
-        raise NRDHError(
-            f"{path}: missing; put the extracted CIFAR-10 python version ({CIFAR10_FOLDER}/ "
-            f"with data_batch_1..5, test_batch, batches.meta) under {path.parent.parent}, or "
-            "set download: true"
-        )
-    try:
-        with open(path, "rb") as fh:
-            return pickle.load(fh, encoding="latin1")
-    except (OSError, pickle.UnpicklingError, EOFError) as exc:
-        raise NRDHError(f"{path}: not a readable CIFAR-10 batch ({exc})") from None
+def gunzip_cached(files: list[Path], folder: Path) -> None:
+    """Gunzip each of `files` into `folder` (the name less .gz) unless the copy there has the
+    .gz file's mtime, which the copy is given: a changed .gz is unpacked again. Written to a
+    temporary file and renamed, so stages that load the dataset at once never read half."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for gz in files:
+        out = folder / gz.stem
+        mtime = gz.stat().st_mtime_ns
+        if out.is_file() and out.stat().st_mtime_ns == mtime:
+            continue
+        tmp = out.with_name(f"{out.name}.{os.getpid()}.tmp")
+        try:
+            with gzip.open(gz, "rb") as src, open(tmp, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+        except (OSError, EOFError) as exc:
+            tmp.unlink(missing_ok=True)
+            raise NRDHError(f"{gz}: not a readable gzip file ({exc})") from None
+        os.utime(tmp, ns=(mtime, mtime))
+        os.replace(tmp, out)
 
 
-def _cifar10(cfg: Cifar10Data, seed: int) -> ImageSet:
-    """CIFAR-10 (60,000 32x32 RGB): train batches then the test batch, split by protocol."""
+def _idx_gz_files(cls: type, root: Path) -> list[Path]:
+    """The MNIST family's IDX .gz files (torchvision's ``resources``) when `root` holds them
+    all, as Debian's dataset-fashion-mnist does; [] otherwise."""
+    files = [root / posixpath.basename(url) for url, _ in getattr(cls, "resources", [])]
+    return files if files and all(f.is_file() for f in files) else []
+
+
+def _torchvision_root(cls: type, cfg: TorchvisionCommon) -> Path:
+    """The root torchvision reads: `cfg.root`, or the cache its IDX .gz files are unpacked to."""
     root = Path(cfg.root)
-    if cfg.download:
-        from torchvision.datasets import CIFAR10
+    files = _idx_gz_files(cls, root)
+    if not files:
+        return root
+    gunzip_cached(files, TORCHVISION_CACHE / cls.__name__ / "raw")
+    return TORCHVISION_CACHE
 
-        CIFAR10(str(root), train=True, download=True)
-    folder = root / CIFAR10_FOLDER
-    names = [f"data_batch_{k}" for k in range(1, 6)] + ["test_batch"]
-    batches = [_unpickle(folder / name) for name in names]
-    meta = _unpickle(folder / "batches.meta")
-    data = np.concatenate([np.asarray(b["data"], dtype=np.uint8) for b in batches])
-    pixels = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1).copy()  # (n, 32, 32, 3)
-    y = np.concatenate([np.asarray(b["labels"], dtype=np.int64) for b in batches])
-    ids = np.array(
-        [
-            f"cifar10/{name}/{j:05d}"
-            for name, b in zip(names, batches, strict=True)
-            for j in range(len(b["labels"]))
-        ]
-    )
-    n_train_official = sum(len(b["labels"]) for b in batches[:5])
-    if cfg.protocol in ("", "cifar10-10k") and not cfg.n_query:
-        database = subsample(
-            np.arange(n_train_official), cfg.n_database, np.random.default_rng(seed)
+
+def _not_found(
+    cls: type, cfg: TorchvisionData | Cifar10Data, root: Path, exc: Exception
+) -> NRDHError:
+    """One line naming the folder torchvision looked in and what it expects there."""
+    if hasattr(cls, "resources"):
+        names = [posixpath.basename(url) for url, _ in cls.resources]
+        folder = root / cls.__name__ / "raw"
+        expected = (
+            f"the IDX files {[n.removesuffix('.gz') for n in names]} there, or {names} in "
+            f"{cfg.root} (Debian's dataset-fashion-mnist puts Fashion-MNIST's in "
+            "/usr/share/datasets/fashion-mnist)"
         )
-        split = {
-            "train": database,
-            "database": database,
-            "query": np.arange(n_train_official, len(y)),
-        }
     else:
-        proto = PROTOCOLS.get(cfg.protocol, Protocol())
+        folder = root / getattr(cls, "base_folder", "")
+        expected = "the extracted archive there, its files' MD5s as torchvision lists them"
+    return NRDHError(
+        f"{folder}: no {cfg.dataset} data (torchvision: {exc}); expected {expected}, or set "
+        "download: true"
+    )
+
+
+def protocol_split(
+    y: np.ndarray, n_official: int, cfg: TorchvisionCommon, seed: int
+) -> dict[str, np.ndarray]:
+    """The split `cfg.protocol` names over train-then-test class indices `y` (n,), the first
+    `n_official` the official training set: "" / cifar10-10k the official split, a seeded
+    class-balanced draw for the cifar10-1k presets; with `validation`, the protocol re-drawn
+    inside the non-test images."""
+    rng = np.random.default_rng(seed)
+    proto = PROTOCOLS.get(cfg.protocol, Protocol())
+    n_train = cfg.n_train or proto.n_train
+    if cfg.protocol in ("", "cifar10-10k") and not cfg.n_query:
+        database = subsample(np.arange(n_official), cfg.n_database, rng)
+        split = {"train": database, "database": database, "query": np.arange(n_official, len(y))}
+    else:
+        n_query = cfg.n_query or proto.n_query
         split = seeded_split(
-            y,
-            cfg.n_query or proto.n_query,
-            cfg.n_train or proto.n_train,
-            cfg.n_database,
-            proto.train_in_database,
-            seed,
-            balanced=True,
+            y, n_query, n_train, cfg.n_database, proto.train_in_database, seed, balanced=True
         )
-    return ImageSet(ids, one_hot(y, 10), list(meta["label_names"]), split, pixels=pixels)
+    if cfg.validation:
+        rest = np.setdiff1d(np.arange(len(y)), split["query"])
+        split = validation_split(y, rest, cfg.validation, n_train, seed)
+    return split
+
+
+def _torchvision(cfg: TorchvisionData | Cifar10Data, seed: int) -> ImageSet:
+    """A torchvision dataset class's training then test images, read by torchvision itself,
+    split by `protocol_split`; ids ``<dataset>/<train|test>/<index in its set>``."""
+    import torchvision.datasets
+
+    cls = getattr(torchvision.datasets, cfg.dataset)
+    root = _torchvision_root(cls, cfg)
+    try:
+        parts = [cls(str(root), train=train, download=cfg.download) for train in (True, False)]
+    except RuntimeError as exc:
+        raise _not_found(cls, cfg, root, exc) from None
+    pixels = np.concatenate([np.asarray(p.data, dtype=np.uint8) for p in parts])
+    y = np.concatenate([np.asarray(p.targets, dtype=np.int64) for p in parts])
+    ids = [
+        f"{cfg.dataset.lower()}/{name}/{j:05d}"
+        for name, part in zip(("train", "test"), parts, strict=True)
+        for j in range(len(part.targets))
+    ]
+    split = protocol_split(y, len(parts[0].targets), cfg, seed)
+    classes = list(parts[0].classes)
+    return ImageSet(np.array(ids), one_hot(y, len(classes)), classes, split, pixels=pixels)
 
 
 def mnist_arrays() -> tuple[np.ndarray, np.ndarray]:
@@ -553,16 +604,19 @@ def _folder(cfg: FolderData, seed: int) -> ImageSet:
     )
 
 
+# One loader per source, keyed as nrdh.params.SOURCES registers the configs and
+# nrdh.sources.INPUTS the files each reads; cifar10 is the torchvision source's CIFAR10.
+LOADERS: dict[str, Callable[[Any, int], ImageSet]] = {
+    "digits": lambda cfg, seed: _digits(cfg.query_per_class, cfg.validation, seed),
+    "digits_mosaic": _digits_mosaic,
+    "mnist": _mnist,
+    "torchvision": _torchvision,
+    "cifar10": _torchvision,
+    "list": _list,
+    "folder": _folder,
+}
+
+
 def load_dataset(cfg: DatasetConfig, seed: int) -> ImageSet:
     """Load the dataset `cfg` describes, with its query / database / train split for `seed`."""
-    if isinstance(cfg, DigitsMosaicData):
-        return _digits_mosaic(cfg, seed)
-    if isinstance(cfg, MnistData):
-        return _mnist(cfg, seed)
-    if isinstance(cfg, Cifar10Data):
-        return _cifar10(cfg, seed)
-    if isinstance(cfg, ListData):
-        return _list(cfg, seed)
-    if isinstance(cfg, FolderData):
-        return _folder(cfg, seed)
-    return _digits(cfg.query_per_class, cfg.validation, seed)
+    return LOADERS[cfg.source](cfg, seed)

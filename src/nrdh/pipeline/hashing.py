@@ -23,10 +23,11 @@ def hasher_transforms(
 ) -> tuple[Any, Any]:
     """(train, eval) image transforms of the hash network.
 
-    small_cnn: optional resize to `image_size`, then `ScaledTensor` (tensor in [-1, 1]).
-    resnet18: the weights' own preprocessing (`eval_transform`). `augment` adds a padded
-    random crop (small_cnn) or a random horizontal flip (resnet18) to the training transform
-    only. torchvision is imported only for a resize or an augmentation.
+    small_cnn, flat_cnn: optional resize to `image_size`, then `ScaledTensor` (tensor in
+    [-1, 1]). resnet18, efficientnet_lite0: the trunk's own preprocessing (`eval_transform`).
+    `augment` adds a padded random crop (small CNNs) or a random horizontal flip (ImageNet
+    trunks) to the training transform only. torchvision is imported only for a resize or an
+    augmentation.
     """
     if eval_transform is None and not (image_size or augment):
         return ScaledTensor(), ScaledTensor()
@@ -40,6 +41,19 @@ def hasher_transforms(
         aug = [T.RandomHorizontalFlip()]
     train_transform = T.Compose([*aug, eval_transform]) if augment else eval_transform
     return train_transform, eval_transform
+
+
+SMALL_SIDE = 8  # hasher.backbone auto: small_cnn up to this input side, flat_cnn above
+
+
+def resolve_backbone(backbone: str, image_size: int, native: tuple[int, int]) -> str:
+    """hasher.backbone as built: "auto" is small_cnn where the network's input (`image_size`,
+    else the images' `native` (W, H)) is at most 8x8, flat_cnn otherwise: small_cnn's global
+    pool forgets where the strokes are on anything larger (docs/METHOD.md)."""
+    if backbone != "auto":
+        return backbone
+    side = image_size or max(native)
+    return "small_cnn" if side <= SMALL_SIDE else "flat_cnn"
 
 
 def hash_network(
@@ -58,7 +72,9 @@ def hash_network(
     network and eval transform; `weights` (pretrained, overwritten by the checkpoint's own)
     and `augment` (training only) matter for training alone.
     """
-    trunk, t_eval, feat_dim = features.build_backbone(backbone, weights, channels=channels)
+    trunk, t_eval, feat_dim = features.build_backbone(
+        backbone, weights, channels=channels, image_size=image_size or 0
+    )
     assert isinstance(trunk, torch.nn.Module)  # hasher.backbone names torch trunks only
     t_train, t_eval = hasher_transforms(image_size, augment, t_eval)
     return HashNet(trunk, feat_dim, bits), t_train, t_eval
@@ -135,8 +151,9 @@ def fit_hash_network(
     )
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(seed)
+    backbone = resolve_backbone(cfg.backbone, cfg.image_size, images[0].size)
     arch = {
-        "backbone": cfg.backbone,
+        "backbone": backbone,
         "bits": bits,
         "channels": image_channels(images),
         "image_size": cfg.image_size,
@@ -157,7 +174,9 @@ def fit_hash_network(
             "schema_version": io.CHECKPOINT_SCHEMA_VERSION,
             "arch": arch,
             # (W, H) the network was trained on; None when its transform resizes anyway
-            "input_size": None if cfg.backbone == "resnet18" or cfg.image_size else images[0].size,
+            "input_size": None
+            if features.BACKBONES[backbone].resizes or cfg.image_size
+            else images[0].size,
             "dataset": dataset,
             "provenance": prov,
             "state_dict": model.state_dict(),
