@@ -76,7 +76,7 @@ class FeatureConfig:
     image_size: int
     # CPU threads of a network backbone's forward passes (pixels run numpy on one thread);
     # the Snakemake rule asks for this many (workflow/resources.yaml)
-    threads: int = 1
+    threads: int
 
     def __post_init__(self) -> None:
         lows = (("batch_size", 1), ("num_workers", 0), ("chunk_size", 1), ("threads", 1))
