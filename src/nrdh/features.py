@@ -303,11 +303,11 @@ def _simclr(req: BackboneRequest) -> Built:
     return encoder, ScaledTensor(), dim
 
 
-def _small_net(name: str) -> Callable[[BackboneRequest], Built]:
+def _small_net(class_name: str) -> Callable[[BackboneRequest], Built]:
     def build(req: BackboneRequest) -> Built:
-        from nrdh import models
+        from nrdh import models  # torch: imported only where a network is built
 
-        net = {"small_cnn": models.SmallCNN, "flat_cnn": models.FlatCNN}[name]
+        net = getattr(models, class_name)
         return net(req.channels), None, net.out_dim
 
     return build
@@ -348,8 +348,8 @@ class Backbone:
 BACKBONES: dict[str, Backbone] = {
     "pixels": Backbone(_pixels),
     "simclr": Backbone(_simclr),
-    "small_cnn": Backbone(_small_net("small_cnn")),
-    "flat_cnn": Backbone(_small_net("flat_cnn")),
+    "small_cnn": Backbone(_small_net("SmallCNN")),
+    "flat_cnn": Backbone(_small_net("FlatCNN")),
     **{
         name: Backbone(_torchvision_cnn(name), resizes=True, weighted=True)
         for name in ("resnet18", "resnet50", "resnet101", "vgg16")

@@ -585,9 +585,10 @@ class Params:
     def features_for(self, name: str) -> FeatureConfig:
         """The features section as dataset `name` uses it (its own backbone and weights,
         when set)."""
-        ds = self.dataset(name)
-        own = {k: v for k, v in (("backbone", ds.backbone), ("weights", ds.weights)) if v}
-        return dataclasses.replace(self.features, **own) if own else self.features
+        ds, f = self.dataset(name), self.features
+        return dataclasses.replace(
+            f, backbone=ds.backbone or f.backbone, weights=ds.weights or f.weights
+        )
 
 
 def _variants(data: Any) -> dict[str, dict[str, dict[str, Any]]]:
