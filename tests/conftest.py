@@ -134,17 +134,11 @@ def tiny_digits_pipeline(d: Path, changes: dict | None = None) -> Params:
         graphs_path=d / "graphs.h5",
         out=d / "gcn.pt",
         history_out=d / "gcn.json",
+        reps_out=d / "reps.h5",
         bits=16,
         cfg=p.gcn,
+        reps_cfg=p.node_reps,
         seed=seed,
-    )
-    autoencoder.dump_node_reps_stage(
-        features_path=d / "features.h5",
-        graphs_path=d / "graphs.h5",
-        model_path=d / "gcn.pt",
-        out=d / "reps.h5",
-        bits=16,
-        cfg=p.node_reps,
     )
     train_digits_hasher(p, d / "reps.h5", d / "hasher.pt", d / "h.json")
     hashing.compute_codes_stage(

@@ -3,9 +3,9 @@ are computed on the configured device, whatever device the checkpoint was traine
 checkpoint loads after the params model gains a key (it stores its network's own arguments).
 
 A crafted checkpoint carries a ``__reduce__`` payload that creates a marker file when
-unpickled. Each loader (``nrdh query``, the dump_node_reps and compute_codes_shard stage
-scripts run as dvc.yaml runs them, and training resume of the GCN and the hash network)
-must stop with one ``error:`` line naming the file, and the marker must not appear.
+unpickled. Each loader (``nrdh query`` and the compute_codes_shard stage script run as
+dvc.yaml runs them, the GCN's `load_gcn`, and training resume of the GCN and the hash
+network) must stop with one ``error:`` line naming the file, and the marker must not appear.
 """
 
 from __future__ import annotations
@@ -105,18 +105,6 @@ def test_nrdh_query_refuses_code_in_a_model(project, tmp_path):
     assert_refused(proc, evil, marker)
 
 
-def test_dump_node_reps_refuses_code_in_a_model(project, tmp_path):
-    marker = tmp_path / "pwned"
-    evil = write_evil(tmp_path / "gcn_16.pt", marker, "gcn")
-    proc = run(
-        project, ROOT / "stages" / "dump_node_reps.py", "--params", "params.yaml",
-        "--variant", "nrdh", "--bits", 16, "--features", "features.h5", "--graphs", "graphs.h5",
-        "--model", evil, "--out", tmp_path / "reps.h5",
-    )  # fmt: skip
-    assert_refused(proc, evil, marker)
-    assert not (tmp_path / "reps.h5").exists()
-
-
 def test_compute_codes_shard_refuses_code_in_a_model(project, tmp_path):
     marker = tmp_path / "pwned"
     evil = write_evil(tmp_path / "hasher_16.pt", marker)
@@ -136,6 +124,14 @@ def assert_raised_once(exc: pytest.ExceptionInfo, evil: Path, marker: Path) -> N
     assert "\n" not in message
     assert message.startswith(f"{evil}: not a valid ")
     assert not marker.exists()
+
+
+def test_load_gcn_refuses_code_in_a_model(tmp_path):
+    marker = tmp_path / "pwned"
+    evil = write_evil(tmp_path / "gcn_16.pt", marker, "gcn")
+    with pytest.raises(NRDHError) as exc:
+        autoencoder.load_gcn(evil, 16)
+    assert_raised_once(exc, evil, marker)
 
 
 def test_gcn_resume_refuses_code_in_a_checkpoint(tmp_path):

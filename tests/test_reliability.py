@@ -326,12 +326,14 @@ def test_bytes_per_code_disagree_with_bits_attr(work):
 
 
 def test_unreadable_model_checkpoint(work):
-    (work / "gcn.pt").write_bytes(b"PK\x03\x04 truncated")
+    with_bits(work, 16)
+    (work / "hasher_16.pt").write_bytes(b"PK\x03\x04 truncated")
     proc = run_stage(
-        work, "dump_node_reps", "--variant", "nrdh", "--bits", 16, "--features", "features.h5",
-        "--graphs", "graphs.h5", "--model", "gcn.pt", "--out", "out/reps.h5",
+        work, "compute_codes_shard", "--method", "nrdh", "--dataset", "digits",
+        "--features", "features.h5", "--models", "hasher_{bits}.pt", "--shard", 0,
+        "--out", "out/{bits}.h5",
     )  # fmt: skip
-    assert_user_error(proc, work / "out", "gcn.pt: not a valid gcn checkpoint")
+    assert_user_error(proc, work / "out", "hasher_16.pt: not a valid hasher checkpoint")
 
 
 # ---- params -----------------------------------------------------------------------------

@@ -145,35 +145,43 @@ def project(tmp_path_factory) -> Path:
             "gcn.pt",
             "--history",
             "gcn.json",
+            "--reps",
+            "reps.h5",
         ),
         d,
     )
-    run_ok(stage("dump_node_reps", d, *g, "--bits", 16, "--model", "gcn.pt", "--out", "reps.h5"), d)
     long_gcn = {**TINY, "gcn": {"epochs": 30, "graphs_per_step": 32, "checkpoint_every": 3}}
     (d / "long_gcn.yaml").write_text(yaml.safe_dump(overlay(long_gcn)))
     return d
 
 
-STAGES = {
+STAGES = {  # params file, flags, and the outputs besides model.pt and history.json
     "train_gcn": (
         "long_gcn.yaml",
         "--variant nrdh --features features.h5 --graphs graphs.h5 --bits 16 --seed 0".split(),
+        ("reps.h5",),
     ),
     "train_hasher": (
         "params.yaml",
         "--variant nrdh --dataset digits --seed 0 --bits 16 --reps reps.h5".split(),
+        (),
     ),
 }
+
+
+def outputs(name: str, folder: Path | str) -> list[str]:
+    """The output flags of stage `name` with every file in `folder`."""
+    extra = [f"--{Path(f).stem}={folder}/{f}" for f in STAGES[name][2]]
+    return ["--out", f"{folder}/model.pt", "--history", f"{folder}/history.json", *extra]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(STAGES))
 def test_killed_training_stage_resumes_to_identical_bytes(project, name):
-    params, args = STAGES[name]
+    params, args, _ = STAGES[name]
 
     def command(run: str) -> list[str]:
-        out = ("--out", f"{name}/{run}/model.pt", "--history", f"{name}/{run}/history.json")
-        return stage(name, project, "--params", params, *args, *out)
+        return stage(name, project, "--params", params, *args, *outputs(name, f"{name}/{run}"))
 
     run_ok(command("full"), project)
     killed = project / name / "killed"
@@ -186,7 +194,7 @@ def test_killed_training_stage_resumes_to_identical_bytes(project, name):
 
     stdout = run_ok(command("killed"), project)
     assert f"resuming from {name}/killed/model.pt.ckpt at epoch" in stdout
-    for artifact in ("model.pt", "history.json"):
+    for artifact in ("model.pt", "history.json"):  # the reps record their model's path
         assert (killed / artifact).read_bytes() == (project / name / "full" / artifact).read_bytes()
     assert not ckpt.exists()
 
@@ -194,13 +202,11 @@ def test_killed_training_stage_resumes_to_identical_bytes(project, name):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(STAGES))
 def test_ctrl_c_stops_a_training_stage_with_one_line(project, name):
-    params, args = STAGES[name]
+    params, args, _ = STAGES[name]
     out = project / name / "interrupted"
     ckpt = out / "model.pt.ckpt"
-    cmd = stage(name, project, "--params", params, *args, "--out", ckpt.with_suffix(""))
-    code, stderr = signal_after_checkpoint(
-        [*cmd, "--history", out / "history.json"], project, ckpt, signal.SIGINT
-    )
+    cmd = stage(name, project, "--params", params, *args, *outputs(name, out))
+    code, stderr = signal_after_checkpoint(cmd, project, ckpt, signal.SIGINT)
     assert code == 130
     lines = [line for line in stderr.replace("\r", "\n").splitlines() if "error" in line]
     assert "Traceback" not in stderr and len(lines) == 1

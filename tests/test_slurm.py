@@ -28,7 +28,6 @@ CPU_RULES = (
     "extract_features",
     "feature_stats",
     "build_graphs",
-    "dump_node_reps",
     "compute_codes",
     "baseline_codes",
     "evaluate",

@@ -290,7 +290,7 @@ def test_each_job_asks_for_the_threads_its_stage_computes_with(tmp_path):
     threads = planned_threads(make_project(tmp_path / "p", tmp_path / "params.yaml"))
     assert threads["train_hasher"] == {2, 3}  # nrdh, and nrdh_flat's override
     assert threads["train_peer"] == {2}
-    assert threads["train_gcn"] == threads["dump_node_reps"] == {4}
+    assert threads["train_gcn"] == {4}
     assert threads["evaluate"] == {2}  # numba's prange, NUMBA_NUM_THREADS
     assert threads["extract_features_shard"] == threads["compute_codes_shard"] == {1}
     assert threads["baseline_codes"] == {1}

@@ -1,7 +1,8 @@
 """Stage 1 (node representation learning), its second half: the GCN autoencoder and g(x).
 
 Apart from the features and graphs stages (`nrdh.pipeline.representation`) because these
-two need torch.
+need torch. One stage trains the network and writes g(x) from it in the same process: a
+second process would pay torch's start-up again only to reload the weights it just saved.
 """
 
 from __future__ import annotations
@@ -45,16 +46,21 @@ def train_gcn_stage(
     graphs_path: Path,
     out: Path,
     history_out: Path,
+    reps_out: Path,
     bits: int,
     cfg: GCNConfig,
+    reps_cfg: NodeRepConfig,
     seed: int,
 ) -> None:
-    """Stage 3: the GCN autoencoder (Table 1, L1 of Eq. 8) of `bits` outputs, its loss history."""
+    """Stages 3 and 4: the GCN autoencoder (Table 1, L1 of Eq. 8) of `bits` outputs, its
+    loss history, and g(x) of every training image from it (`reps_out`)."""
     train_idx, nodes, valid, adj = _read_graphs(graphs_path)
     x = _train_features(features_path, train_idx)
     inputs = {"features": features_path, "graphs": graphs_path}
     prov = io.provenance({"base.seed": seed, "gcn": as_dict(cfg), "bits": bits}, inputs)
     run_id = train.config_digest(prov)
+    # With MKL's CNR branch (nrdh.numerics) 1 and 2 threads give other weights and reps, so
+    # the bytes must not follow the machine's cores.
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(seed)
     model, history = train.train_gcn(
@@ -65,7 +71,7 @@ def train_gcn_stage(
             "kind": "gcn",
             "schema_version": io.CHECKPOINT_SCHEMA_VERSION,
             "arch": {"in_dim": x.shape[1], "bits": bits, "hidden": list(cfg.hidden)},
-            # how dump_node_reps runs it: the training's graphs and thread count
+            # how g(x) is computed from it: the training's graphs and thread count
             "identity_graph": cfg.identity_graph,
             "threads": cfg.threads,
             "provenance": prov,
@@ -74,6 +80,15 @@ def train_gcn_stage(
         out,
     )
     io.write_json(history_out, history)
+    reps = train.node_representations(model, x, nodes, valid, adj, cfg.identity_graph)
+    _write_node_reps(
+        reps,
+        train_idx,
+        bits,
+        reps_cfg,
+        reps_out,
+        {"features": features_path, "graphs": graphs_path, "gcn": out},
+    )
 
 
 def load_gcn(path: Path, bits: int) -> tuple[GCNAutoencoder, bool, int]:
@@ -87,31 +102,22 @@ def load_gcn(path: Path, bits: int) -> tuple[GCNAutoencoder, bool, int]:
     return model, ckpt["identity_graph"], ckpt["threads"]
 
 
-def dump_node_reps_stage(
-    *,
-    features_path: Path,
-    graphs_path: Path,
-    model_path: Path,
-    out: Path,
+def _write_node_reps(
+    reps: np.ndarray,
+    train_idx: np.ndarray,
     bits: int,
     cfg: NodeRepConfig,
+    out: Path,
+    inputs: dict[str, Path],
 ) -> None:
-    """Stage 4: g(x) of every training image from the trained `bits`-output encoder."""
-    model, identity_graph, threads = load_gcn(model_path, bits)
-    # The training's thread count: with MKL's CNR branch (nrdh.numerics) 1 and 2 threads give
-    # other reps, so the bytes must not follow the machine's cores.
-    torch.set_num_threads(threads)
-    train_idx, nodes, valid, adj = _read_graphs(graphs_path)
-    x = _train_features(features_path, train_idx)
-    reps = train.node_representations(model, x, nodes, valid, adj, identity_graph)
+    """node_reps_<bits>.h5: g(x) (n_train, bits) of the training rows `train_idx`, centred
+    when `cfg.center`, with the training mean and the bit imbalance; `inputs` the files the
+    provenance records (features, graphs, the GCN checkpoint)."""
     mean = reps.mean(0)
     if cfg.center:
         reps = reps - mean
     balance = (reps >= 0).mean(0)
-    prov = io.provenance(
-        {"node_reps": as_dict(cfg)},
-        {"features": features_path, "graphs": graphs_path, "gcn": model_path},
-    )
+    prov = io.provenance({"node_reps": as_dict(cfg)}, inputs)
     with io.create_h5(out, "node_reps", prov) as f:
         f.create_dataset("train", data=train_idx)
         f.create_dataset("reps", data=reps.astype(np.float32))
