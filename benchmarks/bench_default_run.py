@@ -5,6 +5,10 @@ fresh clone: no cache), then re-runs every stage's own command in DVC's order an
 with the import time of its script (`python -X importtime`, top-level modules) and whether
 it imports torch. DVC's own time is the repro's wall time minus the commands' sum.
 
+The repro also reports CPU seconds (user + sys), split into DVC's own process and the stage
+commands it ran: on a machine shared with other jobs wall time follows their load, CPU time
+much less, so before/after comparisons there use CPU.
+
     python benchmarks/bench_default_run.py --rev HEAD --json before_after.json
 
 Prints a table per stage group: processes, command seconds, import seconds, torch or not.
@@ -24,6 +28,14 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# `dvc <args>` in a child interpreter that prints, last on stderr, the CPU seconds of DVC's
+# own process and of the stage commands it ran (its waited-for children), as JSON.
+DVC_WITH_CPU = (
+    "import json, resource, sys; from dvc.cli import main; rc = main(sys.argv[1:]); "
+    "cpu = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]; "
+    "print(json.dumps([round(r.ru_utime + r.ru_stime, 1) for r in cpu]), file=sys.stderr); "
+    "sys.exit(rc)"
+)
 
 
 def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str]:
@@ -33,6 +45,13 @@ def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str]:
     if proc.returncode:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}")
     return time.perf_counter() - start, proc.stderr
+
+
+def repro(work: Path, env: dict[str, str]) -> tuple[float, float, float]:
+    """(wall seconds, DVC's own CPU seconds, the stage commands' CPU seconds) of `dvc repro`."""
+    seconds, err = timed([sys.executable, "-c", DVC_WITH_CPU, "repro", "-q"], work, env)
+    own, commands = json.loads(err.strip().splitlines()[-1])
+    return seconds, own, commands
 
 
 def import_profile(script: str, cwd: Path, env: dict[str, str]) -> tuple[float, bool]:
@@ -56,7 +75,7 @@ def main() -> None:
     args = parser.parse_args()
     bindir = str(Path(sys.executable).parent)
     env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
-    repro_s = noop_s = float("nan")
+    repro_s = noop_s = dvc_cpu = commands_cpu = float("nan")
     if args.built:
         work = args.built.resolve()
     else:
@@ -65,10 +84,11 @@ def main() -> None:
         subprocess.run(["git", "checkout", "-q", args.rev], cwd=work, check=True)
     env["PYTHONPATH"] = str(work / "src")
     if not args.built:
-        repro_s, _ = timed([str(Path(bindir) / "dvc"), "repro", "-q"], work, env)
-        noop_s, _ = timed([str(Path(bindir) / "dvc"), "repro", "-q"], work, env)
+        repro_s, dvc_cpu, commands_cpu = repro(work, env)
+        noop_s, _, _ = repro(work, env)
+    cpu = f"CPU: DVC itself {dvc_cpu:.1f} s, stage commands {commands_cpu:.1f} s"
     if args.repro_only:
-        print(f"dvc repro from a fresh clone: {repro_s:.1f} s; second (no-op): {noop_s:.1f} s")
+        print(f"dvc repro from a fresh clone: {repro_s:.1f} s ({cpu}); no-op: {noop_s:.1f} s")
         return
     from dvc.repo import Repo
 
@@ -86,7 +106,7 @@ def main() -> None:
         groups[group]["seconds"] += seconds
         groups[group]["import_seconds"] += imports[group][0]
     total = sum(g["seconds"] for g in groups.values())
-    print(f"dvc repro from a fresh clone: {repro_s:.1f} s; second (no-op) repro: {noop_s:.1f} s")
+    print(f"dvc repro from a fresh clone: {repro_s:.1f} s ({cpu}); no-op repro: {noop_s:.1f} s")
     dvc_own = repro_s - total
     print(f"stage commands: {total:.1f} s in {len(stages)} processes; DVC itself: {dvc_own:.1f} s")
     print("| stage | processes | seconds | of which imports | imports torch |")
@@ -102,6 +122,7 @@ def main() -> None:
                 {
                     "rev": args.rev,
                     "repro_s": repro_s,
+                    "repro_cpu_s": {"dvc": dvc_cpu, "commands": commands_cpu},
                     "noop_s": noop_s,
                     "commands_s": total,
                     "groups": {k: dict(v) for k, v in groups.items()},
