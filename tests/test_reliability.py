@@ -432,6 +432,7 @@ def test_summary_and_figures_are_byte_identical_across_runs(good, tmp_path):
                 diag=f"{tmp_path}/diag/{{dataset}}/{{method}}/diag_{{bits}}.json",
             ),
             summary_out=out / "summary.json",
+            headline_out=out / "headline.json",
             reports_dir=out,
             reference=P.summary.reference,
             params=PARAMS,
