@@ -77,7 +77,11 @@ def hash_network(
     )
     assert isinstance(trunk, torch.nn.Module)  # hasher.backbone names torch trunks only
     t_train, t_eval = hasher_transforms(image_size, augment, t_eval)
-    return HashNet(trunk, feat_dim, bits), t_train, t_eval
+    # Channels-last weights make every convolution, batch norm and pooling layer run on
+    # (B, H, W, C) tensors, whose CPU kernels are vectorised over channels: a training step
+    # of flat_cnn on the 16x16 mosaics took 16 ms instead of 24 on one thread.
+    net = HashNet(trunk, feat_dim, bits).to(memory_format=torch.channels_last)
+    return net, t_train, t_eval
 
 
 def train_hasher_stage(
