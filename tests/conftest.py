@@ -29,18 +29,26 @@ def tool(name: str) -> str:
     return str(Path(sys.executable).with_name(name))
 
 
+def project_env(cwd: Path) -> dict[str, str]:
+    """The environment of a command run in a project: the venv's bin first on PATH, and in a
+    project copy its own src/ first on PYTHONPATH."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    if (Path(cwd) / "src" / "nrdh").is_dir():
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(Path(cwd).resolve() / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]
+        )
+    return env
+
+
 def run(cmd: list[str], cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
     """Run a command with the venv's bin first on PATH; fail the test with its output.
 
     In a project copy, its own src/ comes first on PYTHONPATH, so the stages run the copy's
     code (an edit there is what the pipeline executes), not the installed package's.
     """
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    if (Path(cwd) / "src" / "nrdh").is_dir():
-        env["PYTHONPATH"] = os.pathsep.join(
-            [str(Path(cwd).resolve() / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]
-        )
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        cmd, cwd=cwd, env=project_env(cwd), capture_output=True, text=True, timeout=timeout
+    )
     assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}"
     return proc
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import make_project, overlay, run, snakemake_planned, tool
+from conftest import make_project, overlay, project_env, run, snakemake_planned, tool
 
 ARTIFACT_DIRS = ("data", "models", "codes", "metrics", "plots")
 
@@ -133,7 +133,12 @@ def test_a_dvc_build_is_up_to_date_for_snakemake(dvc_project, tmp_path):
 def lock_check(project: Path) -> subprocess.CompletedProcess:
     """`nrdh lock-check` in a project (the check .ci/run makes on the committed lock)."""
     return subprocess.run(
-        [tool("nrdh"), "lock-check"], cwd=project, capture_output=True, text=True, timeout=300
+        [tool("nrdh"), "lock-check"],
+        cwd=project,
+        env=project_env(project),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -153,8 +158,12 @@ def test_lock_check_passes_on_a_fresh_lock_and_names_what_went_stale(dvc_project
 
 @pytest.mark.slow
 def test_dvc_reads_metrics_and_plots(dvc_project):
+    """DVC's metrics are the headline file alone (the eval JSONs are plain outputs)."""
     shown = json.loads(run([tool("dvc"), "metrics", "show", "--json"], dvc_project).stdout)
-    assert "metrics/eval/digits/nrdh/seed0/eval_16.json" in json.dumps(shown)
+    (files,) = [v["data"] for v in shown.values()]  # the workspace's
+    assert list(files) == ["metrics/headline.json"]
+    cell = files["metrics/headline.json"]["data"]["digits"]["nrdh"]["16"]
+    assert set(cell) == {"map_all", "map_at_k"}
     run([tool("dvc"), "plots", "show", "-o", "dvc_plots"], dvc_project)
     assert (dvc_project / "dvc_plots" / "index.html").is_file()
 
@@ -244,4 +253,4 @@ def test_learned_backbone_through_both_engines(tmp_path, tiny_params):
     assert {"models/digits/feature_net/encoder.pt", "data/digits/features.h5"} <= set(ours)
     stats = json.loads((dvc / SIMCLR_TARGET).read_text())
     assert stats["backbone"] == "simclr" and 0.0 <= stats["knn_precision"] <= 1.0
-    assert "metrics/features/digits.json" in run([tool("dvc"), "metrics", "show"], dvc).stdout
+    assert "- path: metrics/features/digits.json" in (dvc / "dvc.lock").read_text()  # recorded

@@ -11,6 +11,7 @@ stages whose committed lock no longer matches HEAD's code, params or data: CI ru
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -36,15 +37,38 @@ def _run_own_stages(root: Path) -> None:
             raise NRDHError(f"dvc.yaml: stage {name} failed (exit {proc.returncode})")
 
 
+def _times(root: Path, outputs: list[str]) -> dict[Path, tuple[int, int]]:
+    """(atime, mtime) in ns of every file and folder under `outputs`."""
+    found = {}
+    for out in outputs:
+        top = root / out
+        paths = [top, *top.rglob("*")] if top.is_dir() else [top]
+        for p in paths:
+            if p.exists():
+                st = p.stat()
+                found[p] = (st.st_atime_ns, st.st_mtime_ns)
+    return found
+
+
 def record_build(root: Path, stages: list[str]) -> None:
     """After Snakemake built `stages` (DVC stage names), commit them to dvc.lock (and DVC's
-    cache), with DVC's own code_digests and check_params stages: one state for both engines."""
+    cache), with DVC's own code_digests and check_params stages: one state for both engines.
+
+    `dvc commit` replaces each output by a copy from its cache, in its own order: the outputs'
+    times are put back after it, or Snakemake would find an input newer than what it built."""
     if not (root / ".dvc").is_dir():
         return
+    from nrdh.workflow.dvc import resolve
+
     _run_own_stages(root)
     targets = [CODER, VALIDATOR, *sorted(set(stages))]
+    resolved = resolve(root.resolve())[1]
+    times = _times(root, [out for name in targets for out in resolved[name].outs])
     print(f"nrdh: recording {len(targets)} stages in dvc.lock (dvc commit)", file=sys.stderr)
     proc = subprocess.run(["dvc", "commit", "-f", "-q", *targets], cwd=root, text=True)
+    for path, ns in times.items():
+        if path.exists():
+            os.utime(path, ns=ns)
     if proc.returncode:
         raise NRDHError(
             f"{root / 'dvc.lock'}: dvc commit failed (exit {proc.returncode}); run "
