@@ -148,15 +148,19 @@ def _dvc_deps(args: argparse.Namespace) -> None:
 
 def _lock_check(args: argparse.Namespace) -> None:
     """Check that dvc.lock matches the code, params and data (CI runs it): exit 2 if not."""
-    from nrdh.workflow.lock import stale_entries
+    from nrdh.workflow.lock import prune, stale_entries
 
+    if args.prune:
+        for name in prune(args.root):
+            print(f"{name}: removed from dvc.lock (no such stage in dvc.yaml)")
     stale = stale_entries(args.root)
     for name, problems in stale.items():
         print(f"{name}: {'; '.join(problems)}")
     if stale:
         raise NRDHError(
             f"{args.root / 'dvc.lock'}: {len(stale)} stage(s) do not match the code, params or "
-            "data; expected a lock refreshed by `dvc repro` (then commit dvc.lock)"
+            "data; expected a lock refreshed by `dvc repro` (and `nrdh lock-check --prune` for "
+            "stages dvc.yaml lacks), then commit dvc.lock"
         )
     print(f"{args.root / 'dvc.lock'}: matches the code, params and data")
 
@@ -257,6 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     k = sub.add_parser("lock-check", help=_lock_check.__doc__)
     k.add_argument("--root", type=Path, default=Path("."), help="folder of dvc.yaml")
+    k.add_argument(
+        "--prune", action="store_true", help="first remove entries of stages dvc.yaml lacks"
+    )
     k.set_defaults(func=_lock_check)
 
     b = sub.add_parser("dvc-commit", help=_dvc_commit.__doc__)

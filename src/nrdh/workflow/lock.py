@@ -84,6 +84,21 @@ def built_stages(root: Path) -> list[str]:
     return [s.name for s in stages if all((root / out).exists() for out in s.outs)]
 
 
+def prune(root: Path) -> list[str]:
+    """Remove dvc.lock's entries of stages dvc.yaml no longer resolves (DVC keeps them
+    forever), in DVC's own YAML layout; returns their names."""
+    from dvc.utils.serialize import modify_yaml
+
+    from nrdh.workflow.dvc import resolve
+
+    resolved = set(resolve(root.resolve())[1])
+    with modify_yaml(str(root / "dvc.lock")) as lock:
+        gone = [name for name in lock.get("stages", {}) if name not in resolved]
+        for name in gone:
+            del lock["stages"][name]
+    return gone
+
+
 def _stale(entry: Any) -> list[str]:
     """What in one `dvc status` entry says the lock differs from code, params or data."""
     if isinstance(entry, str):
