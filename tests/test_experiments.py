@@ -112,8 +112,8 @@ def test_queued_rho_sweep_lists_three_experiments_with_map(tmp_path, tiny_params
             for e in exp["revs"]:
                 data = e["data"]
                 rho = data["params"]["params.yaml"]["data"]["graph"]["rho"]
-                metrics = data["metrics"]["metrics/eval/digits/nrdh/seed0/eval_16.json"]["data"]
-                found[e["name"]] = (rho, metrics["map_all"])
+                headline = data["metrics"]["metrics/headline.json"]["data"]
+                found[e["name"]] = (rho, headline["digits"]["nrdh"]["16"]["map_all"])
     assert {name: rho for name, (rho, _) in found.items()} == {
         "rho0.2": 0.2,
         "rho0.4": 0.4,

@@ -146,6 +146,7 @@ def gcn_and_itq(d: Path, dispatch: dict, run: str) -> tuple[str, str]:
     """MD5s of the default 32-bit GCN and of the ITQ codes at every length, under `dispatch`."""
     gcn = ["--variant", "nrdh", "--seed", "0", "--bits", "32", "--features", "features.h5"]
     gcn += ["--graphs", "graphs.h5", "--out", f"{run}/gcn.pt", "--history", f"{run}/gcn.json"]
+    gcn += ["--reps", f"{run}/node_reps.h5"]
     itq = [
         "--method",
         "itq",
