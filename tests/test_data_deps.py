@@ -118,17 +118,13 @@ def test_a_data_change_reruns_extraction_in_both_engines(
 
 
 @pytest.mark.slow
-def test_features_record_the_data_digest(built):
+def test_features_record_the_data_digest(built, monkeypatch):
     """features.h5's provenance holds the digest of the images and list files read."""
     import h5py
 
     p = parse(yaml.safe_load((built / "params.yaml").read_text()))
-    cwd = Path.cwd()
-    os.chdir(built)
-    try:
-        expected = content_digest(p.dataset("listed"))
-    finally:
-        os.chdir(cwd)
+    monkeypatch.chdir(built)  # the params' paths are relative to the project
+    expected = content_digest(p.dataset("listed"))
     with h5py.File(built / "data/listed/features.h5") as f:
         prov = json.loads(f.attrs["provenance"])
     assert prov["inputs"]["data"] == expected

@@ -17,13 +17,12 @@ keyed by each file's inode, size and mtime, so checking an untouched collection 
 image. Snakemake compares a folder by its own mtime, which misses an image removed from a
 class subfolder, so its jobs read ``data/sources/<ds>.snapshot`` instead: the `snapshot` of
 every image's path, size and mtime and every other file's content, rewritten only when it
-changes, so its mtime trigger
-fires exactly when the data changed. `content_digest` is the data's digest that features.h5
-records in its provenance. Both engines call `link_sources` before any job (DVC in the
-check_params stage, Snakemake as it builds the DAG), and the entry points of the first
-stages that read images (stages/train_feature_net.py, extract_features_shard.py) refresh
-the snapshot, so a workspace DVC built
-after a data change is as new to Snakemake as the data.
+changes, so its mtime trigger fires exactly when the data changed. `content_digest` is the
+data's digest that features.h5 records in its provenance. Both engines call `link_sources`
+before any job (DVC in the check_params stage, Snakemake as it builds the DAG), and the
+entry points of the first stages that read images (stages/train_feature_net.py,
+extract_features_shard.py) refresh the snapshot, so a workspace DVC built after a data
+change is as new to Snakemake as the data.
 """
 
 from __future__ import annotations
@@ -173,32 +172,44 @@ def _files(path: Path) -> Iterator[tuple[str, Path]]:
             yield full.relative_to(path).as_posix(), full
 
 
+def _digest(paths: list[Path], line: Callable[[str, Path], str]) -> tuple[str, int]:
+    """MD5 over `line(relative path, file)` of every file under `paths` (each path's files
+    prefixed by its position), and how many files there were."""
+    h, count = hashlib.md5(), 0
+    for k, path in enumerate(paths):
+        for rel, full in _files(path):
+            h.update(f"{k}/{line(rel, full)}\n".encode())
+            count += 1
+    return h.hexdigest(), count
+
+
+def _stat_or_content(rel: str, full: Path) -> str:
+    """An image by its path, size and mtime; any other file by its path and content."""
+    from nrdh.io import file_digest
+
+    if full.suffix.lower() in IMAGE_SUFFIXES:
+        st = full.stat()
+        return f"{rel}\0{st.st_size}\0{st.st_mtime_ns}"
+    return f"{rel}\0{file_digest(full)}"
+
+
+def _content(rel: str, full: Path) -> str:
+    """A file by its path and content."""
+    from nrdh.io import file_digest
+
+    return f"{rel}\0{file_digest(full)}"
+
+
 def snapshot(paths: list[Path]) -> str:
     """MD5 over every file under `paths`: an image by its path, size and mtime (reading 70,000
     images at each DAG build would cost seconds), any other file (list files, the packed
     arrays of embedded and IDX sources) by its path and content, so an edited list line
     counts even when it keeps the file's size and mtime."""
-    from nrdh.io import file_digest
-
-    h = hashlib.md5()
-    for k, path in enumerate(paths):
-        for rel, full in _files(path):
-            if full.suffix.lower() in IMAGE_SUFFIXES:
-                st = full.stat()
-                h.update(f"{k}/{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-            else:
-                h.update(f"{k}/{rel}\0{file_digest(full)}\n".encode())
-    return h.hexdigest()
+    return _digest(paths, _stat_or_content)[0]
 
 
 def content_digest(cfg: DatasetConfig) -> dict[str, str | int]:
     """The data's digest for provenance: MD5 over each file's relative path and MD5, for
     every file the dataset's inputs hold (the same on any machine for the same bytes)."""
-    from nrdh.io import file_digest
-
-    h, count = hashlib.md5(), 0
-    for k, path in enumerate(p for p in inputs(cfg) if p is not None):
-        for rel, full in _files(path):
-            h.update(f"{k}/{rel}\0{file_digest(full)}\n".encode())
-            count += 1
-    return {"md5": h.hexdigest(), "files": count}
+    md5, count = _digest([p for p in inputs(cfg) if p is not None], _content)
+    return {"md5": md5, "files": count}

@@ -22,8 +22,8 @@ import yaml
 from nrdh.errors import NRDHError
 from nrdh.sources import LINK_DIR
 from nrdh.workflow.code import CODE_DIR, CODER
+from nrdh.workflow.rules import VALIDATOR
 
-VALIDATOR = "check_params"  # DVC's params-check stage (nrdh.workflow.rules leaves it out)
 # Deps whose change means the lock describes other code, params or data than the workspace's.
 TRACKED = ("params.yaml", "stages", "src/nrdh", CODE_DIR + "/", LINK_DIR + "/")
 
