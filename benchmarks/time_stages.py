@@ -2,7 +2,8 @@
 
 Run in a project folder whose params.yaml is the scenario to time (for the scale scenario:
 `nrdh preset presets/scale_cpu.yaml`, docs/SCALE.md). Prints a Markdown table as it goes,
-so a long run that is stopped still shows the stages it finished.
+so a long run that is stopped still shows the stages it finished, and each stage's own
+output (its progress bars) as it runs.
 
     python benchmarks/time_stages.py [--out times.md]
 """
@@ -34,11 +35,12 @@ def main() -> None:
     start = time.perf_counter()
     for stage in stage_order():
         t0 = time.perf_counter()
-        proc = subprocess.run([dvc, "repro", "-s", stage], capture_output=True, text=True)
+        # the stage's own output (its progress bars) streams through, as under `dvc repro`
+        proc = subprocess.run([dvc, "repro", "-s", stage])
         lines.append(f"| {stage} | {time.perf_counter() - t0:.1f} |")
         print(lines[-1], flush=True)
         if proc.returncode:
-            sys.exit(f"{stage} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+            sys.exit(f"error: stage {stage} failed (exit {proc.returncode}; its output is above)")
     lines.append(f"| total | {time.perf_counter() - start:.1f} |")
     print(lines[-1])
     if args.out:

@@ -55,7 +55,7 @@ def snakemake_jobs(project: Path) -> dict[str, tuple[set[str], set[str], str, di
         name = rule.name + ("@" + rule.key(wildcards) if rule.wildcards else "")
         shell = re.search(
             r"^Shell command: OMP_NUM_THREADS=(\d+) MKL_NUM_THREADS=\1 NUMBA_NUM_THREADS=\1 "
-            r"(.*) > \S+ 2>&1$",
+            r"(.*) 2>&1 \| tee \S+$",
             block,
             re.M,
         )

@@ -34,6 +34,8 @@ for spec in DVC_RULES:
             **res,
         log:
             spec.log(),
+        benchmark:
+            spec.benchmark()
         params:
             cmd=spec.job_cmd,
             values=spec.job_params,
@@ -41,6 +43,8 @@ for spec in DVC_RULES:
             "../envs/nrdh.yaml"
         shell:
             # the thread count the job asked for is what its libraries run (torch stages set
-            # theirs from the same params key, workflow/resources.yaml)
+            # theirs from the same params key, workflow/resources.yaml); the job's output,
+            # progress bars included, goes to its log and to Snakemake's terminal, as DVC
+            # shows a stage's
             "OMP_NUM_THREADS={threads} MKL_NUM_THREADS={threads} NUMBA_NUM_THREADS={threads} "
-            "{params.cmd} > {log} 2>&1"
+            "{params.cmd} 2>&1 | tee {log}"

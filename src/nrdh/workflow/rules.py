@@ -131,6 +131,11 @@ class Rule:
         stem = "-".join("{" + k + "}" for k in self.wildcards) or "run"
         return f"logs/{self.name}/{stem}.log"
 
+    def benchmark(self) -> str:
+        """Per-job resource record beside the log (Snakemake's ``benchmark:`` TSV: wall
+        seconds, peak RSS, CPU time), which benchmarks/stage_resources.py tabulates."""
+        return self.log().removesuffix(".log") + ".tsv"
+
 
 def is_folder(path: str) -> bool:
     """Whether a dvc.yaml output is a folder: by this project's convention, a path without a
