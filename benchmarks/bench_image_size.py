@@ -35,9 +35,9 @@ def main() -> None:
 
     import torch
 
+    from nrdh.backbones import build_backbone
     from nrdh.data import load_dataset
     from nrdh.feature_stats import knn_precision
-    from nrdh.features import build_backbone
     from nrdh.params import load_params
 
     params = load_params(args.params)

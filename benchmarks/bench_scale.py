@@ -47,8 +47,9 @@ import psutil
 import torch
 from bench_metrics import N_CLASSES, synthetic  # this folder: sys.path[0] of a script
 
-from nrdh import features, train
+from nrdh import backbones, features, train
 from nrdh.data import ImageSet, load_dataset
+from nrdh.device import resolve_device
 from nrdh.export import export_list_dataset, scale_collection
 from nrdh.losses import hash_loss
 from nrdh.metrics import retrieval_report
@@ -182,7 +183,7 @@ def extraction(images: ImageSet, cfg: FeatureConfig, n: int, small: int, tmp: Pa
     def run(k: int) -> tuple[float, dict[str, Any]]:
         out = tmp / f"features_{k}.h5"
         job = lambda: features.extract_features(head(images, k), cfg, out, PROV)  # noqa: E731
-        seconds, stats = timed(job, features.resolve_device(cfg.device))
+        seconds, stats = timed(job, resolve_device(cfg.device))
         out.unlink()
         return seconds, stats
 
@@ -215,8 +216,8 @@ def best_rate(step: Callable[[], Any], batches: int, device: torch.device, reps:
 
 def extraction_ceiling(cfg: FeatureConfig, batches: int) -> float:
     """Images/s of the backbone alone on random uint8 batches on the device (stage's flags)."""
-    device = features.resolve_device(cfg.device)
-    model, _, _ = features.build_backbone(cfg.backbone, cfg.weights, cfg.download)
+    device = resolve_device(cfg.device)
+    model, _, _ = backbones.build_backbone(cfg.backbone, cfg.weights, cfg.download)
     model = model.to(device).eval()
     x = torch.randint(0, 256, (cfg.batch_size, 3, 224, 224), dtype=torch.uint8, device=device)
     with (
@@ -253,7 +254,7 @@ def hasher_run(images: ImageSet, cfg: HasherConfig, bits: int, epochs: tuple[int
         job = lambda m=model, t=t_train, c=run_cfg: train.train_hasher(  # noqa: E731
             m, images.view(t, idx), objective, c, 0
         )
-        seconds, stats = timed(job, features.resolve_device(cfg.device))
+        seconds, stats = timed(job, resolve_device(cfg.device))
         times.append(seconds)
     n = len(idx)
     steps = n // cfg.batch_size if n > cfg.batch_size else 1
@@ -270,7 +271,7 @@ def hasher_run(images: ImageSet, cfg: HasherConfig, bits: int, epochs: tuple[int
 
 def hasher_ceiling(cfg: HasherConfig, bits: int, batches: int) -> float:
     """Training steps/s x batch of the same network, loss and optimiser on device tensors."""
-    device = features.resolve_device(cfg.device)
+    device = resolve_device(cfg.device)
     torch.manual_seed(0)
     model = scale_hash_network(cfg, bits)[0].to(device).train()
     opt = train.make_optimizer(model.parameters(), cfg)
@@ -298,10 +299,10 @@ def transform_cost(images: ImageSet, backbone: str, n: int = 300, reps: int = 3)
     own float32 preprocessing on the host (before) against ours, uint8 out (after)."""
     from torchvision.transforms import Compose
 
-    entry = features.weights_entry(backbone, "DEFAULT")
+    entry = backbones.weights_entry(backbone, "DEFAULT")
     ts = {
-        "float32_host": Compose([features.ToRGB(), entry.transforms()]),
-        "uint8_host": features.host_transform(entry),
+        "float32_host": Compose([backbones.ToRGB(), entry.transforms()]),
+        "uint8_host": backbones.host_transform(entry),
     }
     best = dict.fromkeys(ts, 0.0)
     for _ in range(reps):
@@ -422,7 +423,7 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads())))
 
-    device = features.resolve_device(args.device)
+    device = resolve_device(args.device)
     params = load_preset(args.preset, PRESET.parents[1] / "params.yaml")
     fcfg, hcfg = params.features, params.hasher
     fcfg = dataclasses.replace(
@@ -461,7 +462,7 @@ def main() -> None:
     res["transform_cost"] = transform_cost(images, fcfg.backbone)
     print("transform cost, images/s per core:", res["transform_cost"], flush=True)
     pins = [False, True] if device.type == "cuda" else [False]
-    f_model, f_transform, _ = features.build_backbone(fcfg.backbone, fcfg.weights, fcfg.download)
+    f_model, f_transform, _ = backbones.build_backbone(fcfg.backbone, fcfg.weights, fcfg.download)
     del f_model
     h_transform = scale_hash_network(hcfg, args.bits)[1]
     for part, view, batch in (

@@ -11,7 +11,7 @@ import pytest
 import torch
 from conftest import default_params
 
-from nrdh import features, io, objectives
+from nrdh import backbones, io, objectives
 from nrdh.data import ImageSet, one_hot
 from nrdh.models import EfficientNetTrunk
 from nrdh.pipeline import hashing
@@ -97,6 +97,6 @@ def test_efficientnet_trunk_starts_from_the_wheels_imagenet_weights() -> None:
     model, _, _ = hashing.hash_network(
         backbone="efficientnet_lite0", bits=16, channels=1, image_size=64, weights="DEFAULT"
     )
-    state = torch.load(features.efficientnet_weights_file(), weights_only=True)
+    state = torch.load(backbones.efficientnet_weights_file(), weights_only=True)
     own = model.backbone.net.state_dict()
     assert set(own) == set(state) and all(torch.equal(own[k], state[k]) for k in state)

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import torch
 
+from nrdh.backbones import STD_FLOOR
 from nrdh.data import ImageSet, ScaledTensor, image_channels
 from nrdh.errors import NRDHError
-from nrdh.features import STD_FLOOR
 from nrdh.models import FeatureEncoder, SimCLRNet
 from nrdh.objectives import nt_xent, two_views
 from nrdh.params import FeatureNetConfig

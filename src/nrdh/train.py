@@ -18,8 +18,8 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from nrdh.device import resolve_device
 from nrdh.errors import NRDHError
-from nrdh.features import resolve_device
 from nrdh.io import read_torch, save_torch
 from nrdh.losses import gcn_loss
 from nrdh.models import GCNAutoencoder, HashNet

@@ -34,7 +34,7 @@ def train_feature_net_stage(
         io.write_json(out / NO_NETWORK, {"backbone": f_cfg.backbone, "network": None})
         return
     from nrdh.data import image_channels, load_dataset  # numpy, PIL: not for none.json
-    from nrdh.features import resolve_device
+    from nrdh.device import resolve_device
     from nrdh.simclr import feature_statistics, train_simclr
 
     images = load_dataset(ds_cfg, data_seed)

@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from nrdh import codes, features, io, objectives, paths, shards, train
+from nrdh import backbones, codes, io, objectives, paths, shards, train
 from nrdh.artifacts import open_features
 from nrdh.config import as_dict
 from nrdh.data import ImageSet, ScaledTensor, image_channels, load_dataset
@@ -72,7 +72,7 @@ def hash_network(
     network and eval transform; `weights` (pretrained, overwritten by the checkpoint's own)
     and `augment` (training only) matter for training alone.
     """
-    trunk, t_eval, feat_dim = features.build_backbone(
+    trunk, t_eval, feat_dim = backbones.build_backbone(
         backbone, weights, channels=channels, image_size=image_size or 0
     )
     assert isinstance(trunk, torch.nn.Module)  # hasher.backbone names torch trunks only
@@ -179,7 +179,7 @@ def fit_hash_network(
             "arch": arch,
             # (W, H) the network was trained on; None when its transform resizes anyway
             "input_size": None
-            if features.BACKBONES[backbone].resizes or cfg.image_size
+            if backbones.BACKBONES[backbone].resizes or cfg.image_size
             else images[0].size,
             "dataset": dataset,
             "provenance": prov,
