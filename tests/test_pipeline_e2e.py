@@ -115,6 +115,25 @@ def test_dvc_and_snakemake_build_the_same_artifacts(dvc_project, smk_project):
 
 
 @pytest.mark.slow
+def test_each_snakemake_job_leaves_its_output_and_resource_record(smk_project):
+    """Every job's log holds what it printed (extraction's progress bar counts images) and
+    a benchmark record (wall seconds, peak RSS) sits beside it for stage_resources.py.
+    Snakemake samples memory while a job runs, so a sub-second job may show none; a
+    hash network's process, which holds torch, shows over 100 MB."""
+    logs = smk_project / "logs"
+    for log in logs.glob("*/*.log"):
+        record = log.with_suffix(".tsv")
+        assert record.is_file(), record
+        header, row = (line.split("\t") for line in record.read_text().splitlines())
+        values = dict(zip(header, row, strict=True))
+        assert float(values["s"]) > 0
+        if log.parent.name == "train_hasher":
+            assert float(values["max_rss"]) > 100
+    extraction = (logs / "extract_features_shard" / "digits-0.log").read_text()
+    assert re.search(r"features \(pixels\): 100%\|.*\| (\d+)/\1 ", extraction)
+
+
+@pytest.mark.slow
 def test_a_snakemake_build_is_up_to_date_for_dvc(smk_project, tmp_path):
     """One state for both engines: Snakemake's onsuccess hook committed its build to
     dvc.lock, so DVC finds nothing to do."""

@@ -100,16 +100,20 @@ def extract_shard(
                     done = _flush(feats, done, buf)
         _flush(feats, done, buf)
         seconds = time.perf_counter() - began
+        n = stop - start
+        raw = (
+            f"; the forward pass alone {forward[0]:.1f} s, {n / forward[0]:.0f} images/s"
+            if forward[0] > 0
+            else ""
+        )
         log.info(
-            "features: %d images in %.1f s (%.0f images/s, %s on %s; the forward pass alone "
-            "%.1f s, %.0f images/s)",
-            stop - start,
+            "features: %d images in %.1f s (%.0f images/s, %s on %s%s)",
+            n,
             seconds,
-            (stop - start) / max(seconds, 1e-9),
+            n / max(seconds, 1e-9),
             cfg.backbone,
             device,
-            forward[0],
-            (stop - start) / max(forward[0], 1e-9),
+            raw,
         )
         f.create_dataset("labels", data=dataset.labels[start:stop])
         f.create_dataset(
