@@ -37,8 +37,8 @@ def main() -> None:
 
     from nrdh.backbones import build_backbone
     from nrdh.data import load_dataset
-    from nrdh.feature_stats import knn_precision
     from nrdh.params import load_params
+    from nrdh.semantics import knn_precision
 
     params = load_params(args.params)
     entry = dataclasses.replace(params.dataset(args.dataset), validation=args.validation)

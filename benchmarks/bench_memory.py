@@ -71,8 +71,9 @@ def train_hasher(root: Path, model: Path) -> None:
     """A one-epoch hash network on random 64-bit targets (its weights do not matter here)."""
     from nrdh import io
     from nrdh.artifacts import open_features
+    from nrdh.hash_network import HasherJob
     from nrdh.params import load_params
-    from nrdh.pipeline import hashing
+    from nrdh.stages import train_hasher
 
     p = load_params(root / "params.yaml")
     with open_features(root / "features.h5") as feats:
@@ -82,16 +83,17 @@ def train_hasher(root: Path, model: Path) -> None:
     with io.create_h5(reps, "node_reps", io.provenance({})) as f:
         f.create_dataset("train", data=train)
         f.create_dataset("reps", data=targets)
-    hashing.train_hasher_stage(
-        reps_path=reps,
+    job = HasherJob(
         out=model,
         history_out=root / "hasher.json",
         dataset="bench",
         ds_cfg=p.dataset("bench"),
         cfg=p.hasher,
+        bits=BITS,
         data_seed=p.base.seed,
         seed=p.base.seed,
     )
+    train_hasher.train_hasher_stage(reps_path=reps, job=job)
 
 
 def run_stage(stage: str, root: Path, model: Path) -> dict[str, float]:
@@ -101,23 +103,23 @@ def run_stage(stage: str, root: Path, model: Path) -> dict[str, float]:
     p = load_params(root / "params.yaml")
     ds, seed, features = p.dataset("bench"), p.base.seed, root / "features.h5"
     if stage == "evaluate":
-        from nrdh.pipeline import evaluation  # torch-free, as in the pipeline
+        from nrdh.stages import evaluate  # torch-free, as in the pipeline
     elif stage == "compute_codes":
-        from nrdh.pipeline import hashing
+        from nrdh.stages import compute_codes_shard
     else:
-        from nrdh.pipeline import representation
+        from nrdh.stages import build_graphs, extract_features_shard
     imported = rss_mib()
     start = time.perf_counter()
     if stage == "extract_features":
-        representation.extract_features_stage(
+        extract_features_shard.extract_features_stage(
             out=features, dataset="bench", ds_cfg=ds, f_cfg=p.features, seed=seed
         )
     elif stage == "build_graphs":
-        representation.build_graphs_stage(
+        build_graphs.build_graphs_stage(
             features_path=features, out=root / "graphs.h5", cfg=p.graph, seed=seed
         )
     elif stage == "compute_codes":
-        hashing.compute_codes_stage(
+        compute_codes_shard.compute_codes_stage(
             features_path=features,
             model_path=model,
             out=root / "codes" / f"{BITS}.h5",
@@ -128,7 +130,7 @@ def run_stage(stage: str, root: Path, model: Path) -> dict[str, float]:
             data_seed=seed,
         )
     else:
-        evaluation.evaluate_stage(
+        evaluate.evaluate_stage(
             codes_dir=root / "codes",
             metrics_dir=root,
             pr_dir=root,

@@ -51,11 +51,11 @@ from nrdh import backbones, features, train
 from nrdh.data import ImageSet, load_dataset
 from nrdh.device import resolve_device
 from nrdh.export import export_list_dataset, scale_collection
+from nrdh.hash_network import hash_network
 from nrdh.losses import hash_loss
 from nrdh.metrics import retrieval_report
 from nrdh.objectives import NRDH
 from nrdh.params import FeatureConfig, HasherConfig, ListData
-from nrdh.pipeline.hashing import hash_network
 from nrdh.presets import load_preset
 
 PRESET = Path(__file__).resolve().parents[1] / "presets" / "scale.yaml"

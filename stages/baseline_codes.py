@@ -4,19 +4,9 @@ from nrdh.runner import parse_args, run
 
 
 def main() -> None:
-    from nrdh.params import load_params
-    from nrdh.pipeline.baseline_codes import baseline_codes_stage
+    from nrdh.stages import baseline_codes
 
-    args = parse_args(__doc__, paths=["features"], ints=["seed"], strs=["method", "out"])
-    p = load_params(args.params)
-    baseline_codes_stage(
-        features_path=args.features,
-        out_template=args.out,
-        method=args.method,
-        bits=p.base.bits,
-        cfg=p.baselines,
-        seed=args.seed,
-    )
+    baseline_codes.run(*parse_args(__doc__, baseline_codes.Args))
 
 
 if __name__ == "__main__":

@@ -4,12 +4,9 @@ from nrdh.runner import parse_args, run
 
 
 def main() -> None:
-    from nrdh.params import load_params
-    from nrdh.pipeline.representation import build_graphs_stage
+    from nrdh.stages import build_graphs
 
-    args = parse_args(__doc__, variant=True, paths=["features", "out"], ints=["seed"])
-    p = load_params(args.params, args.variant)
-    build_graphs_stage(features_path=args.features, out=args.out, cfg=p.graph, seed=args.seed)
+    build_graphs.run(*parse_args(__doc__, build_graphs.Args))
 
 
 if __name__ == "__main__":

@@ -4,18 +4,9 @@ from nrdh.runner import parse_args, run
 
 
 def main() -> None:
-    from nrdh.params import load_params
-    from nrdh.pipeline.common import merge_codes_stage
+    from nrdh.stages import compute_codes
 
-    args = parse_args(__doc__, paths=["features"], strs=["shards", "out"])
-    p = load_params(args.params)
-    merge_codes_stage(
-        shards_template=args.shards,
-        count=p.shards.count,
-        features_path=args.features,
-        out_template=args.out,
-        bits=p.base.bits,
-    )
+    compute_codes.run(*parse_args(__doc__, compute_codes.Args))
 
 
 if __name__ == "__main__":

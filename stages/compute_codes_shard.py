@@ -5,27 +5,9 @@ from nrdh.runner import parse_args, run
 
 
 def main() -> None:
-    from nrdh.params import load_params
-    from nrdh.pipeline.hashing import code_runs, compute_codes_shard_stage
+    from nrdh.stages import compute_codes_shard
 
-    args = parse_args(
-        __doc__,
-        paths=["features"],
-        ints=["shard"],
-        strs=["method", "dataset", "models", "out"],
-    )
-    p = load_params(args.params)
-    compute_codes_shard_stage(
-        features_path=args.features,
-        runs=code_runs(args.models, args.out, p.base.bits),
-        method=args.method,
-        dataset=args.dataset,
-        ds_cfg=p.dataset(args.dataset),
-        cfg=p.codes,
-        data_seed=p.base.seed,
-        shard=args.shard,
-        count=p.shards.count,
-    )
+    compute_codes_shard.run(*parse_args(__doc__, compute_codes_shard.Args))
 
 
 if __name__ == "__main__":

@@ -4,21 +4,9 @@ from nrdh.runner import parse_args, run
 
 
 def main() -> None:
-    from nrdh.params import load_params
-    from nrdh.pipeline.evaluation import evaluate_stage
+    from nrdh.stages import evaluate
 
-    args = parse_args(__doc__, ints=["seed"], strs=["dataset", "codes", "metrics", "pr"])
-    p = load_params(args.params)
-    evaluate_stage(
-        codes_template=args.codes,
-        metrics_template=args.metrics,
-        pr_template=args.pr,
-        dataset=args.dataset,
-        bits=p.base.bits,
-        seed=args.seed,
-        ds_cfg=p.dataset(args.dataset),
-        cfg=p.evaluate,
-    )
+    evaluate.run(*parse_args(__doc__, evaluate.Args))
 
 
 if __name__ == "__main__":

@@ -4,28 +4,9 @@ from nrdh.runner import parse_args, run
 
 
 def main() -> None:
-    from nrdh.params import load_params
-    from nrdh.pipeline.hashing import train_hasher_stage
+    from nrdh.stages import train_hasher
 
-    args = parse_args(
-        __doc__,
-        variant=True,
-        paths=["reps", "out", "history"],
-        ints=["seed", "bits"],
-        strs=["dataset"],
-    )
-    p = load_params(args.params, args.variant)
-    train_hasher_stage(
-        reps_path=args.reps,
-        out=args.out,
-        history_out=args.history,
-        dataset=args.dataset,
-        ds_cfg=p.dataset(args.dataset),
-        cfg=p.hasher,
-        bits=args.bits,
-        data_seed=p.base.seed,
-        seed=args.seed,
-    )
+    train_hasher.run(*parse_args(__doc__, train_hasher.Args))
 
 
 if __name__ == "__main__":

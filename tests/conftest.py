@@ -97,7 +97,7 @@ def write_params(path: Path, changes: dict) -> Path:
 def digits_workdir(d: Path, changes: dict) -> Params:
     """Folder `d` with params.yaml (params.yaml with `changes` merged in) and the digits'
     features.h5, extracted in-process. Returns the params."""
-    from nrdh.pipeline.representation import extract_features_stage
+    from nrdh.stages.extract_features_shard import extract_features_stage
 
     p = parse(overlay(changes))
     write_params(d / "params.yaml", changes)
@@ -124,20 +124,25 @@ def tiny_digits_pipeline(d: Path, changes: dict | None = None) -> Params:
     features.h5, graphs.h5, gcn.pt, reps.h5, hasher.pt, codes.h5. `changes` go on top of
     tests/data/params_tiny.yaml's. Returns the params."""
     from nrdh.params import load_params
-    from nrdh.pipeline import autoencoder, hashing, representation
+    from nrdh.stages import (
+        build_graphs,
+        compute_codes_shard,
+        extract_features_shard,
+        train_gcn,
+    )
 
     tiny = yaml.safe_load((ROOT / "tests" / "data" / "params_tiny.yaml").read_text())
     for key, value in (changes or {}).items():
         tiny[key] = {**tiny.get(key, {}), **value}
     p = load_params(write_params(d / "params.yaml", tiny))
     ds, seed = p.dataset("digits"), p.base.seed
-    representation.extract_features_stage(
+    extract_features_shard.extract_features_stage(
         out=d / "features.h5", dataset="digits", ds_cfg=ds, f_cfg=p.features, seed=seed
     )
-    representation.build_graphs_stage(
+    build_graphs.build_graphs_stage(
         features_path=d / "features.h5", out=d / "graphs.h5", cfg=p.graph, seed=seed
     )
-    autoencoder.train_gcn_stage(
+    train_gcn.train_gcn_stage(
         features_path=d / "features.h5",
         graphs_path=d / "graphs.h5",
         out=d / "gcn.pt",
@@ -149,7 +154,7 @@ def tiny_digits_pipeline(d: Path, changes: dict | None = None) -> Params:
         seed=seed,
     )
     train_digits_hasher(p, d / "reps.h5", d / "hasher.pt", d / "h.json")
-    hashing.compute_codes_stage(
+    compute_codes_shard.compute_codes_stage(
         features_path=d / "features.h5",
         model_path=d / "hasher.pt",
         out=d / "codes.h5",
@@ -165,19 +170,13 @@ def tiny_digits_pipeline(d: Path, changes: dict | None = None) -> Params:
 
 def train_digits_hasher(p: Params, reps: Path, out: Path, history: Path) -> None:
     """The digits 16-bit hash network of params `p`, fitted to the node representations `reps`."""
-    from nrdh.pipeline import hashing
+    from nrdh.hash_network import HasherJob
+    from nrdh.stages import train_hasher
 
-    hashing.train_hasher_stage(
-        reps_path=reps,
-        out=out,
-        history_out=history,
-        dataset="digits",
-        ds_cfg=p.dataset("digits"),
-        cfg=p.hasher,
-        bits=16,
-        data_seed=p.base.seed,
-        seed=p.base.seed,
+    job = HasherJob(
+        out, history, "digits", p.dataset("digits"), p.hasher, 16, p.base.seed, p.base.seed
     )
+    train_hasher.train_hasher_stage(reps_path=reps, job=job)
 
 
 def snakemake_planned(project: Path, targets: Sequence[str] = ()) -> set[str]:

@@ -22,13 +22,13 @@ import pytest
 import torch
 from conftest import ROOT, default_params, tiny_digits_pipeline, train_digits_hasher
 
-from nrdh import feature_net, io, train
+from nrdh import feature_net, hash_network, io, train
 from nrdh.config import as_dict, from_mapping
 from nrdh.errors import NRDHError
 from nrdh.models import FeatureEncoder, HashNet, SmallCNN
 from nrdh.objectives import NRDH
 from nrdh.params import FeatureNetConfig, GCNConfig, HasherConfig, load_params
-from nrdh.pipeline import autoencoder, hashing
+from nrdh.stages import compute_codes_shard, train_gcn
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
@@ -130,7 +130,7 @@ def test_load_gcn_refuses_code_in_a_model(tmp_path):
     marker = tmp_path / "pwned"
     evil = write_evil(tmp_path / "gcn_16.pt", marker, "gcn")
     with pytest.raises(NRDHError) as exc:
-        autoencoder.load_gcn(evil, 16)
+        train_gcn.load_gcn(evil, 16)
     assert_raised_once(exc, evil, marker)
 
 
@@ -207,9 +207,9 @@ def test_codes_run_on_the_configured_device(project, tmp_path, device):
     io.save_torch({**ckpt, "provenance": trained}, tmp_path / "gpu.pt")
     p = load_params(project / "params.yaml")
     out = tmp_path / "0.h5"
-    hashing.compute_codes_shard_stage(
+    compute_codes_shard.compute_codes_shard_stage(
         features_path=project / "features.h5",
-        runs=[hashing.CodeRun(16, tmp_path / "gpu.pt", out)],
+        runs=[compute_codes_shard.CodeRun(16, tmp_path / "gpu.pt", out)],
         method="nrdh",
         dataset="digits",
         ds_cfg=p.dataset("digits"),
@@ -256,10 +256,10 @@ def test_checkpoints_load_after_the_params_model_gains_a_key(project, tmp_path, 
         grown = with_a_new_required_key(monkeypatch, cls)
     with pytest.raises(NRDHError, match="missing key"):  # a config read through the schema
         from_mapping(grown, as_dict(p.feature_net), "feature_net")
-    gcn, identity_graph, threads = autoencoder.load_gcn(project / "gcn.pt", 16)
+    gcn, identity_graph, threads = train_gcn.load_gcn(project / "gcn.pt", 16)
     assert same_weights(gcn, project / "gcn.pt", "gcn")
     assert (identity_graph, threads) == (p.gcn.identity_graph, p.gcn.threads)
-    hasher, _, meta = hashing.load_hasher(project / "hasher.pt")
+    hasher, _, meta = hash_network.load_hasher(project / "hasher.pt")
     assert same_weights(hasher, project / "hasher.pt", "hasher") and meta["bits"] == 16
     loaded, dim, _ = feature_net.load_encoder(tmp_path / "encoder.pt")
     assert same_weights(loaded, tmp_path / "encoder.pt", "feature_net")
@@ -272,6 +272,6 @@ def test_a_checkpoint_of_an_unknown_schema_version_is_refused_naming_the_file(pr
     old = tmp_path / "hasher_16.pt"
     io.save_torch({**ckpt, "schema_version": 1}, old)
     with pytest.raises(NRDHError) as exc:
-        hashing.load_hasher(old)
+        hash_network.load_hasher(old)
     message = str(exc.value)
     assert message.startswith(f"{old}: checkpoint schema_version 1 ") and "re-run" in message

@@ -13,9 +13,9 @@ import torch
 from conftest import default_params, tiny_digits_pipeline
 
 from nrdh import codes, diagnostics, metrics, train
+from nrdh.codes_file import read_codes
 from nrdh.errors import NRDHError
-from nrdh.pipeline.common import read_codes
-from nrdh.pipeline.diagnose import RunFiles, diagnose_stage, run_files
+from nrdh.stages.diagnose import RunFiles, diagnose_stage, run_files
 
 # Four training images, two classes (multi-hot), 2 bits. Even positions (0, 2) query the
 # odd ones (1, 3): position 0 is class 0, 1 class 0, 2 class 1, 3 class 1.

@@ -13,12 +13,12 @@ import pytest
 from conftest import default_params
 
 from nrdh import baselines, metrics
+from nrdh.codes_file import read_codes
 from nrdh.data import load_dataset
 from nrdh.params import DigitsData
-from nrdh.pipeline.baseline_codes import baseline_codes_stage
-from nrdh.pipeline.common import read_codes
-from nrdh.pipeline.evaluation import evaluate_stage
-from nrdh.pipeline.representation import extract_features_stage
+from nrdh.stages.baseline_codes import baseline_codes_stage
+from nrdh.stages.evaluate import evaluate_stage
+from nrdh.stages.extract_features_shard import extract_features_stage
 
 P = default_params(evaluate={"topk": 100, "radius": 2, "ks": [10]})
 DIGITS = DigitsData(source="digits", query_per_class=5)

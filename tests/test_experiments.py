@@ -52,7 +52,8 @@ def test_graph_checks_catch_an_ignored_rho(tmp_path, tiny_params):
     """The sweep's checks on graphs built directly: they pass for graphs of each rho and
     fail for three graphs built with one rho (a sweep that ignored it)."""
     from nrdh.params import load_params
-    from nrdh.pipeline.representation import build_graphs_stage, extract_features_stage
+    from nrdh.stages.build_graphs import build_graphs_stage
+    from nrdh.stages.extract_features_shard import extract_features_stage
 
     params = yaml.safe_load(tiny_params.read_text())
     p = load_params(tiny_params)

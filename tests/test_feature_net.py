@@ -19,8 +19,8 @@ from nrdh.feature_net import load_encoder, network_file
 from nrdh.io import read_torch
 from nrdh.models import FeatureEncoder
 from nrdh.params import DigitsData, FeatureNetConfig
-from nrdh.pipeline import feature_net as stage
-from nrdh.pipeline.representation import extract_features_stage
+from nrdh.stages import train_feature_net as stage
+from nrdh.stages.extract_features_shard import extract_features_stage
 
 P = default_params()
 TINY = replace(P.feature_net, epochs=2, batch_size=16, width=4, dim=8, proj_dim=4)
@@ -45,7 +45,7 @@ def run_stages(
 ) -> tuple[Path, Path]:
     """train_feature_net with `cfg`, then the features stage, on `images` (the dataset
     loader returns them): (network folder, features.h5)."""
-    for module in ("nrdh.data", "nrdh.pipeline.representation"):
+    for module in ("nrdh.data", "nrdh.stages.extract_features_shard"):
         monkeypatch.setattr(f"{module}.load_dataset", lambda cfg, seed: images)
     ds = DigitsData(source="digits")
     net, feats = d / "net", d / "features.h5"

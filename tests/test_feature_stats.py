@@ -7,7 +7,7 @@ import pytest
 
 from nrdh.artifacts import Features
 from nrdh.data import one_hot
-from nrdh.feature_stats import batch_edges, feature_stats, has_neighbour, knn_precision
+from nrdh.semantics import batch_edges, feature_stats, has_neighbour, knn_precision
 
 # cos(x0, x1) = 1 / sqrt(1.01) = 0.995; cos(x1, x2) = 0.1 / sqrt(1.01) = 0.0995; x2 and x3
 # are orthogonal, x0 and x3 opposite.

@@ -11,10 +11,9 @@ import pytest
 import torch
 from conftest import default_params
 
-from nrdh import backbones, io, objectives
+from nrdh import backbones, hash_network, io, objectives
 from nrdh.data import ImageSet, one_hot
 from nrdh.models import EfficientNetTrunk
-from nrdh.pipeline import hashing
 
 
 @pytest.mark.parametrize(
@@ -28,8 +27,8 @@ from nrdh.pipeline import hashing
     ],
 )
 def test_auto_is_small_cnn_only_up_to_8x8(image_size: int, native: tuple, expected: str) -> None:
-    assert hashing.resolve_backbone("auto", image_size, native) == expected
-    assert hashing.resolve_backbone("resnet18", image_size, native) == "resnet18"
+    assert hash_network.resolve_backbone("auto", image_size, native) == expected
+    assert hash_network.resolve_backbone("resnet18", image_size, native) == "resnet18"
 
 
 def test_params_default_hash_network_is_auto() -> None:
@@ -66,25 +65,23 @@ def test_trained_hash_network_records_its_trunk_and_loads_back(
         checkpoint_every=0,
     )
     targets = np.random.default_rng(1).standard_normal((16, 16)).astype(np.float32)
-    hashing.fit_hash_network(
-        images=images,
-        train_idx=np.arange(16),
-        objective=objectives.NRDH(targets, cfg.mu, cfg.omega, cfg.bce_target),
-        bits=16,
+    job = hash_network.HasherJob(
         out=tmp_path / "h.pt",
         history_out=tmp_path / "h.json",
         dataset="grey",
         ds_cfg=default_params().dataset("digits"),
         cfg=cfg,
+        bits=16,
         data_seed=0,
         seed=0,
-        inputs={},
     )
+    objective = objectives.NRDH(targets, cfg.mu, cfg.omega, cfg.bce_target)
+    hash_network.fit_hash_network(job, images, np.arange(16), objective, {})
     ckpt = io.load_torch(tmp_path / "h.pt", "hasher")
     built = "flat_cnn" if backbone == "auto" else backbone
     assert ckpt["arch"] == {"backbone": built, "bits": 16, "channels": 1, "image_size": size}
     assert ckpt["input_size"] == (None if size else (side, side))
-    model, t_eval, _ = hashing.load_hasher(tmp_path / "h.pt")
+    model, t_eval, _ = hash_network.load_hasher(tmp_path / "h.pt")
     x = torch.stack([t_eval(images[i]) for i in range(4)])
     with torch.no_grad():
         fc, _ = model(x)
@@ -94,7 +91,7 @@ def test_trained_hash_network_records_its_trunk_and_loads_back(
 
 
 def test_efficientnet_trunk_starts_from_the_wheels_imagenet_weights() -> None:
-    model, _, _ = hashing.hash_network(
+    model, _, _ = hash_network.hash_network(
         backbone="efficientnet_lite0", bits=16, channels=1, image_size=64, weights="DEFAULT"
     )
     state = torch.load(backbones.efficientnet_weights_file(), weights_only=True)

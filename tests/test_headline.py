@@ -9,7 +9,7 @@ import pytest
 from test_report import RUNS, make_runs, sources
 
 from nrdh import aggregate, codes, headline, report
-from nrdh.pipeline.summary import write_report
+from nrdh.stages.summarize import write_report
 
 
 def tidy(runs: dict[str, dict[int, float]], dataset: str = "digits", bits: int = 32):

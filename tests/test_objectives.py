@@ -223,7 +223,7 @@ def test_one_loop_feeds_deepbit_its_rotated_views():
     # 32 digits, 1 epoch: the loop must pass the image and its two rotations (3 views) and
     # record DeepBit's terms in the history.
     images = load_dataset(P.dataset("digits"), 0)
-    from nrdh.pipeline.hashing import hasher_transforms
+    from nrdh.hash_network import hasher_transforms
 
     cfg = replace(P.hasher, epochs=1, batch_size=16, device="cpu")
     t_train, t_eval = hasher_transforms(cfg.image_size, cfg.augment, None)
@@ -268,7 +268,7 @@ def test_cibhash_run_resumes_to_the_uninterrupted_weights(tmp_path):
     # CIBHash draws random crops, jitter and Bernoulli noise: a run cut in epoch 3 and
     # resumed from its epoch-2 checkpoint must end with the uninterrupted run's weights.
     images = load_dataset(P.dataset("digits"), 0)
-    from nrdh.pipeline.hashing import hasher_transforms
+    from nrdh.hash_network import hasher_transforms
 
     cfg = replace(P.hasher, epochs=4, batch_size=16, device="cpu", checkpoint_every=2)
     t_train, t_eval = hasher_transforms(cfg.image_size, cfg.augment, None)

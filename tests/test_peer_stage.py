@@ -12,8 +12,10 @@ from conftest import tiny_digits_pipeline
 
 from nrdh import io
 from nrdh.config import as_dict
+from nrdh.hash_network import HasherJob
 from nrdh.params import load_params
-from nrdh.pipeline import hashing, peers
+from nrdh.peers import hasher_config
+from nrdh.stages import compute_codes_shard, train_peer
 
 
 @pytest.fixture(scope="module")
@@ -28,18 +30,18 @@ def test_peer_checkpoint_is_a_hasher_checkpoint_with_its_own_provenance(project,
     p = load_params(project / "params.yaml")
     cfg = dataclasses.replace(p.peers[peer], epochs=1)
     out = tmp_path / "hasher_16.pt"
-    peers.train_peer_stage(
-        features_path=project / "features.h5",
+    job = HasherJob(
         out=out,
         history_out=tmp_path / "h.json",
         dataset="digits",
         ds_cfg=p.dataset("digits"),
-        peer=p.registry[peer],
-        peer_cfg=cfg,
-        hasher_cfg=p.hasher,
+        cfg=hasher_config(p.hasher, cfg),
         bits=16,
         data_seed=0,
         seed=3,
+    )
+    train_peer.train_peer_stage(
+        features_path=project / "features.h5", job=job, peer=p.registry[peer], peer_cfg=cfg
     )
     ckpt = io.load_torch(out, "hasher")
     assert ckpt["arch"]["bits"] == 16 and ckpt["provenance"]["params"]["hasher"]["epochs"] == 1
@@ -49,7 +51,7 @@ def test_peer_checkpoint_is_a_hasher_checkpoint_with_its_own_provenance(project,
     assert [h["epoch"] for h in history] == [1] and np.isfinite(history[0]["loss"])
 
     codes = tmp_path / "codes.h5"
-    hashing.compute_codes_stage(
+    compute_codes_shard.compute_codes_stage(
         features_path=project / "features.h5",
         model_path=out,
         out=codes,

@@ -83,11 +83,11 @@ UPSTREAM_OF_GRAPHS = {
 
 
 def edit_hash_network_code(project: Path) -> None:
-    """Change a function body in the hash-network stage module (a different seed)."""
-    path = project / "src/nrdh/pipeline/hashing.py"
+    """Change a function body in the hash network's module (a different seed)."""
+    path = project / "src/nrdh/hash_network.py"
     text = path.read_text()
-    assert text.count("torch.manual_seed(seed)") == 1
-    path.write_text(text.replace("torch.manual_seed(seed)", "torch.manual_seed(seed + 1)"))
+    assert text.count("torch.manual_seed(job.seed)") == 1
+    path.write_text(text.replace("torch.manual_seed(job.seed)", "torch.manual_seed(job.seed + 1)"))
 
 
 def groups(names: set[str]) -> set[str]:

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from conftest import tiny_digits_pipeline
 
+from nrdh import codes_file
 from nrdh.cli import main
 from nrdh.data import load_dataset
 from nrdh.params import DigitsData
-from nrdh.pipeline import evaluation
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +20,7 @@ def trained(tmp_path_factory) -> dict[str, Path]:
     """A tiny trained digits pipeline: features, graphs, GCN, node reps, hasher, codes."""
     d = tmp_path_factory.mktemp("query")
     tiny_digits_pipeline(d)
-    evaluation.read_codes(d / "codes.h5")
+    codes_file.read_codes(d / "codes.h5")
     return {"model": d / "hasher.pt", "codes": d / "codes.h5", "dir": d}
 
 
@@ -78,7 +78,7 @@ def test_query_distances_match_the_database_codes(trained, tmp_path, capsys):
     )
     (result,) = json.loads(capsys.readouterr().out)
     assert result["distances"][0] == 0
-    codes = evaluation.read_codes(trained["codes"])
+    codes = codes_file.read_codes(trained["codes"])
     zero = np.flatnonzero(
         (
             codes["database"]["codes"]
@@ -125,7 +125,7 @@ def refusal(trained: dict[str, Path], model: Path, codes: Path, capsys) -> str:
 
 def test_query_refuses_codes_of_another_method(trained, capsys):
     from nrdh.params import BaselinesConfig
-    from nrdh.pipeline.baseline_codes import baseline_codes_stage
+    from nrdh.stages.baseline_codes import baseline_codes_stage
 
     d = trained["dir"]
     baseline_codes_stage(

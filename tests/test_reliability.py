@@ -23,9 +23,9 @@ from conftest import ROOT, digits_workdir, overlay
 from PIL import Image
 
 from nrdh.params import parse
-from nrdh.pipeline.baseline_codes import baseline_codes_stage
-from nrdh.pipeline.evaluation import evaluate_stage
-from nrdh.pipeline.summary import Sources, summarize_stage
+from nrdh.stages.baseline_codes import baseline_codes_stage
+from nrdh.stages.evaluate import evaluate_stage
+from nrdh.stages.summarize import Sources, summarize_stage
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 # The changes to params.yaml these tests run with (`overlay` makes the full file).

@@ -13,7 +13,7 @@ import pytest
 
 from nrdh import aggregate, html_report, io, report
 from nrdh.errors import NRDHError
-from nrdh.pipeline.summary import Sources, summarize_stage, write_report
+from nrdh.stages.summarize import Sources, summarize_stage, write_report
 
 T_975_2 = 4.302652729749462  # Student t quantile 0.975 with 2 degrees of freedom (tables)
 

@@ -12,10 +12,11 @@ from conftest import ROOT, overlay, run, tool
 
 from nrdh import io, shards
 from nrdh.artifacts import read_features
+from nrdh.codes_file import merge_codes, read_codes
 from nrdh.errors import NRDHError
+from nrdh.hash_network import HasherJob
 from nrdh.params import Params, parse
-from nrdh.pipeline import hashing, representation
-from nrdh.pipeline.common import merge_codes, read_codes
+from nrdh.stages import build_graphs, compute_codes_shard, extract_features_shard, train_hasher
 from nrdh.workflow.rules import load_rules
 
 
@@ -31,7 +32,7 @@ def params() -> Params:
 
 def extract(p: Params, out: Path, shard: int, count: int) -> None:
     """Features of one shard of the mosaics."""
-    representation.extract_shard_stage(
+    extract_features_shard.extract_shard_stage(
         out=out,
         dataset="digits_mosaic",
         ds_cfg=p.dataset("digits_mosaic"),
@@ -53,17 +54,17 @@ def codes_of(p: Params, features: Path, model: Path, out: Path, shard: int | Non
         "data_seed": p.base.seed,
     }
     if shard is None:
-        hashing.compute_codes_stage(**common, model_path=model, out=out, bits=16)
+        compute_codes_shard.compute_codes_stage(**common, model_path=model, out=out, bits=16)
     else:
-        run = hashing.CodeRun(16, model, out)
-        hashing.compute_codes_shard_stage(**common, runs=[run], shard=shard, count=3)
+        run = compute_codes_shard.CodeRun(16, model, out)
+        compute_codes_shard.compute_codes_shard_stage(**common, runs=[run], shard=shard, count=3)
 
 
 @pytest.fixture(scope="module")
 def features(tmp_path_factory, params) -> Path:
     """Unsharded features of 300 mosaics (16 x 16 pixels; 30 queries)."""
     out = tmp_path_factory.mktemp("feat") / "features.h5"
-    representation.extract_features_stage(
+    extract_features_shard.extract_features_stage(
         out=out,
         dataset="digits_mosaic",
         ds_cfg=params.dataset("digits_mosaic"),
@@ -116,8 +117,7 @@ def test_sharded_codes_are_byte_identical(tmp_path, params, features) -> None:
         f.create_dataset("train", data=train)
         f.create_dataset("reps", data=g)
     model = tmp_path / "hasher.pt"
-    hashing.train_hasher_stage(
-        reps_path=reps,
+    job = HasherJob(
         out=model,
         history_out=tmp_path / "h.json",
         dataset="digits_mosaic",
@@ -127,6 +127,7 @@ def test_sharded_codes_are_byte_identical(tmp_path, params, features) -> None:
         data_seed=params.base.seed,
         seed=params.base.seed,
     )
+    train_hasher.train_hasher_stage(reps_path=reps, job=job)
     codes_of(params, features, model, tmp_path / "one.h5")
     folder = tmp_path / "codes_shards"
     for i in range(3):  # batches of 32: the 30 queries in shard 2, 270 database rows in 3
@@ -161,7 +162,7 @@ def test_graphs_built_in_blocks_match_one_block(tmp_path, params, features, monk
     for name in ("one", "many"):
         if name == "many":
             monkeypatch.setattr(shards, "BLOCK_BYTES", 4 * 256 * 25)  # 25 rows: 2 graphs a block
-        representation.build_graphs_stage(
+        build_graphs.build_graphs_stage(
             features_path=features, out=tmp_path / f"{name}.h5", cfg=params.graph, seed=0
         )
     with h5py.File(tmp_path / "one.h5") as a, h5py.File(tmp_path / "many.h5") as b:
@@ -196,7 +197,7 @@ def test_shard_and_code_file_names_of_the_dag() -> None:
     """Feature shards are <folder>/<i>.h5; a code stage fills dvc.yaml's path templates for
     each code length of base.bits."""
     assert shards.shard_paths("f", 2) == [Path("f/0.h5"), Path("f/1.h5")]
-    assert hashing.code_runs("m/h_{bits}.pt", "c/{bits}.h5", (16, 64)) == [
+    assert compute_codes_shard.code_runs("m/h_{bits}.pt", "c/{bits}.h5", (16, 64)) == [
         (16, Path("m/h_16.pt"), Path("c/16.h5")),
         (64, Path("m/h_64.pt"), Path("c/64.h5")),
     ]

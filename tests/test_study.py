@@ -10,7 +10,7 @@ from test_report import make_runs, run_files, sources, write_diag
 from nrdh import paths, study
 from nrdh.cli import main
 from nrdh.errors import NRDHError
-from nrdh.pipeline.summary import write_report
+from nrdh.stages.summarize import write_report
 
 
 def read(path: str | Path) -> dict | list:

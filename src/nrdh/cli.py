@@ -13,7 +13,7 @@ from nrdh.numerics import pin_cpu_numerics
 from nrdh.runner import INTERRUPTED, interrupted_message
 
 if TYPE_CHECKING:
-    from nrdh.pipeline.summary import Sources
+    from nrdh.stages.summarize import Sources
 
 
 def _query(args: argparse.Namespace) -> None:
@@ -43,7 +43,7 @@ def _compare(args: argparse.Namespace) -> None:
 
     from nrdh import study
     from nrdh.config import load_yaml
-    from nrdh.pipeline.summary import write_report
+    from nrdh.stages.summarize import write_report
 
     with tempfile.TemporaryDirectory() as scratch:  # a study's tables laid out as run files
         if args.study is not None:
@@ -66,7 +66,7 @@ def _template_sources(args: argparse.Namespace) -> Sources:
     """The run files of `nrdh compare`'s path templates, the summarize stage's by default,
     within the runs of its params file."""
     from nrdh.params import load_params
-    from nrdh.pipeline.summary import Sources, scope_of
+    from nrdh.stages.summarize import Sources, scope_of
     from nrdh.workflow.dvc import stage_flags
 
     names = ("eval", "pr", "gcn_loss", "hasher_loss", "diag", "features")

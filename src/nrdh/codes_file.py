@@ -1,4 +1,4 @@
-"""The codes artifact every code-writing stage shares: writer, shard merge and reader.
+"""The codes artifact (codes_<bits>.h5) every code stage writes: writer, shard merge, reader.
 
 Kept free of torch so the evaluation stages start in a fraction of a second.
 """
@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import h5py
 import numpy as np
 
-from nrdh import codes, io, paths, shards
+from nrdh import codes, io, shards
 from nrdh.artifacts import Features, iter_rows, open_features
 from nrdh.errors import NRDHError
 
@@ -98,22 +98,6 @@ def merge_codes(shard_files: list[Path], features_path: Path, out: Path, bits: i
                     [io.require(s, f"{split}/codes", np.uint8, 2) for s in files]
                 )
                 shards.copy_rows(src, dst, shards.block_rows(dst.shape[1]))
-
-
-def merge_codes_stage(
-    *,
-    shards_template: str,
-    count: int,
-    features_path: Path,
-    out_template: str,
-    bits: Sequence[int],
-) -> None:
-    """Stage compute_codes: the shard files of each code length of `bits` (path template
-    with fields shard and bits) merged into its codes file (template with field bits; one
-    process: merging is a copy)."""
-    for b in bits:
-        shard_files = [paths.fill(shards_template, shard=i, bits=b) for i in range(count)]
-        merge_codes(shard_files, features_path, paths.fill(out_template, bits=b), b)
 
 
 def read_codes(path: Path) -> dict[str, Any]:

@@ -1,21 +1,25 @@
-"""Stage 2 (hash function learning): the hash network and NRDH codes."""
+"""The hash network (Table 2): built from its architecture's arguments, trained with any
+method's objective, and rebuilt from its checkpoint.
+
+Written once for NRDH and the deep peers: their training stages (`nrdh.stages.train_hasher`,
+`nrdh.stages.train_peer`) differ only in the objective, and the code stages load every
+method's network with `load_hasher`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import torch
 
-from nrdh import backbones, codes, io, objectives, paths, shards, train
-from nrdh.artifacts import open_features
+from nrdh import backbones, io, objectives, train
 from nrdh.config import as_dict
-from nrdh.data import ImageSet, ScaledTensor, image_channels, load_dataset
+from nrdh.data import ImageSet, ScaledTensor, image_channels
 from nrdh.models import HashNet
-from nrdh.params import CodesConfig, DatasetConfig, HasherConfig, dataset_from_mapping
-from nrdh.pipeline.common import merge_codes
+from nrdh.params import DatasetConfig, HasherConfig, Params, dataset_from_mapping
 
 
 def hasher_transforms(
@@ -84,81 +88,77 @@ def hash_network(
     return net, t_train, t_eval
 
 
-def train_hasher_stage(
-    *,
-    reps_path: Path,
-    out: Path,
-    history_out: Path,
-    dataset: str,
-    ds_cfg: DatasetConfig,
-    cfg: HasherConfig,
-    bits: int,
-    data_seed: int,
-    seed: int,
-) -> None:
-    """Stage 5: the `bits`-bit hash network fitted to node representations (Eq. 18).
+@dataclass(frozen=True)
+class HasherArgs:
+    """The flags both training stages take (the base of their `Args`; dvc.yaml's commands)."""
 
-    `data_seed` (base.seed) fixes the dataset's split; `seed` the network's initialisation and
-    batch order (one of base.seeds)."""
-    with io.open_h5(reps_path, "node_reps") as f:
-        train_idx = io.require(f, "train", np.int64, 1)[()]
-        reps = io.require(f, "reps", np.float32, 2)[()]
-    io.check_bits(reps_path, reps.shape[1], bits)
-    images = load_dataset(ds_cfg, data_seed)
-    targets = np.zeros((len(images), reps.shape[1]), np.float32)  # g(x) by image index
-    targets[train_idx] = reps
-    fit_hash_network(
-        images=images,
-        train_idx=train_idx,
-        objective=objectives.NRDH(targets, cfg.mu, cfg.omega, cfg.bce_target),
-        bits=bits,
-        out=out,
-        history_out=history_out,
-        dataset=dataset,
-        ds_cfg=ds_cfg,
-        cfg=cfg,
-        data_seed=data_seed,
-        seed=seed,
-        inputs={"node_reps": reps_path},
-    )
+    out: Path  # the checkpoint
+    history: Path  # its loss history (JSON)
+    dataset: str  # a key of datasets
+    bits: int  # the code length
+    seed: int  # one of base.seeds
+
+
+@dataclass(frozen=True)
+class HasherJob:
+    """One hash network to train, as both training stages (NRDH's train_hasher and a deep
+    peer's train_peer) give it to `fit_hash_network`: where it goes and what it is trained
+    with, apart from the method's own objective."""
+
+    out: Path  # the checkpoint
+    history_out: Path  # its loss history (JSON)
+    dataset: str  # a key of datasets
+    ds_cfg: DatasetConfig  # that dataset's params
+    cfg: HasherConfig  # hasher, with a peer's own overrides applied
+    bits: int  # the code length
+    data_seed: int  # base.seed: the dataset's split
+    seed: int  # one of base.seeds: the network's initialisation and batch order
+
+    @classmethod
+    def of(cls, p: Params, flags: HasherArgs, cfg: HasherConfig) -> HasherJob:
+        """The job a training stage's flags describe under params `p`, trained with `cfg`."""
+        return cls(
+            out=flags.out,
+            history_out=flags.history,
+            dataset=flags.dataset,
+            ds_cfg=p.dataset(flags.dataset),
+            cfg=cfg,
+            bits=flags.bits,
+            data_seed=p.base.seed,
+            seed=flags.seed,
+        )
 
 
 def fit_hash_network(
-    *,
+    job: HasherJob,
     images: ImageSet,
     train_idx: np.ndarray,
     objective: objectives.Objective,
-    bits: int,
-    out: Path,
-    history_out: Path,
-    dataset: str,
-    ds_cfg: DatasetConfig,
-    cfg: HasherConfig,
-    data_seed: int,
-    seed: int,
     inputs: dict[str, Path],
-    extra_params: dict[str, Any] | None = None,
+    method_params: dict[str, Any] | None = None,
 ) -> None:
-    """The hash network (backbone + Table 2 head) trained on `train_idx` with `objective`
-    (NRDH's Eq. 18 or a deep peer's) -> its checkpoint at `out` and loss history. One loop
-    and one checkpoint format for every method, so codes are computed the same way; the
-    provenance records the params read (`extra_params`: the method's own) and `inputs`."""
+    """The hash network (backbone + Table 2 head) trained on the images `train_idx` with
+    `objective` (NRDH's Eq. 18 or a deep peer's) -> its checkpoint at `job.out` and loss
+    history. One loop and one checkpoint format for every method, so codes are computed the
+    same way; the provenance records the params read (`method_params`: the method's own)
+    and `inputs`."""
+    cfg = job.cfg
     prov = io.provenance(
         {
-            "base.seed": data_seed,
-            "seed": seed,
+            "base.seed": job.data_seed,
+            "seed": job.seed,
             "hasher": as_dict(cfg),
-            f"datasets.{dataset}": as_dict(ds_cfg),
-            **(extra_params or {}),
+            f"datasets.{job.dataset}": as_dict(job.ds_cfg),
+            **(method_params or {}),
         },
         inputs,
     )
     torch.set_num_threads(cfg.threads)
-    torch.manual_seed(seed)
+    torch.manual_seed(job.seed)
     backbone = resolve_backbone(cfg.backbone, cfg.image_size, images[0].size)
     arch = {
         "backbone": backbone,
-        "bits": bits,
+        "bits": job.bits,
         "channels": image_channels(images),
         "image_size": cfg.image_size,
     }
@@ -168,8 +168,8 @@ def fit_hash_network(
         images.view(objective.view_transform(t_train, t_eval), train_idx),
         objective,
         cfg,
-        seed,
-        out.with_name(out.name + ".ckpt"),
+        job.seed,
+        job.out.with_name(job.out.name + ".ckpt"),
         train.config_digest(prov),
     )
     io.save_torch(
@@ -181,13 +181,13 @@ def fit_hash_network(
             "input_size": None
             if backbones.BACKBONES[backbone].resizes or cfg.image_size
             else images[0].size,
-            "dataset": dataset,
+            "dataset": job.dataset,
             "provenance": prov,
             "state_dict": model.state_dict(),
         },
-        out,
+        job.out,
     )
-    io.write_json(history_out, history)
+    io.write_json(job.history_out, history)
 
 
 def load_hasher(path: Path) -> tuple[HashNet, Any, dict[str, Any]]:
@@ -211,99 +211,3 @@ def load_hasher(path: Path) -> tuple[HashNet, Any, dict[str, Any]]:
         "train_seed": params["seed"],  # one of base.seeds: initialisation and batch order
     }
     return model.eval(), t_eval, meta
-
-
-def compute_codes_stage(
-    *,
-    features_path: Path,
-    model_path: Path,
-    out: Path,
-    method: str,
-    dataset: str,
-    ds_cfg: DatasetConfig,
-    cfg: CodesConfig,
-    bits: int,
-    data_seed: int,
-) -> None:
-    """Stage 6 unsharded: the codes file of a `bits`-bit network in one call (one shard,
-    merged: the same bytes as any sharded run)."""
-    shards.run_unsharded(
-        lambda shard: compute_codes_shard_stage(
-            features_path=features_path,
-            runs=[CodeRun(bits, model_path, shard)],
-            method=method,
-            dataset=dataset,
-            ds_cfg=ds_cfg,
-            cfg=cfg,
-            data_seed=data_seed,
-            shard=0,
-            count=1,
-        ),
-        lambda folder: merge_codes(shards.shard_paths(folder, 1), features_path, out, bits),
-        out,
-    )
-
-
-class CodeRun(NamedTuple):
-    """One code length of a code stage: its trained hash network and the codes file it makes."""
-
-    bits: int
-    model: Path
-    out: Path
-
-
-def code_runs(models_template: str, out_template: str, bits: Sequence[int]) -> list[CodeRun]:
-    """The run of each code length of `bits` (base.bits), from dvc.yaml's path templates of
-    the hash networks and the codes files (field bits; `nrdh.paths`)."""
-    return [
-        CodeRun(b, paths.fill(models_template, bits=b), paths.fill(out_template, bits=b))
-        for b in bits
-    ]
-
-
-def compute_codes_shard_stage(
-    *,
-    features_path: Path,
-    runs: Sequence[CodeRun],
-    method: str,
-    dataset: str,
-    ds_cfg: DatasetConfig,
-    cfg: CodesConfig,
-    data_seed: int,
-    shard: int,
-    count: int,
-) -> None:
-    """Stage 6: NRDH codes (Eq. 19: bit = 1 where fch >= 0) of shard `shard` of `count` of
-    the queries and of the database, streamed block by block into a ``codes_shard`` file,
-    for each code length of `runs` (its network and shard file; one process for all).
-
-    The network runs on ``codes.device``, not the device recorded at training time."""
-    with open_features(features_path) as feats:
-        split = feats.split
-    images = load_dataset(ds_cfg, data_seed)
-    torch.set_num_threads(cfg.threads)
-    for bits, model_path, out in runs:
-        model, t_eval, meta = load_hasher(model_path)
-        io.check_bits(model_path, meta["bits"], bits)
-        batch = cfg.batch_size
-        block = shards.block_rows(4 * bits, batch)  # fch rows held at once
-        prov = io.provenance(
-            {"base.seed": data_seed, f"datasets.{dataset}": as_dict(ds_cfg), "codes": as_dict(cfg)},
-            {"features": features_path, "hasher": model_path},
-        )
-        with io.create_h5(out, "codes_shard", prov) as f:
-            for name in ("query", "database"):
-                idx = split[name]
-                start, stop = shards.shard_rows(len(idx), shard, count, batch)
-                dst = f.create_dataset(
-                    f"{name}/codes", shape=(stop - start, codes.n_bytes(bits)), dtype=np.uint8
-                )
-                for a in range(start, stop, block):
-                    view = images.view(t_eval, idx[a : min(a + block, stop)])
-                    fch = train.hash_outputs(model, view, batch, cfg.device)
-                    dst[a - start : a - start + len(fch)] = codes.pack_codes(
-                        codes.sign_to_bits(fch)
-                    )
-            for key, value in (("shard", shard), ("shards", count), ("bits", bits)):
-                f.attrs[key] = value
-            f.attrs["method"] = method

@@ -125,7 +125,7 @@ class FeatureNetConfig:
 
 @dataclass(frozen=True)
 class FeatureStatsConfig:
-    """The semantic measures of each features file (``feature_stats``, nrdh.feature_stats)."""
+    """The semantic measures of each features file (``feature_stats``, nrdh.semantics)."""
 
     k: int  # neighbours of the kNN label precision (queries against the database)
 

@@ -87,8 +87,8 @@ def run_query(
     """Hash `image_paths` with a trained network and return their top-k database neighbours."""
     import torch
 
-    from nrdh.pipeline.common import read_codes
-    from nrdh.pipeline.hashing import load_hasher
+    from nrdh.codes_file import read_codes
+    from nrdh.hash_network import load_hasher
 
     model, t_eval, meta = load_hasher(model_path)
     db = read_codes(codes_path)

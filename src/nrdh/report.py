@@ -50,7 +50,7 @@ DIAGNOSTICS_NOTE = (
     "as database), learnt = the trained network's codes on the same images, test = "
     "query/database mAP@all; fit gap = taught - learnt, generalisation gap = learnt - test."
 )
-# The feature_stats stage's measures of one features file (nrdh.feature_stats) and labels.
+# The feature_stats stage's measures of one features file (nrdh.semantics) and labels.
 FEATURE_STAT_LABELS = {
     "neighbour_in_batch": "neighbour > rho in batch",
     "neighbour_global": "neighbour > rho anywhere",

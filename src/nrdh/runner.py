@@ -1,42 +1,50 @@
 """Entry-point plumbing of stages/: named flags in, one `error:` line out on a user mistake.
 
-A stage script imports only this module at its top and the library inside its `main`, so
-`run` pins the CPU kernels (nrdh.numerics) before numpy or torch load their BLAS.
+A stage script imports only this module at its top and its stage module (`nrdh.stages`)
+inside its `main`, so `run` pins the CPU kernels (nrdh.numerics) before numpy or torch load
+their BLAS; `parse_args` turns the stage's `Args` into flags and loads its params.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar, get_type_hints
 
 from nrdh.errors import NRDHError
 from nrdh.numerics import pin_cpu_numerics
 
+if TYPE_CHECKING:
+    from nrdh.params import Params
 
-def parse_args(
-    doc: str | None,
-    *,
-    variant: bool = False,
-    paths: Sequence[str] = (),
-    ints: Sequence[str] = (),
-    strs: Sequence[str] = (),
-) -> argparse.Namespace:
-    """The stage's flags: --params, --variant (NRDH stages) and one required --flag per name.
+A = TypeVar("A")
 
-    The stage then passes each parsed value to its function by keyword, so a flag can never
-    land in another argument's place.
+
+def parse_args(doc: str | None, flags: type[A]) -> tuple[Params, A]:
+    """The stage's params and flags: --params, and one required --flag per field of the
+    stage's `flags` dataclass (its `Args`), typed by the field's annotation (Path, int, str).
+
+    A field `variant` makes the params load with that variant's overrides (NRDH stages); a
+    field `params` receives the params file's path. The stage's `run` then reads each value by
+    name, so a flag can never land in another argument's place.
     """
+    from nrdh.params import load_params
+
     parser = argparse.ArgumentParser(description=doc)
     parser.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file")
-    if variant:
-        parser.add_argument("--variant", required=True, help="a key of the variants section")
-    for names, kind in ((paths, Path), (ints, int), (strs, str)):
-        for name in names:
-            parser.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, required=True)
-    return parser.parse_args()
+    types = get_type_hints(flags)
+    names = [f.name for f in dataclasses.fields(flags)]  # type: ignore[arg-type]
+    for name in names:
+        if name != "params":
+            flag = "--" + name.replace("_", "-")
+            parser.add_argument(flag, dest=name, type=types[name], required=True)
+    ns = parser.parse_args()
+    params = load_params(ns.params, getattr(ns, "variant", None))
+    return params, flags(**{name: getattr(ns, name) for name in names})
 
 
 INTERRUPTED = 130  # the shell's code for a process ended by SIGINT (128 + 2)

@@ -27,7 +27,7 @@ from typing import Any
 
 from nrdh import io, paths
 from nrdh.errors import NRDHError
-from nrdh.pipeline.summary import Sources
+from nrdh.stages.summarize import Sources
 
 KEYS = ("dataset", "method", "seed", "bits")
 SEP = "/"

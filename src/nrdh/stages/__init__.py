@@ -1,1 +1,9 @@
-"""Stage functions: one per stage in dvc.yaml, called by the thin scripts in stages/."""
+"""One module per stage of dvc.yaml, named after it; the script stages/<name>.py calls its
+`run(params, args)`.
+
+Each module declares its stage's flags as a small dataclass, `Args` (`nrdh.runner.parse_args`
+makes them the command's flags), and `run` reads the params sections the stage declares in
+dvc.yaml and calls the module's `<name>_stage` function, which takes those sections and paths
+as keywords (what the tests call). code_digests, the engines' own stage, is
+`nrdh.workflow.code`.
+"""

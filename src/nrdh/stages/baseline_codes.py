@@ -1,14 +1,38 @@
-"""Classic baseline codes: a torch-free stage that fits LSH, PCAH, ITQ, SH or random codes."""
+"""Stage baseline_codes: a classic baseline (LSH, PCAH, ITQ, SH, random) fitted at every code
+length of base.bits (torch-free)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from nrdh import baselines, io, paths
 from nrdh.artifacts import Features, read_features
+from nrdh.codes_file import write_codes
 from nrdh.config import as_dict
-from nrdh.params import BaselinesConfig
-from nrdh.pipeline.common import write_codes
+from nrdh.params import BaselinesConfig, Params
+
+
+@dataclass(frozen=True)
+class Args:
+    """The stage's flags (dvc.yaml's command)."""
+
+    method: str  # one of nrdh.baselines.METHODS
+    seed: int  # one of base.seeds
+    features: Path  # features.h5
+    out: str  # the codes files' path template, field bits (`nrdh.paths`)
+
+
+def run(p: Params, args: Args) -> None:
+    """The stage under params `p` with its flags `args`."""
+    baseline_codes_stage(
+        features_path=args.features,
+        out_template=args.out,
+        method=args.method,
+        bits=p.base.bits,
+        cfg=p.baselines,
+        seed=args.seed,
+    )
 
 
 def baseline_codes_stage(

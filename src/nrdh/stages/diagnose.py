@@ -1,9 +1,11 @@
-"""Diagnostics of one NRDH run: taught, learnt and test mAP (`nrdh.diagnostics`)."""
+"""Stage diagnose: an NRDH run's mAP split into representation, fit and generalisation
+(taught, learnt and test mAP; `nrdh.diagnostics`), at every code length of base.bits."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -12,12 +14,40 @@ import torch
 
 from nrdh import codes, diagnostics, io, paths, shards, train
 from nrdh.artifacts import open_features, read_rows
+from nrdh.codes_file import read_codes
 from nrdh.config import as_dict
 from nrdh.data import load_dataset
 from nrdh.errors import NRDHError
-from nrdh.params import CodesConfig, DatasetConfig, EvaluateConfig, GCNConfig
-from nrdh.pipeline.common import read_codes
-from nrdh.pipeline.hashing import load_hasher
+from nrdh.hash_network import load_hasher
+from nrdh.params import CodesConfig, DatasetConfig, EvaluateConfig, GCNConfig, Params
+
+
+@dataclass(frozen=True)
+class Args:
+    """The stage's flags (dvc.yaml's command); path templates with field bits (`nrdh.paths`)."""
+
+    variant: str  # a key of variants: its overrides of the params
+    dataset: str
+    features: Path  # features.h5
+    reps: str  # node_reps files
+    models: str  # the hash networks
+    codes: str  # their codes files
+    gcn_history: str  # the GCNs' loss histories
+    out: str  # the diagnostics written
+
+
+def run(p: Params, args: Args) -> None:
+    """The stage under params `p` (the variant's) with its flags `args`."""
+    diagnose_stage(
+        runs=run_files(args.reps, args.models, args.codes, args.gcn_history, args.out, p.base.bits),
+        features_path=args.features,
+        dataset=args.dataset,
+        ds_cfg=p.dataset(args.dataset),
+        codes_cfg=p.codes,
+        eval_cfg=p.evaluate,
+        gcn_cfg=p.gcn,
+        data_seed=p.base.seed,
+    )
 
 
 class RunFiles(NamedTuple):

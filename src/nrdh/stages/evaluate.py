@@ -1,15 +1,42 @@
-"""Evaluation: a numpy-only stage (no torch) that starts fast."""
+"""Stage evaluate: one method's retrieval metrics at every code length, with their protocol
+(numpy only, no torch: it starts fast)."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from nrdh import codes, io, metrics, paths
-from nrdh.params import DatasetConfig, EvaluateConfig
-from nrdh.pipeline.common import read_codes
+from nrdh.codes_file import read_codes
+from nrdh.params import DatasetConfig, EvaluateConfig, Params
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Args:
+    """The stage's flags (dvc.yaml's command); path templates with field bits (`nrdh.paths`)."""
+
+    dataset: str
+    seed: int  # the run's training seed, recorded in the metrics
+    codes: str  # the codes files
+    metrics: str  # the metrics files written
+    pr: str  # the PR curves written
+
+
+def run(p: Params, args: Args) -> None:
+    """The stage under params `p` with its flags `args`."""
+    evaluate_stage(
+        codes_template=args.codes,
+        metrics_template=args.metrics,
+        pr_template=args.pr,
+        dataset=args.dataset,
+        bits=p.base.bits,
+        seed=args.seed,
+        ds_cfg=p.dataset(args.dataset),
+        cfg=p.evaluate,
+    )
 
 
 def evaluate_stage(

@@ -1,4 +1,5 @@
-"""The summary stage: one table over datasets, methods and code lengths, and the figures."""
+"""Stage summarize: tables over datasets, methods, seeds and code lengths, the headline
+metrics, the figures and the self-contained HTML report."""
 
 from __future__ import annotations
 
@@ -6,13 +7,47 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from nrdh import aggregate, headline, html_report, io, paths, report, search
-from nrdh.data import load_dataset
-from nrdh.params import DatasetConfig, GridConfig, Params
-from nrdh.pipeline.common import read_codes
+from nrdh import aggregate, headline, html_report, io, paths, report
+from nrdh.config import load_yaml
+from nrdh.params import Params
+
+
+@dataclass(frozen=True)
+class Args:
+    """The stage's flags (dvc.yaml's command); path templates with fields dataset, method,
+    seed, bits (`nrdh.paths`)."""
+
+    params: Path  # the params file, shown whole in the report
+    eval: str  # the evaluate stage's metrics files
+    pr: str  # its PR curves
+    gcn_loss: str  # the GCNs' loss histories
+    hasher_loss: str  # the hash networks'
+    diag: str  # the diagnose stage's files
+    features: str  # the feature_stats stage's, field dataset only
+    summary: Path  # the summary table written (JSON)
+    headline: Path  # DVC's metrics file written
+    reports: Path  # the reports folder written
+
+
+def run(p: Params, args: Args) -> None:
+    """The stage under params `p` with its flags `args`."""
+    summarize_stage(
+        sources=Sources(
+            eval=args.eval,
+            pr=args.pr,
+            losses={"gcn": args.gcn_loss, "hasher": args.hasher_loss},
+            diag=args.diag,
+            features=args.features,
+            scope=scope_of(p),
+        ),
+        summary_out=args.summary,
+        headline_out=args.headline,
+        reports_dir=args.reports,
+        reference=p.summary.reference,
+        params=load_yaml(args.params),
+    )
 
 
 @dataclass(frozen=True)
@@ -86,42 +121,3 @@ def summarize_stage(
     tables, the headline metrics file, figures and the HTML report (which shows `params`,
     the run's whole params file)."""
     write_report(sources, summary_out, reports_dir, reference, params, headline_out)
-
-
-def retrieval_grid_stage(
-    *,
-    codes_path: Path,
-    out: Path,
-    dataset: str,
-    ds_cfg: DatasetConfig,
-    cfg: GridConfig,
-    seed: int,
-) -> None:
-    """Random queries and their top-k results, correct ones framed green, wrong ones red,
-    labelled with the method, code length, query ids and each result's distance."""
-    codes = read_codes(codes_path)
-    images = load_dataset(ds_cfg, seed)
-    rng = np.random.default_rng(seed)
-    nq = len(codes["query"]["index"])
-    q = np.sort(rng.choice(nq, min(cfg.queries, nq), replace=False))
-    dists, ids = search.knn(
-        codes["query"]["codes"][q], codes["database"]["codes"], cfg.k, codes["bits"]
-    )
-    yq, yb = codes["query"]["labels"], codes["database"]["labels"]
-    rows = [
-        (
-            images[int(codes["query"]["index"][i])],
-            [
-                (images[int(codes["database"]["index"][j])], bool((yq[i] & yb[j]).any()))
-                for j in row
-            ],
-        )
-        for i, row in zip(q, ids, strict=True)
-    ]
-    report.retrieval_grid(
-        rows,
-        out,
-        title=f"{dataset}: {codes['method']}, {codes['bits']} bits",
-        query_ids=[str(codes["query"]["ids"][i]) for i in q],
-        distances=[[int(d) for d in row] for row in dists],
-    )

@@ -8,12 +8,36 @@ never imports torch, so the default run pays a fraction of a second for it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from nrdh import io
 from nrdh.config import as_dict
 from nrdh.feature_net import HISTORY, NETWORK, NO_NETWORK, save_encoder
-from nrdh.params import DatasetConfig, FeatureConfig, FeatureNetConfig
+from nrdh.params import DatasetConfig, FeatureConfig, FeatureNetConfig, Params
+from nrdh.sources import refresh_snapshot
+
+
+@dataclass(frozen=True)
+class Args:
+    """The stage's flags (dvc.yaml's command)."""
+
+    dataset: str
+    out: Path  # the network's folder
+
+
+def run(p: Params, args: Args) -> None:
+    """The stage under params `p` with its flags `args`."""
+    ds_cfg = p.dataset(args.dataset)
+    refresh_snapshot(args.dataset, ds_cfg)  # Snakemake's view of the data
+    train_feature_net_stage(
+        out=args.out,
+        dataset=args.dataset,
+        ds_cfg=ds_cfg,
+        f_cfg=p.features_for(args.dataset),
+        cfg=p.feature_net,
+        data_seed=p.base.seed,
+    )
 
 
 def train_feature_net_stage(

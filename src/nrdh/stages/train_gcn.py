@@ -1,12 +1,13 @@
-"""Stage 1 (node representation learning), its second half: the GCN autoencoder and g(x).
+"""Stage train_gcn: the GCN autoencoder (Table 1, L1 of Eq. 8) -> gcn_<bits>.pt, its loss
+history, and the node representations g(x) of the training images -> node_reps_<bits>.h5.
 
-Apart from the features and graphs stages (`nrdh.pipeline.representation`) because these
-need torch. One stage trains the network and writes g(x) from it in the same process: a
-second process would pay torch's start-up again only to reload the weights it just saved.
+One stage trains the network and writes g(x) from it in the same process: a second process
+would pay torch's start-up again only to reload the weights it just saved.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,36 @@ from nrdh.artifacts import read_features
 from nrdh.config import as_dict
 from nrdh.errors import NRDHError
 from nrdh.models import GCNAutoencoder
-from nrdh.params import GCNConfig, NodeRepConfig
+from nrdh.params import GCNConfig, NodeRepConfig, Params
+
+
+@dataclass(frozen=True)
+class Args:
+    """The stage's flags (dvc.yaml's command)."""
+
+    variant: str  # a key of variants: its overrides of the params
+    seed: int  # one of base.seeds
+    bits: int  # the GCN's output width: the code length
+    features: Path  # features.h5
+    graphs: Path  # graphs.h5
+    out: Path  # the checkpoint
+    history: Path  # its loss history (JSON)
+    reps: Path  # node_reps_<bits>.h5
+
+
+def run(p: Params, args: Args) -> None:
+    """The stage under params `p` (the variant's) with its flags `args`."""
+    train_gcn_stage(
+        features_path=args.features,
+        graphs_path=args.graphs,
+        out=args.out,
+        history_out=args.history,
+        reps_out=args.reps,
+        bits=args.bits,
+        cfg=p.gcn,
+        reps_cfg=p.node_reps,
+        seed=args.seed,
+    )
 
 
 def _read_graphs(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

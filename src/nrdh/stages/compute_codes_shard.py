@@ -1,0 +1,144 @@
+"""Stage compute_codes_shard: a run's trained hash networks' codes (Eq. 19) of one shard of
+rows, at every code length of base.bits, for NRDH and the deep peers alike (peer_codes_shard
+runs it too)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+from nrdh import codes, io, paths, shards, train
+from nrdh.artifacts import open_features
+from nrdh.codes_file import merge_codes
+from nrdh.config import as_dict
+from nrdh.data import load_dataset
+from nrdh.hash_network import load_hasher
+from nrdh.params import CodesConfig, DatasetConfig, Params
+
+
+@dataclass(frozen=True)
+class Args:
+    """The stage's flags (dvc.yaml's command)."""
+
+    features: Path  # features.h5: the query and database rows
+    shard: int  # which of shards.count
+    method: str  # recorded in the codes
+    dataset: str
+    models: str  # the hash networks' path template, field bits (`nrdh.paths`)
+    out: str  # the codes shard files' path template, field bits
+
+
+def run(p: Params, args: Args) -> None:
+    """The stage under params `p` with its flags `args`: every code length of base.bits."""
+    compute_codes_shard_stage(
+        features_path=args.features,
+        runs=code_runs(args.models, args.out, p.base.bits),
+        method=args.method,
+        dataset=args.dataset,
+        ds_cfg=p.dataset(args.dataset),
+        cfg=p.codes,
+        data_seed=p.base.seed,
+        shard=args.shard,
+        count=p.shards.count,
+    )
+
+
+def compute_codes_stage(
+    *,
+    features_path: Path,
+    model_path: Path,
+    out: Path,
+    method: str,
+    dataset: str,
+    ds_cfg: DatasetConfig,
+    cfg: CodesConfig,
+    bits: int,
+    data_seed: int,
+) -> None:
+    """Stage 6 unsharded: the codes file of a `bits`-bit network in one call (one shard,
+    merged: the same bytes as any sharded run)."""
+    shards.run_unsharded(
+        lambda shard: compute_codes_shard_stage(
+            features_path=features_path,
+            runs=[CodeRun(bits, model_path, shard)],
+            method=method,
+            dataset=dataset,
+            ds_cfg=ds_cfg,
+            cfg=cfg,
+            data_seed=data_seed,
+            shard=0,
+            count=1,
+        ),
+        lambda folder: merge_codes(shards.shard_paths(folder, 1), features_path, out, bits),
+        out,
+    )
+
+
+class CodeRun(NamedTuple):
+    """One code length of a code stage: its trained hash network and the codes file it makes."""
+
+    bits: int
+    model: Path
+    out: Path
+
+
+def code_runs(models_template: str, out_template: str, bits: Sequence[int]) -> list[CodeRun]:
+    """The run of each code length of `bits` (base.bits), from dvc.yaml's path templates of
+    the hash networks and the codes files (field bits; `nrdh.paths`)."""
+    return [
+        CodeRun(b, paths.fill(models_template, bits=b), paths.fill(out_template, bits=b))
+        for b in bits
+    ]
+
+
+def compute_codes_shard_stage(
+    *,
+    features_path: Path,
+    runs: Sequence[CodeRun],
+    method: str,
+    dataset: str,
+    ds_cfg: DatasetConfig,
+    cfg: CodesConfig,
+    data_seed: int,
+    shard: int,
+    count: int,
+) -> None:
+    """Stage 6: NRDH codes (Eq. 19: bit = 1 where fch >= 0) of shard `shard` of `count` of
+    the queries and of the database, streamed block by block into a ``codes_shard`` file,
+    for each code length of `runs` (its network and shard file; one process for all).
+
+    The network runs on ``codes.device``, not the device recorded at training time."""
+    with open_features(features_path) as feats:
+        split = feats.split
+    images = load_dataset(ds_cfg, data_seed)
+    torch.set_num_threads(cfg.threads)
+    for bits, model_path, out in runs:
+        model, t_eval, meta = load_hasher(model_path)
+        io.check_bits(model_path, meta["bits"], bits)
+        batch = cfg.batch_size
+        block = shards.block_rows(4 * bits, batch)  # fch rows held at once
+        prov = io.provenance(
+            {"base.seed": data_seed, f"datasets.{dataset}": as_dict(ds_cfg), "codes": as_dict(cfg)},
+            {"features": features_path, "hasher": model_path},
+        )
+        with io.create_h5(out, "codes_shard", prov) as f:
+            for name in ("query", "database"):
+                idx = split[name]
+                start, stop = shards.shard_rows(len(idx), shard, count, batch)
+                dst = f.create_dataset(
+                    f"{name}/codes", shape=(stop - start, codes.n_bytes(bits)), dtype=np.uint8
+                )
+                for a in range(start, stop, block):
+                    view = images.view(t_eval, idx[a : min(a + block, stop)])
+                    fch = train.hash_outputs(model, view, batch, cfg.device)
+                    dst[a - start : a - start + len(fch)] = codes.pack_codes(
+                        codes.sign_to_bits(fch)
+                    )
+            for key, value in (("shard", shard), ("shards", count), ("bits", bits)):
+                f.attrs[key] = value
+            f.attrs["method"] = method
