@@ -251,7 +251,7 @@ def test_checkpoints_load_after_the_params_model_gains_a_key(project, tmp_path, 
     it rebuilds its network from its own arguments, with the trained weights."""
     p = load_params(project / "params.yaml")  # under today's params model
     encoder = FeatureEncoder(1, p.feature_net.width, p.feature_net.dim)
-    feature_net.save_encoder(encoder, None, p.feature_net, 1, {}, tmp_path / "encoder.pt")
+    feature_net.save_encoder(encoder, None, p.feature_net.threads, {}, tmp_path / "encoder.pt")
     for cls in (GCNConfig, HasherConfig, FeatureNetConfig):
         grown = with_a_new_required_key(monkeypatch, cls)
     with pytest.raises(NRDHError, match="missing key"):  # a config read through the schema

@@ -19,10 +19,10 @@ import pytest
 import yaml
 from conftest import make_project, run, tool
 
-from nrdh import graph
 from nrdh.artifacts import read_features
 from nrdh.config import from_mapping
 from nrdh.params import GraphConfig
+from nrdh.stages.build_graphs import adjacency
 
 
 def graph_degree_for_rho(features: Path, graphs: Path, graph_params: dict, rho: float) -> float:
@@ -35,7 +35,7 @@ def graph_degree_for_rho(features: Path, graphs: Path, graph_params: dict, rho: 
         valid, adj = f["valid"][0].astype(bool), f["adjacency"][0]
         recorded = float(f.attrs["mean_degree"])
     x = np.asarray(feats.features[()], np.float32)[train[nodes]]
-    np.testing.assert_allclose(adj, graph.build_adjacency(x, cfg), atol=1e-6)
+    np.testing.assert_allclose(adj, adjacency(x, cfg), atol=1e-6)
     offdiag = adj * (1 - np.eye(adj.shape[-1], dtype=adj.dtype))
     degree = float((offdiag > 0).sum(-1)[valid].mean())
     assert degree == pytest.approx(recorded)

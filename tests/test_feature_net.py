@@ -129,6 +129,6 @@ def test_other_backbones_write_no_network(tmp_path: Path) -> None:
         out=tmp_path / "net", dataset="digits", ds_cfg=ds, f_cfg=P.features, cfg=TINY, data_seed=0
     )
     assert [p.name for p in (tmp_path / "net").iterdir()] == ["none.json"]
-    assert network_file(tmp_path / "net", P.features) is None
+    assert network_file(tmp_path / "net", P.features.backbone) is None
     with pytest.raises(NRDHError, match="simclr: no train_feature_net folder"):
-        network_file(None, SIMCLR)
+        network_file(None, "simclr")

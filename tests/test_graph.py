@@ -37,7 +37,6 @@ def test_binarize_is_strict():
 
 def test_reweighted_graph_four_nodes_with_an_isolated_node():
     # Edges above rho=0.4: 1-2 and 2-3; node 4 has no neighbour.
-    cfg = replace(GRAPH, M=4, rho=0.4, p=0.8)
     expected = np.array(
         [
             [0.8, 0.2, 0.0, 0.0],
@@ -47,14 +46,13 @@ def test_reweighted_graph_four_nodes_with_an_isolated_node():
         ],
         dtype=np.float32,
     )
-    a = build_adjacency(X4, cfg)
+    a = build_adjacency(X4, rho=0.4, p=0.8)
     assert a.dtype == np.float32
     np.testing.assert_array_equal(a[0], expected)
 
 
 def test_isolated_weight_one_makes_rows_stochastic():
-    cfg = replace(GRAPH, M=4, rho=0.4, p=0.8, isolated_weight="one")
-    a = build_adjacency(X4, cfg)[0]
+    a = build_adjacency(X4, rho=0.4, p=0.8, isolated_weight="one")[0]
     assert a[3].tolist() == [0.0, 0.0, 0.0, 1.0]
     np.testing.assert_allclose(a.sum(1), np.ones(4), rtol=1e-6)
 
@@ -81,26 +79,23 @@ def test_euclidean_similarity_scaled_to_unit_range():
 
 
 def test_quantile_rho_keeps_the_top_pairs():
-    cfg = replace(GRAPH, M=4, rho_mode="quantile", rho_quantile=0.8)
-    a = build_adjacency(X4, cfg)[0]
+    a = build_adjacency(X4, rho=0.4, p=0.8, quantile=0.8)[0]
     # off-diagonal u: 0.707 x4, 0 x4, -0.707 x2, -1 x2; the 0.8-quantile is 0.707, and
     # the strict > keeps none
     assert (a * (1 - np.eye(4))).sum() == 0.0
-    cfg = replace(GRAPH, M=4, rho_mode="quantile", rho_quantile=0.5)
-    a = build_adjacency(X4, cfg)[0]
+    a = build_adjacency(X4, rho=0.4, p=0.8, quantile=0.5)[0]
     assert a[0, 1] == pytest.approx(0.2)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("rho_mode", ["fixed", "quantile"])
-def test_adjacency_keeps_the_input_dtype(dtype, rho_mode):
+@pytest.mark.parametrize("quantile", [None, 0.5])
+def test_adjacency_keeps_the_input_dtype(dtype, quantile):
     # Edges 1-2 and 2-3 survive both the fixed rho 0.4 and the 0.5-quantile (0.0): the
     # matrix of test_reweighted_graph_four_nodes_with_an_isolated_node, node 4 isolated.
-    cfg = replace(GRAPH, M=4, rho=0.4, p=0.8, rho_mode=rho_mode, rho_quantile=0.5)
     expected = np.array(
         [[0.8, 0.2, 0, 0], [0.1, 0.8, 0.1, 0], [0, 0.2, 0.8, 0], [0, 0, 0, 0.8]], dtype=dtype
     )
-    a = build_adjacency(X4.astype(dtype), cfg)
+    a = build_adjacency(X4.astype(dtype), rho=0.4, p=0.8, quantile=quantile)
     assert a.dtype == dtype
     np.testing.assert_allclose(a[0], expected, rtol=1e-6)
 
@@ -108,8 +103,7 @@ def test_adjacency_keeps_the_input_dtype(dtype, rho_mode):
 def test_quantile_rho_interpolates_linearly():
     # Off-diagonal u of X4 sorted: -1, -1, -0.707, -0.707, 0 x4, 0.707 x4 (12 values); the
     # 0.3-quantile sits at rank 0.3 * 11 = 3.3: -0.707 + 0.3 * (0 - -0.707).
-    cfg = replace(GRAPH, M=4, rho_mode="quantile", rho_quantile=0.3)
-    rho = threshold_for(similarity(X4, "cosine"), cfg)
+    rho = threshold_for(similarity(X4, "cosine"), 0.4, quantile=0.3)
     assert rho.shape == (1, 1, 1) and rho.dtype == np.float32
     assert rho.item() == pytest.approx(-(2**-0.5) * 0.7, abs=1e-6)
 

@@ -1,17 +1,12 @@
 """Property tests for graph building: U' is non-negative, zero off the diagonal where U is
 zero, and rows sum to 1 (or to p for a node without neighbours, Eq. 4 as written)."""
 
-from dataclasses import replace
-
 import numpy as np
-from conftest import default_params
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from nrdh.graph import binarize, build_adjacency, similarity
-
-GRAPH = default_params().graph
 
 features = st.integers(2, 8).flatmap(
     lambda m: arrays(
@@ -29,8 +24,7 @@ features = st.integers(2, 8).flatmap(
 )
 def test_reweighted_matrix_properties(x, rho, p, isolated):
     x64 = x.astype(np.float64)
-    cfg = replace(GRAPH, M=x.shape[1], rho=rho, p=p, isolated_weight=isolated)
-    a = build_adjacency(x64, cfg)[0]
+    a = build_adjacency(x64, rho=rho, p=p, isolated_weight=isolated)[0]
     u = binarize(similarity(x64, "cosine"), rho)[0]
     off = ~np.eye(a.shape[0], dtype=bool)
     assert (a >= 0).all()

@@ -2,7 +2,7 @@
 
 The train_feature_net stage writes one folder per dataset: ``encoder.pt`` and
 ``history.json`` when ``features.backbone`` is simclr (SimCLR training:
-`nrdh.train.train_simclr`), otherwise only ``none.json``. Torch is imported only by the
+`nrdh.simclr.train_simclr`), otherwise only ``none.json``. Torch is imported only by the
 functions that save or load a network, so the torch-free feature and graph stages can
 import this module.
 """
@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 from nrdh import io
 from nrdh.errors import NRDHError
-from nrdh.params import FeatureConfig, FeatureNetConfig
 
 if TYPE_CHECKING:
     import torch
@@ -26,10 +25,10 @@ KIND = "feature_net"
 NETWORK, HISTORY, NO_NETWORK = "encoder.pt", "history.json", "none.json"
 
 
-def network_file(net_dir: Path | None, f_cfg: FeatureConfig) -> Path | None:
+def network_file(net_dir: Path | None, backbone: str) -> Path | None:
     """The encoder checkpoint the features stage reads: <net_dir>/encoder.pt for the simclr
     backbone, None for the others (they use no learned network)."""
-    if f_cfg.backbone != "simclr":
+    if backbone != "simclr":
         return None
     if net_dir is None:
         raise NRDHError("features.backbone simclr: no train_feature_net folder given")
@@ -39,20 +38,20 @@ def network_file(net_dir: Path | None, f_cfg: FeatureConfig) -> Path | None:
 def save_encoder(
     encoder: FeatureEncoder,
     stats: tuple[torch.Tensor, torch.Tensor] | None,
-    cfg: FeatureNetConfig,
-    channels: int,
+    threads: int,
     prov: dict,
     out: Path,
 ) -> None:
     """The encoder's checkpoint with the train-split (mean, std) of its features when they
-    are standardised: tensors and plain values (read with weights_only=True). It stores the
-    encoder's own constructor arguments, so it loads whatever keys feature_net gains."""
+    are standardised, and the CPU thread count it was trained with: tensors and plain
+    values (read with weights_only=True). It stores the encoder's own constructor arguments,
+    so it loads whatever keys feature_net gains."""
     io.save_torch(
         {
             "kind": KIND,
             "schema_version": io.CHECKPOINT_SCHEMA_VERSION,
-            "arch": {"in_channels": channels, "width": cfg.width, "dim": cfg.dim},
-            "threads": cfg.threads,  # the features are its bytes on this thread count
+            "arch": encoder.arch,
+            "threads": threads,  # the features are its bytes on this thread count
             "provenance": prov,
             "state_dict": encoder.state_dict(),
             "standardise": None if stats is None else {"mean": stats[0], "std": stats[1]},

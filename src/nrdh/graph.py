@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 
 from nrdh.errors import NRDHError
-from nrdh.params import GraphConfig
 
 
 def similarity(x: np.ndarray, distance: str) -> np.ndarray:
@@ -53,22 +52,36 @@ def reweight(
     return out
 
 
-def threshold_for(u: np.ndarray, cfg: GraphConfig) -> np.ndarray:
-    """The rho of each graph, (B, 1, 1) in u's dtype: the fixed one, or a quantile of its
-    off-diagonal u (linear interpolation between order statistics)."""
-    if cfg.rho_mode == "fixed":
-        return np.full((u.shape[0], 1, 1), cfg.rho, dtype=u.dtype)
+def threshold_for(u: np.ndarray, rho: float, quantile: float | None = None) -> np.ndarray:
+    """The rho of each graph, (B, 1, 1) in u's dtype: the fixed `rho`, or where `quantile`
+    is given, that quantile of the graph's off-diagonal u (linear interpolation between
+    order statistics; beyond the paper)."""
+    if quantile is None:
+        return np.full((u.shape[0], 1, 1), rho, dtype=u.dtype)
     m = u.shape[-1]
     offdiag = u[:, ~np.eye(m, dtype=bool)]  # (B, M*(M-1))
-    rho = np.quantile(offdiag, cfg.rho_quantile, axis=1, method="linear")
-    return rho.astype(u.dtype).reshape(-1, 1, 1)
+    per_graph = np.quantile(offdiag, quantile, axis=1, method="linear")
+    return per_graph.astype(u.dtype).reshape(-1, 1, 1)
 
 
-def build_adjacency(x: np.ndarray, cfg: GraphConfig) -> np.ndarray:
-    """Re-weighted correlation matrices U' for graphs of node features x: (B, M, z) -> (B, M, M)."""
-    u = similarity(x, cfg.distance)
-    adj = binarize(u, threshold_for(u, cfg))
-    return reweight(adj, cfg.p, cfg.self_in_rowsum, cfg.isolated_weight)
+def build_adjacency(
+    x: np.ndarray,
+    *,
+    rho: float,
+    p: float,
+    distance: str = "cosine",
+    quantile: float | None = None,
+    self_in_rowsum: bool = False,
+    isolated_weight: str = "p",
+) -> np.ndarray:
+    """Re-weighted correlation matrices U' for graphs of node features x: (B, M, z) -> (B, M, M).
+
+    Eq. 2 (`similarity` by `distance`), Eq. 3 at `rho` (or each graph's `quantile`:
+    `threshold_for`), Eq. 4 with self weight `p` (`reweight`, with its two readings of the
+    equation); the defaults are the paper's."""
+    u = similarity(x, distance)
+    adj = binarize(u, threshold_for(u, rho, quantile))
+    return reweight(adj, p, self_in_rowsum, isolated_weight)
 
 
 def partition(n: int, m: int, rng: np.random.Generator, order: np.ndarray | None = None):

@@ -170,6 +170,7 @@ class FeatureEncoder(nn.Module):
 
     def __init__(self, in_channels: int, width: int, dim: int) -> None:
         super().__init__()
+        self.arch = {"in_channels": in_channels, "width": width, "dim": dim}  # rebuilds it
         self.body = nn.Sequential(
             *conv_block(in_channels, width),
             nn.MaxPool2d(2),

@@ -68,7 +68,7 @@ def build_graphs_stage(*, features_path: Path, out: Path, cfg: GraphConfig, seed
                 needed = np.unique(rows)
                 x = _read_checked(features_path, feats.features, needed, window)
                 x = x[np.searchsorted(needed, rows)]  # (G, M, z)
-                a_k = graph.build_adjacency(x, cfg)
+                a_k = adjacency(x, cfg)
                 adj[k, s : s + step] = a_k
                 offdiag, v = a_k * (1 - eye), v_k[s : s + step]
                 isolated += int((offdiag.sum(-1) == 0)[v].sum())
@@ -81,6 +81,20 @@ def build_graphs_stage(*, features_path: Path, out: Path, cfg: GraphConfig, seed
     print(
         f"graphs: {b} graphs of {m} nodes x {parts} partition(s), "
         f"{isolated / count:.1%} of nodes without a neighbour above rho"
+    )
+
+
+def adjacency(x: np.ndarray, cfg: GraphConfig) -> np.ndarray:
+    """U' (Eqs. 2-4) of graphs of node features x, (B, M, z) -> (B, M, M), as the graph
+    section `cfg` sets it (`nrdh.graph.build_adjacency`)."""
+    return graph.build_adjacency(
+        x,
+        rho=cfg.rho,
+        p=cfg.p,
+        distance=cfg.distance,
+        quantile=cfg.rho_quantile if cfg.rho_mode == "quantile" else None,
+        self_in_rowsum=cfg.self_in_rowsum,
+        isolated_weight=cfg.isolated_weight,
     )
 
 

@@ -84,7 +84,7 @@ def extract_shard_stage(
     """Stage 1: features, labels, ids and split members of shard `shard` of `count`; the
     simclr backbone's encoder comes from the train_feature_net folder `net_dir`."""
     images = load_dataset(ds_cfg, seed)
-    network = network_file(net_dir, f_cfg)
+    network = network_file(net_dir, f_cfg.backbone)
     prov = io.provenance(
         {"base.seed": seed, f"datasets.{dataset}": as_dict(ds_cfg), "features": as_dict(f_cfg)},
         {"feature_net": network} if network else None,

@@ -57,7 +57,7 @@ def train_feature_net_stage(
     if f_cfg.backbone != "simclr":
         io.write_json(out / NO_NETWORK, {"backbone": f_cfg.backbone, "network": None})
         return
-    from nrdh.data import image_channels, load_dataset  # numpy, PIL: not for none.json
+    from nrdh.data import load_dataset  # numpy, PIL: not for none.json
     from nrdh.device import resolve_device
     from nrdh.simclr import feature_statistics, train_simclr
 
@@ -74,5 +74,5 @@ def train_feature_net_stage(
     )
     encoder, history = train_simclr(images, cfg, device)
     stats = feature_statistics(encoder, images, cfg.batch_size) if cfg.standardise else None
-    save_encoder(encoder, stats, cfg, image_channels(images), prov, out / NETWORK)
+    save_encoder(encoder, stats, cfg.threads, prov, out / NETWORK)
     io.write_json(out / HISTORY, history)
