@@ -17,7 +17,6 @@ from nrdh.params import (
     SOURCES,
     DigitsData,
     GCNConfig,
-    GraphConfig,
     ListData,
     load_params,
     parse,
@@ -138,12 +137,6 @@ def test_invalid_yaml_and_missing_file(tmp_path):
         load_params(bad)
     with pytest.raises(NRDHError, match="params file not found"):
         load_params(tmp_path / "nope.yaml")
-
-
-def test_graph_config_is_the_params_model():
-    from nrdh import graph
-
-    assert graph.GraphConfig is GraphConfig
 
 
 def test_both_engines_refuse_a_bad_cross_reference_before_any_job(tmp_path):
