@@ -5,7 +5,7 @@
 #   SLURM:  snakemake --profile workflow/profiles/slurm
 
 
-from nrdh.workflow.rules import all_targets
+from nrdh.engines.rules import all_targets
 
 
 workdir: workflow.basedir

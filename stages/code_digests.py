@@ -11,7 +11,7 @@ from nrdh.runner import run
 
 
 def main() -> None:
-    from nrdh.workflow.code import write_code_digests
+    from nrdh.engines.code import write_code_digests
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, required=True, help="the digests' folder")

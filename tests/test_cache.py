@@ -13,14 +13,14 @@ from pathlib import Path
 import yaml
 from conftest import ROOT
 
-from nrdh.imports import closure
-from nrdh.workflow.code import (
+from nrdh.engines.code import (
     code_file,
     script_sources,
     stage_script,
     sync_deps,
     write_code_digests,
 )
+from nrdh.imports import closure
 
 
 def write(path: Path, text: str) -> None:

@@ -11,8 +11,8 @@ import yaml
 from conftest import ROOT, make_project, overlay, run, tool
 
 from nrdh import io, paths
+from nrdh.engines.dvc import stage_flags
 from nrdh.errors import NRDHError
-from nrdh.workflow.dvc import stage_flags
 
 DECLARATION = "workflow/paths.yaml"
 

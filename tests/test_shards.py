@@ -13,11 +13,11 @@ from conftest import ROOT, overlay, run, tool
 from nrdh import io, shards
 from nrdh.artifacts import read_features
 from nrdh.codes_file import merge_codes, read_codes
+from nrdh.engines.rules import load_rules
 from nrdh.errors import NRDHError
 from nrdh.hash_network import HasherJob
 from nrdh.params import Params, parse
 from nrdh.stages import build_graphs, compute_codes_shard, extract_features_shard, train_hasher
-from nrdh.workflow.rules import load_rules
 
 
 @pytest.fixture(scope="module")

@@ -11,11 +11,11 @@ import yaml
 from conftest import ROOT, make_project, run, tool
 from packaging.specifiers import SpecifierSet
 
+from nrdh.engines.code import code_file, script_sources, stage_script
+from nrdh.engines.dvc import check_version, resolve, supported
+from nrdh.engines.rules import load_rules
 from nrdh.errors import NRDHError
 from nrdh.sources import LINK_DIR, snapshot_path
-from nrdh.workflow.code import code_file, script_sources, stage_script
-from nrdh.workflow.dvc import check_version, resolve, supported
-from nrdh.workflow.rules import load_rules
 
 
 def dvc_stages(project: Path) -> dict[str, tuple[set[str], set[str], str, dict]]:
@@ -220,7 +220,7 @@ def test_snakemake_timestamps_are_ignored_by_git_and_dvc():
 def test_job_inputs_expand_folders_and_name_the_folder_a_file_lies_in():
     """A folder dep becomes the other rules' outputs inside it (not a sibling that shares
     its prefix); a file inside another rule's folder output becomes that folder."""
-    from nrdh.workflow.rules import Job, Rule
+    from nrdh.engines.rules import Job, Rule
 
     rule = Rule("evaluate", ["metrics/{dataset}.json"], ["dataset"])
     rule.jobs["d"] = Job(
@@ -246,7 +246,7 @@ def test_report_items_come_from_the_table_and_name_real_outputs(tmp_path):
     """`snakemake --report` shows what workflow/report/outputs.yaml lists: each entry marks
     one rule's output with its category and an existing caption file; an entry that names
     no output of dvc.yaml is refused."""
-    from nrdh.workflow import rules as rules_module
+    from nrdh.engines import rules as rules_module
 
     rules = load_rules(ROOT)
     shown = {p: item for r in rules for p, item in r.shown.items()}

@@ -65,9 +65,9 @@ def _compare(args: argparse.Namespace) -> None:
 def _template_sources(args: argparse.Namespace) -> Sources:
     """The run files of `nrdh compare`'s path templates, the summarize stage's by default,
     within the runs of its params file."""
+    from nrdh.engines.dvc import stage_flags
     from nrdh.params import load_params
     from nrdh.stages.summarize import Sources, scope_of
-    from nrdh.workflow.dvc import stage_flags
 
     names = ("eval", "pr", "gcn_loss", "hasher_loss", "diag", "features")
     given = {k: getattr(args, k) for k in names if getattr(args, k) is not None}
@@ -135,7 +135,7 @@ def _preset(args: argparse.Namespace) -> None:
 
 def _dvc_deps(args: argparse.Namespace) -> None:
     """Set each dvc.yaml stage's source deps to its script's import closure (or --check)."""
-    from nrdh.workflow.code import sync_deps
+    from nrdh.engines.code import sync_deps
 
     changed = sync_deps(args.root, write=not args.check)
     for name, (old, new) in changed.items():
@@ -148,7 +148,7 @@ def _dvc_deps(args: argparse.Namespace) -> None:
 
 def _lock_check(args: argparse.Namespace) -> None:
     """Check that dvc.lock matches the code, params and data (CI runs it): exit 2 if not."""
-    from nrdh.workflow.lock import prune, stale_entries
+    from nrdh.engines.lock import prune, stale_entries
 
     if args.prune:
         for name in prune(args.root):
@@ -167,7 +167,7 @@ def _lock_check(args: argparse.Namespace) -> None:
 
 def _dvc_commit(args: argparse.Namespace) -> None:
     """Record a Snakemake build in dvc.lock (what its onsuccess hook does), stages built only."""
-    from nrdh.workflow.lock import built_stages, record_build
+    from nrdh.engines.lock import built_stages, record_build
 
     record_build(args.root, built_stages(args.root))
     print(f"{args.root / 'dvc.lock'}: the built stages recorded")

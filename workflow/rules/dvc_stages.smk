@@ -1,10 +1,10 @@
-# One rule per dvc.yaml stage group, resolved by DVC itself (nrdh.workflow.rules): DVC and
+# One rule per dvc.yaml stage group, resolved by DVC itself (nrdh.engines.rules): DVC and
 # Snakemake share one graph, and each job carries the values of the params DVC tracks for it.
 from pathlib import Path
 
-from nrdh.workflow.lock import record_build
-from nrdh.workflow.resources import load_resources
-from nrdh.workflow.rules import check_params, dvc_stage_names, load_rules
+from nrdh.engines.lock import record_build
+from nrdh.engines.resources import load_resources
+from nrdh.engines.rules import check_params, dvc_stage_names, load_rules
 
 BASE = Path(workflow.basedir)
 # the whole file, before any job (one `error:` line), and each dataset's data linked

@@ -5,5 +5,5 @@ Each module declares its stage's flags as a small dataclass, `Args` (`nrdh.runne
 makes them the command's flags), and `run` reads the params sections the stage declares in
 dvc.yaml and calls the module's `<name>_stage` function, which takes those sections and paths
 as keywords (what the tests call). code_digests, the engines' own stage, is
-`nrdh.workflow.code`.
+`nrdh.engines.code`.
 """

@@ -19,10 +19,10 @@ from typing import Any
 
 import yaml
 
+from nrdh.engines.code import CODE_DIR, CODER
+from nrdh.engines.rules import VALIDATOR
 from nrdh.errors import NRDHError
 from nrdh.sources import LINK_DIR
-from nrdh.workflow.code import CODE_DIR, CODER
-from nrdh.workflow.rules import VALIDATOR
 
 # Deps whose change means the lock describes other code, params or data than the workspace's.
 TRACKED = ("params.yaml", "stages", "src/nrdh", CODE_DIR + "/", LINK_DIR + "/")
@@ -58,7 +58,7 @@ def record_build(root: Path, stages: list[str]) -> None:
     times are put back after it, or Snakemake would find an input newer than what it built."""
     if not (root / ".dvc").is_dir():
         return
-    from nrdh.workflow.dvc import resolve
+    from nrdh.engines.dvc import resolve
 
     _run_own_stages(root)
     targets = [CODER, VALIDATOR, *sorted(set(stages))]
@@ -78,7 +78,7 @@ def record_build(root: Path, stages: list[str]) -> None:
 
 def built_stages(root: Path) -> list[str]:
     """The stages of root/dvc.yaml whose outputs all exist: what a Snakemake run built."""
-    from nrdh.workflow.dvc import resolve
+    from nrdh.engines.dvc import resolve
 
     stages = resolve(root.resolve())[1].values()
     return [s.name for s in stages if all((root / out).exists() for out in s.outs)]
@@ -89,7 +89,7 @@ def prune(root: Path) -> list[str]:
     forever), in DVC's own YAML layout; returns their names."""
     from dvc.utils.serialize import modify_yaml
 
-    from nrdh.workflow.dvc import resolve
+    from nrdh.engines.dvc import resolve
 
     resolved = set(resolve(root.resolve())[1])
     with modify_yaml(str(root / "dvc.lock")) as lock:
@@ -119,9 +119,9 @@ def stale_entries(root: Path) -> dict[str, list[str]]:
     dvc.yaml resolves that the lock lacks or the lock holds that dvc.yaml no longer has."""
     from dvc.repo import Repo
 
+    from nrdh.engines.dvc import resolve
     from nrdh.params import load_params
     from nrdh.sources import link_sources
-    from nrdh.workflow.dvc import resolve
 
     link_sources(load_params(root / "params.yaml"), root)
     _run_own_stages(root)

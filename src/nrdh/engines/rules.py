@@ -1,7 +1,7 @@
 """Snakemake rules derived from DVC's own reading of dvc.yaml, so the engines cannot disagree.
 
 dvc.yaml is the one declaration of the stage graph. DVC itself resolves it
-(`nrdh.workflow.dvc`: templating, ``vars``, ``matrix``, other params files): every resolved
+(`nrdh.engines.dvc`: templating, ``vars``, ``matrix``, other params files): every resolved
 stage becomes one Snakemake job with DVC's command, deps, outputs and the values of the
 params DVC tracks for it, so Snakemake's params trigger fires exactly when DVC's would. A
 stage group (a matrix stage) becomes one Snakemake rule whose wildcards are its matrix keys;
@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nrdh.engines.code import CODE_DIR, CODER, script_sources, stage_script
+from nrdh.engines.dvc import Stage, resolve
 from nrdh.errors import NRDHError
 from nrdh.sources import LINK_DIR, snapshot_path
-from nrdh.workflow.code import CODE_DIR, CODER, script_sources, stage_script
-from nrdh.workflow.dvc import Stage, resolve
 
 if TYPE_CHECKING:
     from nrdh.params import Params

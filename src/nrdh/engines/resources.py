@@ -10,8 +10,8 @@ from typing import Any
 
 import yaml
 
+from nrdh.engines.rules import Job, Rule
 from nrdh.params import Params
-from nrdh.workflow.rules import Job, Rule
 
 
 @dataclass(frozen=True)
