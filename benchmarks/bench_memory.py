@@ -70,7 +70,7 @@ def rss_mib() -> float:
 def train_hasher(root: Path, model: Path) -> None:
     """A one-epoch hash network on random 64-bit targets (its weights do not matter here)."""
     from nrdh import io
-    from nrdh.artifacts import open_features
+    from nrdh.features_file import open_features
     from nrdh.hash_network import HasherJob
     from nrdh.params import load_params
     from nrdh.stages import train_hasher

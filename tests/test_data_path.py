@@ -8,9 +8,9 @@ import torch
 from conftest import default_params
 from torchvision import transforms as T
 
-from nrdh.artifacts import read_features
 from nrdh.export import scale_collection
 from nrdh.features import extract_features
+from nrdh.features_file import read_features
 from nrdh.models import HashNet, SmallCNN
 from nrdh.train import hash_outputs
 

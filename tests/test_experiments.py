@@ -19,8 +19,8 @@ import pytest
 import yaml
 from conftest import make_project, run, tool
 
-from nrdh.artifacts import read_features
 from nrdh.config import from_mapping
+from nrdh.features_file import read_features
 from nrdh.params import GraphConfig
 from nrdh.stages.build_graphs import adjacency
 

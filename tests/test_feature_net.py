@@ -12,10 +12,10 @@ import pytest
 import torch
 from conftest import default_params
 
-from nrdh.artifacts import read_features
 from nrdh.data import ImageSet, one_hot
 from nrdh.errors import NRDHError
 from nrdh.feature_net import load_encoder, network_file
+from nrdh.features_file import read_features
 from nrdh.io import read_torch
 from nrdh.models import FeatureEncoder
 from nrdh.params import DigitsData, FeatureNetConfig

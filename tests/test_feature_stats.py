@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nrdh.artifacts import Features
 from nrdh.data import one_hot
+from nrdh.features_file import Features
 from nrdh.semantics import batch_edges, feature_stats, has_neighbour, knn_precision
 
 # cos(x0, x1) = 1 / sqrt(1.01) = 0.995; cos(x1, x2) = 0.1 / sqrt(1.01) = 0.0995; x2 and x3

@@ -16,12 +16,12 @@ import torch
 from conftest import ROOT, default_params
 from torchvision.models import resnet18
 
-from nrdh.artifacts import read_features
 from nrdh.backbones import build_backbone, weights_entry
 from nrdh.config import as_dict, from_mapping
 from nrdh.data import ImageSet, one_hot
 from nrdh.errors import NRDHError
 from nrdh.features import extract_features
+from nrdh.features_file import read_features
 from nrdh.params import FeatureConfig
 
 FEATURES = default_params().features  # params.yaml's: pixels

@@ -10,11 +10,11 @@ import pytest
 import yaml
 from conftest import ROOT, overlay, run, tool
 
-from nrdh import io, shards
-from nrdh.artifacts import read_features
+from nrdh import features_file, io, shards
 from nrdh.codes_file import merge_codes, read_codes
 from nrdh.engines.rules import load_rules
 from nrdh.errors import NRDHError
+from nrdh.features_file import read_features
 from nrdh.hash_network import HasherJob
 from nrdh.params import Params, parse
 from nrdh.stages import build_graphs, compute_codes_shard, extract_features_shard, train_hasher
@@ -96,7 +96,7 @@ def test_sharded_features_are_byte_identical(tmp_path, params, features) -> None
         extract(params, folder / f"{i}.h5", i, 3)
     with h5py.File(folder / "1.h5") as f:
         assert (f.attrs["start"], f.attrs["stop"]) == (64, 192)
-    shards.merge_features(shards.shard_paths(folder, 3), tmp_path / "features.h5")
+    features_file.merge_features(shards.shard_paths(folder, 3), tmp_path / "features.h5")
     assert (tmp_path / "features.h5").read_bytes() == features.read_bytes()
     assert read_features(features).features.shape == (300, 256)
 
@@ -106,7 +106,7 @@ def test_merge_refuses_a_shard_of_another_count(tmp_path, params) -> None:
     extract(params, folder / "0.h5", 0, 2)
     extract(params, folder / "1.h5", 1, 3)  # stale
     with pytest.raises(NRDHError, match=r"1.h5: shard 1 of 3, expected shard 1 of 2"):
-        shards.merge_features(shards.shard_paths(folder, 2), tmp_path / "f.h5")
+        features_file.merge_features(shards.shard_paths(folder, 2), tmp_path / "f.h5")
 
 
 def test_sharded_codes_are_byte_identical(tmp_path, params, features) -> None:

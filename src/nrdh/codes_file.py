@@ -15,8 +15,8 @@ import h5py
 import numpy as np
 
 from nrdh import codes, io, shards
-from nrdh.artifacts import Features, iter_rows, open_features
 from nrdh.errors import NRDHError
+from nrdh.features_file import Features, iter_rows, open_features
 
 CODE_SPLITS = ("query", "database")
 ID_ROWS = 1 << 16  # ids and labels copied per block into a codes file

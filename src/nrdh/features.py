@@ -6,7 +6,7 @@ run's feature stage never pays for importing torch (the CNN paths import it when
 simclr backbone is the encoder the train_feature_net stage learns without labels
 (`nrdh.feature_net`), where no ImageNet weights can be downloaded.
 `extract_shard` streams the features of one shard of rows into a shard file;
-`nrdh.shards.merge_features` merges the shards into the features artifact, whose schema is
+`nrdh.features_file.merge_features` merges the shards into the features artifact, whose schema is
 given in its docstring.
 """
 
@@ -26,9 +26,10 @@ from tqdm import tqdm
 from nrdh.backbones import BACKBONES, PixelStandardiser, build_backbone, stacked_batches
 from nrdh.data import SPLITS, ImageSet, TransformedView
 from nrdh.device import resolve_device
+from nrdh.features_file import merge_features
 from nrdh.io import create_h5
 from nrdh.params import FeatureConfig
-from nrdh.shards import merge_features, run_unsharded, shard_paths, shard_rows
+from nrdh.shards import run_unsharded, shard_paths, shard_rows
 
 if TYPE_CHECKING:
     from torch import nn
@@ -43,7 +44,7 @@ def extract_features(
     prov: dict,
     network: Path | None = None,
 ) -> None:
-    """Features of every image -> features.h5 (schema: `nrdh.shards.merge_features`).
+    """Features of every image -> features.h5 (schema: `nrdh.features_file.merge_features`).
 
     One shard merged: the same bytes as any sharded run. The same inputs give a
     byte-identical file on the same device (float32, deterministic kernels, no timestamps).

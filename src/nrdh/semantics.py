@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from nrdh import graph
-from nrdh.artifacts import Features
+from nrdh.features_file import Features
 
 BLOCK = 1024  # query rows scored at once: memory (BLOCK, n) floats
 

@@ -22,11 +22,9 @@ import h5py
 import numpy as np
 
 from nrdh import io
-from nrdh.data import SPLITS
 from nrdh.errors import NRDHError
 
 BLOCK_BYTES = 16 << 20  # rows copied or read per block of a streamed pass: about 16 MiB
-H5_CHUNK_BYTES = 1 << 20  # HDF5 chunk of about 1 MiB: fast row-range reads, small cache
 
 
 def shard_rows(n: int, shard: int, count: int, align: int) -> tuple[int, int]:
@@ -52,7 +50,7 @@ def shard_paths(folder: str | Path, count: int) -> list[Path]:
     return [Path(folder) / f"{i}.h5" for i in range(count)]
 
 
-def _int_attr(f: h5py.File, key: str) -> int:
+def int_attr(f: h5py.File, key: str) -> int:
     """An integer attr, naming file and key when it is missing."""
     if key not in f.attrs:
         raise NRDHError(f"{f.filename}: missing attr '{key}'; re-run its shard stage")
@@ -67,7 +65,7 @@ def open_shards(paths: list[Path], kind: str) -> Iterator[list[h5py.File]]:
     with contextlib.ExitStack() as stack:
         files = [stack.enter_context(io.open_h5(p, kind)) for p in paths]
         for i, f in enumerate(files):
-            found = (_int_attr(f, "shard"), _int_attr(f, "shards"))
+            found = (int_attr(f, "shard"), int_attr(f, "shards"))
             if found != (i, count):
                 raise NRDHError(
                     f"{f.filename}: shard {found[0]} of {found[1]}, expected shard {i} of "
@@ -113,53 +111,6 @@ def copy_rows(src: Any, dst: h5py.Dataset, block: int) -> None:
         raise NRDHError(f"{dst.file.filename}: {dst.name} has {len(dst)} rows, shards {len(src)}")
     for a in range(0, len(dst), block):
         dst[a : a + block] = src[a : a + block]
-
-
-def check_coverage(files: list[h5py.File], n: int) -> None:
-    """The shards' [start, stop) ranges must tile 0..n in order."""
-    end = 0
-    for f in files:
-        start, stop = _int_attr(f, "start"), _int_attr(f, "stop")
-        if start != end:
-            raise NRDHError(f"{f.filename}: starts at row {start}, expected {end}")
-        end = stop
-    if end != n:
-        raise NRDHError(f"{files[-1].filename}: shards end at row {end}, expected {n}")
-
-
-def merge_features(shard_files: list[Path], out: str | Path) -> None:
-    """features.h5 from its shard files (shard 0 first), written in fixed blocks (same bytes
-    for any count).
-
-    Schema of the file (kind "features"):
-      features  float32 (n, z), chunked   one row per image, in dataset order
-      labels    uint8 (n, C)              multi-hot labels (single-label data one-hot)
-      ids       UTF-8 strings (n,)        image ids (file paths relative to the data root)
-      train, database, query  int64       sorted row indices of each split
-      attrs: backbone, weights, z, n, num_classes, class_names (JSON list),
-             plus schema_version, kind, provenance (the shards' own) from nrdh.io.create_h5.
-    """
-    with open_shards(shard_files, "features_shard") as files:
-        first = files[0]
-        n, z, classes = (_int_attr(first, k) for k in ("n", "z", "num_classes"))
-        check_coverage(files, n)
-        rows = max(1, min(n, H5_CHUNK_BYTES // (4 * z)))
-        with io.create_h5(out, "features", provenance_of(first)) as f:
-            feats = f.create_dataset(
-                "features", shape=(n, z), dtype=np.float32, chunks=(rows, z), track_times=False
-            )
-            copy_rows(ConcatRows([s["features"] for s in files]), feats, block_rows(4 * z, rows))
-            labels = f.create_dataset(
-                "labels", shape=(n, classes), dtype=np.uint8, track_times=False
-            )
-            copy_rows(ConcatRows([s["labels"] for s in files]), labels, block_rows(classes))
-            ids = f.create_dataset("ids", shape=(n,), dtype=h5py.string_dtype(), track_times=False)
-            copy_rows(ConcatRows([s["ids"].asstr() for s in files]), ids, block_rows(256))
-            for name in SPLITS:
-                idx = np.concatenate([io.require(s, name, np.int64, 1)[()] for s in files])
-                f.create_dataset(name, data=idx, track_times=False)
-            for key in ("backbone", "weights", "z", "n", "num_classes", "class_names"):
-                f.attrs[key] = first.attrs[key]
 
 
 def run_unsharded(

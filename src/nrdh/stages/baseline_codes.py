@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nrdh import baselines, io, paths
-from nrdh.artifacts import Features, read_features
 from nrdh.codes_file import write_codes
 from nrdh.config import as_dict
+from nrdh.features_file import Features, read_features
 from nrdh.params import BaselinesConfig, Params
 
 

@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 
 from nrdh import graph, io, shards
-from nrdh.artifacts import check_finite, open_features, read_rows
 from nrdh.config import as_dict
+from nrdh.features_file import check_finite, open_features, read_rows
 from nrdh.params import GraphConfig, Params
 
 

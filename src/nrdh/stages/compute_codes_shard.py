@@ -13,10 +13,10 @@ import numpy as np
 import torch
 
 from nrdh import codes, io, paths, shards, train
-from nrdh.artifacts import open_features
 from nrdh.codes_file import merge_codes
 from nrdh.config import as_dict
 from nrdh.data import load_dataset
+from nrdh.features_file import open_features
 from nrdh.hash_network import load_hasher
 from nrdh.params import CodesConfig, DatasetConfig, Params
 

@@ -13,11 +13,11 @@ import numpy as np
 import torch
 
 from nrdh import codes, diagnostics, io, paths, shards, train
-from nrdh.artifacts import open_features, read_rows
 from nrdh.codes_file import read_codes
 from nrdh.config import as_dict
 from nrdh.data import load_dataset
 from nrdh.errors import NRDHError
+from nrdh.features_file import open_features, read_rows
 from nrdh.hash_network import load_hasher
 from nrdh.params import CodesConfig, DatasetConfig, EvaluateConfig, GCNConfig, Params
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from nrdh.features_file import merge_features
 from nrdh.params import Params
 from nrdh.paths import fill
-from nrdh.shards import merge_features
 
 
 @dataclass(frozen=True)

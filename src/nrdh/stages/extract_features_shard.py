@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from nrdh import features, io, shards
+from nrdh import features, features_file, io, shards
 from nrdh.config import as_dict
 from nrdh.data import load_dataset
 from nrdh.feature_net import network_file
@@ -65,7 +65,7 @@ def extract_features_stage(
             count=1,
             net_dir=net_dir,
         ),
-        lambda folder: shards.merge_features(shards.shard_paths(folder, 1), out),
+        lambda folder: features_file.merge_features(shards.shard_paths(folder, 1), out),
         out,
     )
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nrdh import io, semantics
-from nrdh.artifacts import read_features
+from nrdh.features_file import read_features
 from nrdh.params import FeatureStatsConfig, GraphConfig, Params
 
 

@@ -14,9 +14,9 @@ import numpy as np
 import torch
 
 from nrdh import io, train
-from nrdh.artifacts import read_features
 from nrdh.config import as_dict
 from nrdh.errors import NRDHError
+from nrdh.features_file import read_features
 from nrdh.models import GCNAutoencoder
 from nrdh.params import GCNConfig, NodeRepConfig, Params
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nrdh import objectives
-from nrdh.artifacts import open_features, read_rows
 from nrdh.config import as_dict
 from nrdh.data import load_dataset
+from nrdh.features_file import open_features, read_rows
 from nrdh.hash_network import HasherArgs, HasherJob, fit_hash_network
 from nrdh.params import Params
 from nrdh.peers import Peer, PeerConfig, hasher_config
