@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 from test_report import RUNS, make_runs, sources
 
-from nrdh import aggregate, codes, headline, report
+from nrdh import aggregate, codes, headline, tables
 from nrdh.stages.summarize import write_report
 
 
 def tidy(runs: dict[str, dict[int, float]], dataset: str = "digits", bits: int = 32):
-    """A per-seed table as report.collect gives it: method -> seed -> mAP@all."""
+    """A per-seed table as tables.collect gives it: method -> seed -> mAP@all."""
     rows = [
         {"dataset": dataset, "method": m, "bits": bits, "seed": s, "map_all": v}
         for m, seeds in runs.items()
@@ -71,9 +71,9 @@ def test_results_table_marks_each_columns_leader_and_drops_noise_columns_for_one
     table["map_at_k"] = [0.50, 0.60]  # nrdh leads mAP@K, itq mAP@all
     table["topk"], table["radius"] = 1000, 2
     agg = aggregate.aggregate(table, "nrdh", metrics=("map_all", "map_at_k"))
-    labels = report.metric_labels(table, "digits")
+    labels = tables.metric_labels(table, "digits")
     assert labels == {"map_all": "mAP@all", "map_at_k": "mAP@1000", "precision_radius": "P@r<=2"}
-    cells, lead = report.results_table(
+    cells, lead = tables.results_table(
         agg, "digits", {"map_all": "mAP@all", "map_at_k": "mAP@1000"}, "nrdh"
     )
     assert list(cells.columns) == [("16 bits", "mAP@all"), ("16 bits", "mAP@1000")]

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nrdh import aggregate, html_report, io, report
+from nrdh import aggregate, figures, html_report, io, tables
 from nrdh.errors import NRDHError
 from nrdh.stages.summarize import Sources, summarize_stage, write_report
 
@@ -95,7 +95,7 @@ def make_runs(root, bits=(32,)):
 
 def test_seed_aggregation_and_noise_marks(tmp_path):
     make_runs(tmp_path)
-    agg = aggregate.aggregate(report.collect(sources(tmp_path).eval)).set_index("method")
+    agg = aggregate.aggregate(tables.collect(sources(tmp_path).eval)).set_index("method")
     assert agg.loc["nrdh", ["n", "map_all_mean", "map_all_std"]].tolist() == pytest.approx(
         [3, 0.52, 0.02]
     )
@@ -115,14 +115,14 @@ def test_seed_aggregation_and_noise_marks(tmp_path):
     assert agg.loc["e", "mark"] == "n/a (no shared seed)"
     assert agg.loc["nrdh", "mark"] == "reference"
     # another reference flips the sign of the difference
-    other = aggregate.aggregate(report.collect(sources(tmp_path).eval), reference="a")
+    other = aggregate.aggregate(tables.collect(sources(tmp_path).eval), reference="a")
     assert other.set_index("method").loc["nrdh", "diff"] == pytest.approx(-0.10)
 
 
 def test_seed_comes_from_content_and_defaults_to_zero(tmp_path):
     write_eval(tmp_path, "digits", "nrdh", 16, 0, 0.5, seed_key=False)
     write_eval(tmp_path, "digits", "nrdh", 16, 3, 0.7)
-    table = report.collect(sources(tmp_path).eval)
+    table = tables.collect(sources(tmp_path).eval)
     assert table["seed"].tolist() == [0, 3]
     assert table[["p_at_r_10", "p_at_r_50", "p_at_r_100"]].iloc[1].tolist() == pytest.approx(
         [0.87, 0.6, 0.3]
@@ -130,15 +130,15 @@ def test_seed_comes_from_content_and_defaults_to_zero(tmp_path):
     # the same seed twice is an error, not a silent double count
     write_eval(tmp_path, "digits", "nrdh", 16, 3, 0.7, folder="seed9")
     with pytest.raises(NRDHError, match="more than one eval file"):
-        aggregate.seed_stats(report.collect(sources(tmp_path).eval))
+        aggregate.seed_stats(tables.collect(sources(tmp_path).eval))
 
 
 def test_cells_without_a_reference_run_are_marked(tmp_path):
     make_runs(tmp_path)
     write_eval(tmp_path, "digits", "a", 64, 0, 0.7)  # no nrdh at 64 bits
-    agg = aggregate.aggregate(report.collect(sources(tmp_path).eval))
+    agg = aggregate.aggregate(tables.collect(sources(tmp_path).eval))
     assert agg.loc[agg.bits == 64, "mark"].tolist() == ["n/a (no reference run)"]
-    marks = aggregate.aggregate(report.collect(sources(tmp_path).eval), reference="nrdh_typo")[
+    marks = aggregate.aggregate(tables.collect(sources(tmp_path).eval), reference="nrdh_typo")[
         "mark"
     ]
     assert set(marks) == {"n/a (no reference run)"}
@@ -186,14 +186,14 @@ def test_summary_files_and_figures(tmp_path):
 def test_run_files_are_keyed_by_their_template_fields(tmp_path):
     for name in ("ds/nrdh/seed2/gcn_32.json", "ds/nrdh/seed2/hasher_32.json", "ds/x/gcn_64.json"):
         io.write_json(tmp_path / name, [name])
-    with_seed = report.read_runs(
+    with_seed = figures.read_runs(
         f"{tmp_path}/{{dataset}}/{{method}}/seed{{seed}}/gcn_{{bits}}.json"
     )
     assert with_seed == {("ds", "nrdh", 2, 32): ["ds/nrdh/seed2/gcn_32.json"]}
-    without = report.read_runs(f"{tmp_path}/{{dataset}}/{{method}}/gcn_{{bits}}.json")
+    without = figures.read_runs(f"{tmp_path}/{{dataset}}/{{method}}/gcn_{{bits}}.json")
     assert without == {("ds", "x", 0, 64): ["ds/x/gcn_64.json"]}  # no seed field: seed 0
     with pytest.raises(NRDHError, match=r"needs the fields \['bits'\]"):
-        report.read_runs(f"{tmp_path}/{{dataset}}/{{method}}/gcn.json")
+        figures.read_runs(f"{tmp_path}/{{dataset}}/{{method}}/gcn.json")
 
 
 class Links(HTMLParser):
@@ -265,7 +265,7 @@ def test_html_report_is_complete_and_self_contained(tmp_path):
 def test_empty_metrics_folder_is_a_clear_error(tmp_path):
     (tmp_path / "eval").mkdir()
     with pytest.raises(NRDHError, match=re.escape("eval_{bits}.json: no metrics files found")):
-        report.collect(sources(tmp_path).eval)
+        tables.collect(sources(tmp_path).eval)
 
 
 def test_grid_image_places_tiles_and_frames_by_hand() -> None:
@@ -274,13 +274,13 @@ def test_grid_image_places_tiles_and_frames_by_hand() -> None:
     from PIL import Image
 
     grey = [Image.fromarray(np.full((8, 8), v, np.uint8)) for v in (10, 20, 30)]
-    canvas = report.grid_image([(grey[0], [(grey[1], True), (grey[2], False)])])
+    canvas = figures.grid_image([(grey[0], [(grey[1], True), (grey[2], False)])])
     assert canvas.shape == (11, 3 * 11 + 1, 3)
     assert canvas[0, 0].tolist() == [255, 255, 255]  # the query's frame: none (white)
     assert canvas[1, 1].tolist() == [10, 10, 10] and canvas[8, 8].tolist() == [10, 10, 10]
-    assert canvas[0, 12].tolist() == list(report.FRAME_RGB[True])
+    assert canvas[0, 12].tolist() == list(figures.FRAME_RGB[True])
     assert canvas[1, 13].tolist() == [20, 20, 20]
-    assert canvas[9, 32].tolist() == list(report.FRAME_RGB[False])
+    assert canvas[9, 32].tolist() == list(figures.FRAME_RGB[False])
     assert canvas[5, 28].tolist() == [30, 30, 30]
     assert canvas[10].tolist() == [[255, 255, 255]] * canvas.shape[1]  # the gap row below
 
@@ -290,16 +290,16 @@ def test_grid_caption_explains_only_the_frames_drawn() -> None:
     from PIL import Image
 
     img = Image.fromarray(np.zeros((8, 8), np.uint8))
-    assert report.frames_caption([(img, [(img, None), (img, None)])]) == "unframed: no labels"
+    assert figures.frames_caption([(img, [(img, None), (img, None)])]) == "unframed: no labels"
     both = [(img, [(img, True)]), (img, [(img, False)])]
-    assert report.frames_caption(both) == "green: shares a label; red: shares none"
+    assert figures.frames_caption(both) == "green: shares a label; red: shares none"
 
 
 def test_grid_image_shrinks_large_images_into_the_tile() -> None:
     from PIL import Image
 
     big = Image.fromarray(np.zeros((300, 150, 3), np.uint8))
-    canvas = report.grid_image([(big, [(big, None)])], tile_max=96)
+    canvas = figures.grid_image([(big, [(big, None)])], tile_max=96)
     assert canvas.shape == (96 + 24 + 12, 2 * (96 + 24 + 12) + 12, 3)
     assert canvas[12 + 48, 12 + 48].tolist() == [0, 0, 0]  # the image, centred
     assert canvas[12 + 48, 12 + 5].tolist() == [255, 255, 255]  # 48 px wide: white beside it
@@ -332,14 +332,14 @@ def test_diagnostics_over_seeds_in_the_summary_and_the_report(tmp_path):
     for seed, taught in enumerate((0.5, 0.6, 0.7)):
         write_diag(diag_dir, seed, taught, 0.55, 0.5)
     diag = run_files(tmp_path, "diag", "diag")
-    row = report.diagnostics_table(report.collect_diagnostics(diag)).iloc[0]
+    row = tables.diagnostics_table(tables.collect_diagnostics(diag)).iloc[0]
     assert (row["dataset"], row["method"], row["bits"]) == ("digits", "nrdh", 32)
     assert row["taught"] == "0.6000 ± 0.1000 (3)"
     assert row["learnt"] == "0.5500 ± 0.0000 (3)"
     assert row["fit gap"] == "0.0500 ± 0.1000 (3)"
     assert row["generalisation gap"] == "0.0500 ± 0.0000 (3)"
     assert row["GCN beta Lw / L1"] == "0.2000 ± 0.0000 (3)"
-    assert report.collect_diagnostics(run_files(tmp_path, "none", "diag")).empty
+    assert tables.collect_diagnostics(run_files(tmp_path, "none", "diag")).empty
     make_runs(tmp_path)
     reports = tmp_path / "reports"
     write_report(sources(tmp_path, diag=diag), tmp_path / "s.json", reports)
@@ -377,7 +377,7 @@ def test_feature_measures_reach_the_summary_and_the_page(tmp_path):
 
 def test_pr_files_of_an_older_evaluator_draw_their_recorded_precision(tmp_path):
     """A study's curves from before `returned` (radius, precision, recall only) still draw."""
-    from nrdh.report import plot_pr_curves
+    from nrdh.figures import plot_pr_curves
 
     for method in ("a", "b"):
         path = tmp_path / "pr" / "digits" / method / "seed0" / "pr_16.json"

@@ -19,7 +19,7 @@ import pandas as pd
 from nrdh.errors import NRDHError
 
 KEYS = ["dataset", "method", "bits"]
-# Metrics aggregated over seeds (columns of report.collect's table).
+# Metrics aggregated over seeds (columns of tables.collect's table).
 METRICS = ("map_all", "map_at_k", "precision_radius", "recall_radius", "f1_radius")
 WITHIN, BEYOND, REFERENCE = "within noise", "beyond noise", "reference"
 ONE_SEED, NO_SHARED = "n/a (one seed)", "n/a (no shared seed)"

@@ -29,7 +29,7 @@ LOSS_WINDOW_MIN = 3
 
 
 def leaders(table: pd.DataFrame, metric: str = "map_all") -> pd.DataFrame:
-    """Per (dataset, bits) of the tidy per-seed table (`report.collect`): the leader and the
+    """Per (dataset, bits) of the tidy per-seed table (`tables.collect`): the leader and the
     runner-up by mean ``metric`` over seeds, and the paired difference between them.
 
     Columns: dataset, bits, leader, lead_mean, runner_up, runner_mean, methods (how many
@@ -145,7 +145,7 @@ def loss_notes(
     curves: dict[tuple[str, str, str, int], list[pd.Series]], titles: dict[str, str]
 ) -> list[str]:
     """A note per loss curve still falling at its end: `curves` maps (network, dataset,
-    method, bits) to the loss by epoch of each seed (`report.read_losses`), judged on their
+    method, bits) to the loss by epoch of each seed (`figures.read_losses`), judged on their
     mean; `titles` names each network."""
     out = []
     for (kind, ds, method, bits), series in sorted(curves.items()):

@@ -17,7 +17,7 @@ import pandas as pd
 import yaml
 
 from nrdh import aggregate, headline, io
-from nrdh.report import (
+from nrdh.tables import (
     DIAGNOSTICS_NOTE,
     FEATURE_STATS_NOTE,
     diagnostics_table,
@@ -43,7 +43,7 @@ SECTIONS = (
 
 @dataclass(frozen=True)
 class Results:
-    """What the page reports: the per-seed table (`report.collect`), its aggregate over
+    """What the page reports: the per-seed table (`tables.collect`), its aggregate over
     seeds (`aggregate.aggregate`), the reference method, the notes to read before trusting a
     number (`nrdh.headline`), and the diagnostics and feature measures, if any."""
 
@@ -94,7 +94,7 @@ def _table(df: pd.DataFrame) -> str:
 
 
 def _results_html(table: pd.DataFrame, lead: pd.DataFrame) -> str:
-    """A results table (`report.results_table`: columns (bits, metric)) as HTML with a
+    """A results table (`tables.results_table`: columns (bits, metric)) as HTML with a
     two-row header and each column's leader in bold."""
     groups: dict[str, int] = {}
     for top, _ in table.columns:

@@ -111,7 +111,7 @@ def run_query(
     ]
     if grid is not None:
         from nrdh.data import load_dataset
-        from nrdh.report import retrieval_grid
+        from nrdh.figures import retrieval_grid
 
         dataset = load_dataset(meta["dataset_config"], meta["seed"])
         rows = [

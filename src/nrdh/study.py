@@ -13,7 +13,7 @@ Nested keys are joined with ``/`` (``precision_at_recall/0.1``); each cell holds
 JSON text (a list such as the per-bit agreement as ``[...]``, a string as itself), an empty
 cell a missing key, so `read_tables` gives back the same values. The provenance of the
 diagnose files (input paths and MD5s) is left out: it describes the machine's files, not the
-run's results. The report's readers (`nrdh.report`) take path templates, so `read_tables`
+run's results. The report's readers (`nrdh.tables`) take path templates, so `read_tables`
 lays the tables out as those files in a scratch folder and returns their templates.
 """
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nrdh import report, search
+from nrdh import figures, search
 from nrdh.codes_file import read_codes
 from nrdh.data import load_dataset
 from nrdh.params import DatasetConfig, GridConfig, Params
@@ -64,7 +64,7 @@ def retrieval_grid_stage(
         )
         for i, row in zip(q, ids, strict=True)
     ]
-    report.retrieval_grid(
+    figures.retrieval_grid(
         rows,
         out,
         title=f"{dataset}: {codes['method']}, {codes['bits']} bits",

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from nrdh import aggregate, headline, html_report, io, paths, report
+from nrdh import aggregate, figures, headline, html_report, io, paths, tables
 from nrdh.config import load_yaml
 from nrdh.params import Params
 
@@ -84,21 +84,21 @@ def write_report(
     headline numbers (to `headline_out`, DVC's metrics file), the figures and
     reports/report.html; returns the aggregated table."""
     scope = sources.scope
-    table = report.collect(sources.eval, scope)
+    table = tables.collect(sources.eval, scope)
     agg = aggregate.aggregate(
-        table, reference, metrics=(*aggregate.METRICS, *report.p_at_r_columns(table))
+        table, reference, metrics=(*aggregate.METRICS, *tables.p_at_r_columns(table))
     )
-    diag = report.collect_diagnostics(sources.diag, scope)
-    feats = report.collect_feature_stats(sources.features, scope)
-    losses = report.read_losses(sources.losses, scope)
-    labels = {ds: report.metric_labels(table, ds) for ds in sorted(agg["dataset"].unique())}
-    report.write_summary(agg, summary_out, reports_dir, reference, labels, diag, feats)
+    diag = tables.collect_diagnostics(sources.diag, scope)
+    feats = tables.collect_feature_stats(sources.features, scope)
+    losses = figures.read_losses(sources.losses, scope)
+    labels = {ds: tables.metric_labels(table, ds) for ds in sorted(agg["dataset"].unique())}
+    tables.write_summary(agg, summary_out, reports_dir, reference, labels, diag, feats)
     if headline_out is not None:
         io.write_json(headline_out, headline.headline_metrics(agg))
-    report.plot_map_vs_bits(agg, reports_dir)
-    report.plot_pr_curves(sources.pr, reports_dir, scope)
-    report.plot_losses(losses, reports_dir)
-    notes = headline.loss_notes(losses, report.LOSS_TITLES) + headline.code_notes(table)
+    figures.plot_map_vs_bits(agg, reports_dir)
+    figures.plot_pr_curves(sources.pr, reports_dir, scope)
+    figures.plot_losses(losses, reports_dir)
+    notes = headline.loss_notes(losses, figures.LOSS_TITLES) + headline.code_notes(table)
     html_report.write_html_report(
         reports_dir / "report.html",
         html_report.Results(table, agg, reference, notes, diag, feats),
