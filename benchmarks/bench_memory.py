@@ -70,6 +70,7 @@ def rss_mib() -> float:
 def train_hasher(root: Path, model: Path) -> None:
     """A one-epoch hash network on random 64-bit targets (its weights do not matter here)."""
     from nrdh import io
+    from nrdh.data import DatasetRef
     from nrdh.features_file import open_features
     from nrdh.hash_network import HasherJob
     from nrdh.params import load_params
@@ -86,11 +87,9 @@ def train_hasher(root: Path, model: Path) -> None:
     job = HasherJob(
         out=model,
         history_out=root / "hasher.json",
-        dataset="bench",
-        ds_cfg=p.dataset("bench"),
+        data=DatasetRef.of(p, "bench"),
         cfg=p.hasher,
         bits=BITS,
-        data_seed=p.base.seed,
         seed=p.base.seed,
     )
     train_hasher.train_hasher_stage(reps_path=reps, job=job)
@@ -98,6 +97,7 @@ def train_hasher(root: Path, model: Path) -> None:
 
 def run_stage(stage: str, root: Path, model: Path) -> dict[str, float]:
     """Run one stage on the dataset at root in this process; RSS after imports and at peak."""
+    from nrdh.data import DatasetRef
     from nrdh.params import load_params  # torch-free
 
     p = load_params(root / "params.yaml")
@@ -112,7 +112,7 @@ def run_stage(stage: str, root: Path, model: Path) -> dict[str, float]:
     start = time.perf_counter()
     if stage == "extract_features":
         extract_features_shard.extract_features_stage(
-            out=features, dataset="bench", ds_cfg=ds, f_cfg=p.features, seed=seed
+            out=features, data=DatasetRef("bench", ds, seed), f_cfg=p.features
         )
     elif stage == "build_graphs":
         build_graphs.build_graphs_stage(
@@ -124,10 +124,8 @@ def run_stage(stage: str, root: Path, model: Path) -> dict[str, float]:
             model_path=model,
             out=root / "codes" / f"{BITS}.h5",
             method="nrdh",
-            dataset="bench",
-            ds_cfg=ds,
+            data=DatasetRef("bench", ds, seed),
             cfg=p.codes,
-            data_seed=seed,
         )
     else:
         evaluate.evaluate_stage(

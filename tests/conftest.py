@@ -97,16 +97,15 @@ def write_params(path: Path, changes: dict) -> Path:
 def digits_workdir(d: Path, changes: dict) -> Params:
     """Folder `d` with params.yaml (params.yaml with `changes` merged in) and the digits'
     features.h5, extracted in-process. Returns the params."""
+    from nrdh.data import DatasetRef
     from nrdh.stages.extract_features_shard import extract_features_stage
 
     p = parse(overlay(changes))
     write_params(d / "params.yaml", changes)
     extract_features_stage(
         out=d / "features.h5",
-        dataset="digits",
-        ds_cfg=p.dataset("digits"),
+        data=DatasetRef.of(p, "digits"),
         f_cfg=p.features,
-        seed=p.base.seed,
     )
     return p
 
@@ -123,6 +122,7 @@ def tiny_digits_pipeline(d: Path, changes: dict | None = None) -> Params:
     """The whole NRDH pipeline on the tiny digits in folder `d`, in-process: params.yaml,
     features.h5, graphs.h5, gcn.pt, reps.h5, hasher.pt, codes.h5. `changes` go on top of
     tests/data/params_tiny.yaml's. Returns the params."""
+    from nrdh.data import DatasetRef
     from nrdh.params import load_params
     from nrdh.stages import (
         build_graphs,
@@ -135,9 +135,9 @@ def tiny_digits_pipeline(d: Path, changes: dict | None = None) -> Params:
     for key, value in (changes or {}).items():
         tiny[key] = {**tiny.get(key, {}), **value}
     p = load_params(write_params(d / "params.yaml", tiny))
-    ds, seed = p.dataset("digits"), p.base.seed
+    data, seed = DatasetRef.of(p, "digits"), p.base.seed
     extract_features_shard.extract_features_stage(
-        out=d / "features.h5", dataset="digits", ds_cfg=ds, f_cfg=p.features, seed=seed
+        out=d / "features.h5", data=data, f_cfg=p.features
     )
     build_graphs.build_graphs_stage(
         features_path=d / "features.h5", out=d / "graphs.h5", cfg=p.graph, seed=seed
@@ -159,23 +159,20 @@ def tiny_digits_pipeline(d: Path, changes: dict | None = None) -> Params:
         model_path=d / "hasher.pt",
         out=d / "codes.h5",
         method="nrdh",
-        dataset="digits",
-        ds_cfg=ds,
+        data=data,
         cfg=p.codes,
         bits=16,
-        data_seed=seed,
     )
     return p
 
 
 def train_digits_hasher(p: Params, reps: Path, out: Path, history: Path) -> None:
     """The digits 16-bit hash network of params `p`, fitted to the node representations `reps`."""
+    from nrdh.data import DatasetRef
     from nrdh.hash_network import HasherJob
     from nrdh.stages import train_hasher
 
-    job = HasherJob(
-        out, history, "digits", p.dataset("digits"), p.hasher, 16, p.base.seed, p.base.seed
-    )
+    job = HasherJob(out, history, DatasetRef.of(p, "digits"), p.hasher, 16, p.base.seed)
     train_hasher.train_hasher_stage(reps_path=reps, job=job)
 
 

@@ -24,6 +24,7 @@ from conftest import ROOT, default_params, tiny_digits_pipeline, train_digits_ha
 
 from nrdh import feature_net, hash_network, io, train
 from nrdh.config import as_dict, from_mapping
+from nrdh.data import DatasetRef
 from nrdh.errors import NRDHError
 from nrdh.models import FeatureEncoder, HashNet, SmallCNN
 from nrdh.objectives import NRDH
@@ -211,10 +212,8 @@ def test_codes_run_on_the_configured_device(project, tmp_path, device):
         features_path=project / "features.h5",
         runs=[compute_codes_shard.CodeRun(16, tmp_path / "gpu.pt", out)],
         method="nrdh",
-        dataset="digits",
-        ds_cfg=p.dataset("digits"),
+        data=DatasetRef.of(p, "digits"),
         cfg=dataclasses.replace(p.codes, device=device),
-        data_seed=p.base.seed,
         shard=0,
         count=1,
     )

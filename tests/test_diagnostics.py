@@ -14,6 +14,7 @@ from conftest import default_params, tiny_digits_pipeline
 
 from nrdh import codes, diagnostics, metrics, train
 from nrdh.codes_file import read_codes
+from nrdh.data import DatasetRef
 from nrdh.errors import NRDHError
 from nrdh.stages.diagnose import RunFiles, diagnose_stage, run_files
 
@@ -142,12 +143,10 @@ def test_diagnose_run_on_tiny_digits(tmp_path):
     files = ("reps.h5", "hasher.pt", "codes.h5", "gcn.json")
     common = {
         "features_path": tmp_path / "features.h5",
-        "dataset": "digits",
-        "ds_cfg": p.dataset("digits"),
+        "data": DatasetRef.of(p, "digits"),
         "codes_cfg": p.codes,
         "eval_cfg": p.evaluate,
         "gcn_cfg": p.gcn,
-        "data_seed": p.base.seed,
     }
     diagnose_stage(runs=[RunFiles(16, *(tmp_path / f for f in files), out)], **common)
     report = json.loads(out.read_text())

@@ -14,7 +14,7 @@ from conftest import default_params
 
 from nrdh import baselines, metrics
 from nrdh.codes_file import read_codes
-from nrdh.data import load_dataset
+from nrdh.data import DatasetRef, load_dataset
 from nrdh.params import DigitsData
 from nrdh.stages.baseline_codes import baseline_codes_stage
 from nrdh.stages.evaluate import evaluate_stage
@@ -29,7 +29,7 @@ def codes(tmp_path_factory) -> Path:
     """LSH codes of 16 bits for the digits (50 queries, 1,747 database images)."""
     d = tmp_path_factory.mktemp("topk")
     extract_features_stage(
-        out=d / "features.h5", dataset="digits", ds_cfg=DIGITS, f_cfg=P.features, seed=0
+        out=d / "features.h5", data=DatasetRef("digits", DIGITS, 0), f_cfg=P.features
     )
     baseline_codes_stage(
         features_path=d / "features.h5",

@@ -20,6 +20,7 @@ import yaml
 from conftest import make_project, run, tool
 
 from nrdh.config import from_mapping
+from nrdh.data import DatasetRef
 from nrdh.features_file import read_features
 from nrdh.params import GraphConfig
 from nrdh.stages.build_graphs import adjacency
@@ -59,10 +60,8 @@ def test_graph_checks_catch_an_ignored_rho(tmp_path, tiny_params):
     p = load_params(tiny_params)
     extract_features_stage(
         out=tmp_path / "features.h5",
-        dataset="digits",
-        ds_cfg=p.dataset("digits"),
+        data=DatasetRef.of(p, "digits"),
         f_cfg=p.features,
-        seed=p.base.seed,
     )
     rhos = (0.2, 0.4, 0.6)
     for rho in rhos:

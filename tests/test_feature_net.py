@@ -12,7 +12,7 @@ import pytest
 import torch
 from conftest import default_params
 
-from nrdh.data import ImageSet, one_hot
+from nrdh.data import DatasetRef, ImageSet, one_hot
 from nrdh.errors import NRDHError
 from nrdh.feature_net import load_encoder, network_file
 from nrdh.features_file import read_features
@@ -45,14 +45,11 @@ def run_stages(
 ) -> tuple[Path, Path]:
     """train_feature_net with `cfg`, then the features stage, on `images` (the dataset
     loader returns them): (network folder, features.h5)."""
-    for module in ("nrdh.data", "nrdh.stages.extract_features_shard"):
-        monkeypatch.setattr(f"{module}.load_dataset", lambda cfg, seed: images)
+    monkeypatch.setattr("nrdh.data.load_dataset", lambda cfg, seed: images)
     ds = DigitsData(source="digits")
     net, feats = d / "net", d / "features.h5"
-    stage.train_feature_net_stage(
-        out=net, dataset="blobs", ds_cfg=ds, f_cfg=SIMCLR, cfg=cfg, data_seed=0
-    )
-    extract_features_stage(out=feats, dataset="blobs", ds_cfg=ds, f_cfg=SIMCLR, seed=0, net_dir=net)
+    stage.train_feature_net_stage(out=net, data=DatasetRef("blobs", ds, 0), f_cfg=SIMCLR, cfg=cfg)
+    extract_features_stage(out=feats, data=DatasetRef("blobs", ds, 0), f_cfg=SIMCLR, net_dir=net)
     return net, feats
 
 
@@ -126,7 +123,7 @@ def test_other_backbones_write_no_network(tmp_path: Path) -> None:
     (tmp_path / "net").mkdir()
     (tmp_path / "net" / "encoder.pt").write_bytes(b"stale")
     stage.train_feature_net_stage(
-        out=tmp_path / "net", dataset="digits", ds_cfg=ds, f_cfg=P.features, cfg=TINY, data_seed=0
+        out=tmp_path / "net", data=DatasetRef("digits", ds, 0), f_cfg=P.features, cfg=TINY
     )
     assert [p.name for p in (tmp_path / "net").iterdir()] == ["none.json"]
     assert network_file(tmp_path / "net", P.features.backbone) is None

@@ -12,7 +12,7 @@ import torch
 from conftest import default_params
 
 from nrdh import backbones, hash_network, io, objectives
-from nrdh.data import ImageSet, one_hot
+from nrdh.data import DatasetRef, ImageSet, one_hot
 from nrdh.models import EfficientNetTrunk
 
 
@@ -68,11 +68,9 @@ def test_trained_hash_network_records_its_trunk_and_loads_back(
     job = hash_network.HasherJob(
         out=tmp_path / "h.pt",
         history_out=tmp_path / "h.json",
-        dataset="grey",
-        ds_cfg=default_params().dataset("digits"),
+        data=DatasetRef("grey", default_params().dataset("digits"), 0),
         cfg=cfg,
         bits=16,
-        data_seed=0,
         seed=0,
     )
     objective = objectives.NRDH(targets, cfg.mu, cfg.omega, cfg.bce_target)

@@ -12,6 +12,7 @@ from conftest import tiny_digits_pipeline
 
 from nrdh import io
 from nrdh.config import as_dict
+from nrdh.data import DatasetRef
 from nrdh.hash_network import HasherJob
 from nrdh.params import load_params
 from nrdh.peers import hasher_config
@@ -33,11 +34,9 @@ def test_peer_checkpoint_is_a_hasher_checkpoint_with_its_own_provenance(project,
     job = HasherJob(
         out=out,
         history_out=tmp_path / "h.json",
-        dataset="digits",
-        ds_cfg=p.dataset("digits"),
+        data=DatasetRef("digits", p.dataset("digits"), 0),
         cfg=hasher_config(p.hasher, cfg),
         bits=16,
-        data_seed=0,
         seed=3,
     )
     train_peer.train_peer_stage(
@@ -56,11 +55,9 @@ def test_peer_checkpoint_is_a_hasher_checkpoint_with_its_own_provenance(project,
         model_path=out,
         out=codes,
         method=peer,
-        dataset="digits",
-        ds_cfg=p.dataset("digits"),
+        data=DatasetRef("digits", p.dataset("digits"), 0),
         cfg=p.codes,
         bits=16,
-        data_seed=0,
     )
     with h5py.File(codes) as got, h5py.File(project / "codes.h5") as nrdh:
         assert got.attrs["method"] == peer

@@ -12,6 +12,7 @@ from conftest import ROOT, overlay, run, tool
 
 from nrdh import features_file, io, shards
 from nrdh.codes_file import merge_codes, read_codes
+from nrdh.data import DatasetRef
 from nrdh.engines.rules import load_rules
 from nrdh.errors import NRDHError
 from nrdh.features_file import read_features
@@ -34,10 +35,8 @@ def extract(p: Params, out: Path, shard: int, count: int) -> None:
     """Features of one shard of the mosaics."""
     extract_features_shard.extract_shard_stage(
         out=out,
-        dataset="digits_mosaic",
-        ds_cfg=p.dataset("digits_mosaic"),
+        data=DatasetRef.of(p, "digits_mosaic"),
         f_cfg=p.features,
-        seed=p.base.seed,
         shard=shard,
         count=count,
     )
@@ -48,10 +47,8 @@ def codes_of(p: Params, features: Path, model: Path, out: Path, shard: int | Non
     common = {
         "features_path": features,
         "method": "nrdh",
-        "dataset": "digits_mosaic",
-        "ds_cfg": p.dataset("digits_mosaic"),
+        "data": DatasetRef.of(p, "digits_mosaic"),
         "cfg": p.codes,
-        "data_seed": p.base.seed,
     }
     if shard is None:
         compute_codes_shard.compute_codes_stage(**common, model_path=model, out=out, bits=16)
@@ -66,10 +63,8 @@ def features(tmp_path_factory, params) -> Path:
     out = tmp_path_factory.mktemp("feat") / "features.h5"
     extract_features_shard.extract_features_stage(
         out=out,
-        dataset="digits_mosaic",
-        ds_cfg=params.dataset("digits_mosaic"),
+        data=DatasetRef.of(params, "digits_mosaic"),
         f_cfg=params.features,
-        seed=params.base.seed,
     )
     return out
 
@@ -120,11 +115,9 @@ def test_sharded_codes_are_byte_identical(tmp_path, params, features) -> None:
     job = HasherJob(
         out=model,
         history_out=tmp_path / "h.json",
-        dataset="digits_mosaic",
-        ds_cfg=params.dataset("digits_mosaic"),
+        data=DatasetRef.of(params, "digits_mosaic"),
         cfg=params.hasher,
         bits=16,
-        data_seed=params.base.seed,
         seed=params.base.seed,
     )
     train_hasher.train_hasher_stage(reps_path=reps, job=job)

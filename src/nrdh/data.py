@@ -28,6 +28,7 @@ from nrdh.params import (
     FolderData,
     ListData,
     MnistData,
+    Params,
     TorchvisionCommon,
     TorchvisionData,
 )
@@ -620,3 +621,22 @@ LOADERS: dict[str, Callable[[Any, int], ImageSet]] = {
 def load_dataset(cfg: DatasetConfig, seed: int) -> ImageSet:
     """Load the dataset `cfg` describes, with its query / database / train split for `seed`."""
     return LOADERS[cfg.source](cfg, seed)
+
+
+@dataclass(frozen=True)
+class DatasetRef:
+    """A dataset as a stage reads it: its key of datasets, its params and the split's seed
+    (base.seed), the three values every stage that loads images needs and records."""
+
+    name: str
+    cfg: DatasetConfig
+    seed: int
+
+    @classmethod
+    def of(cls, p: Params, name: str) -> DatasetRef:
+        """Dataset `name` of params `p`, split by base.seed."""
+        return cls(name, p.dataset(name), p.base.seed)
+
+    def load(self) -> ImageSet:
+        """Its images with their query / database / train split (`load_dataset`)."""
+        return load_dataset(self.cfg, self.seed)

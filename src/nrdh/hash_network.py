@@ -17,9 +17,9 @@ import torch
 
 from nrdh import backbones, io, objectives, train
 from nrdh.config import as_dict
-from nrdh.data import ImageSet, ScaledTensor, image_channels
+from nrdh.data import DatasetRef, ImageSet, ScaledTensor, image_channels
 from nrdh.models import HashNet
-from nrdh.params import DatasetConfig, HasherConfig, Params, dataset_from_mapping
+from nrdh.params import HasherConfig, Params, dataset_from_mapping
 
 
 def hasher_transforms(
@@ -107,11 +107,9 @@ class HasherJob:
 
     out: Path  # the checkpoint
     history_out: Path  # its loss history (JSON)
-    dataset: str  # a key of datasets
-    ds_cfg: DatasetConfig  # that dataset's params
+    data: DatasetRef  # the images it is trained on, and their split
     cfg: HasherConfig  # hasher, with a peer's own overrides applied
     bits: int  # the code length
-    data_seed: int  # base.seed: the dataset's split
     seed: int  # one of base.seeds: the network's initialisation and batch order
 
     @classmethod
@@ -120,11 +118,9 @@ class HasherJob:
         return cls(
             out=flags.out,
             history_out=flags.history,
-            dataset=flags.dataset,
-            ds_cfg=p.dataset(flags.dataset),
+            data=DatasetRef.of(p, flags.dataset),
             cfg=cfg,
             bits=flags.bits,
-            data_seed=p.base.seed,
             seed=flags.seed,
         )
 
@@ -145,10 +141,10 @@ def fit_hash_network(
     cfg = job.cfg
     prov = io.provenance(
         {
-            "base.seed": job.data_seed,
+            "base.seed": job.data.seed,
             "seed": job.seed,
             "hasher": as_dict(cfg),
-            f"datasets.{job.dataset}": as_dict(job.ds_cfg),
+            f"datasets.{job.data.name}": as_dict(job.data.cfg),
             **(method_params or {}),
         },
         inputs,
@@ -181,7 +177,7 @@ def fit_hash_network(
             "input_size": None
             if backbones.BACKBONES[backbone].resizes or cfg.image_size
             else images[0].size,
-            "dataset": job.dataset,
+            "dataset": job.data.name,
             "provenance": prov,
             "state_dict": model.state_dict(),
         },

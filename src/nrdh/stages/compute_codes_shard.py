@@ -15,10 +15,10 @@ import torch
 from nrdh import codes, io, paths, shards, train
 from nrdh.codes_file import merge_codes
 from nrdh.config import as_dict
-from nrdh.data import load_dataset
+from nrdh.data import DatasetRef
 from nrdh.features_file import open_features
 from nrdh.hash_network import load_hasher
-from nrdh.params import CodesConfig, DatasetConfig, Params
+from nrdh.params import CodesConfig, Params
 
 
 @dataclass(frozen=True)
@@ -39,10 +39,8 @@ def run(p: Params, args: Args) -> None:
         features_path=args.features,
         runs=code_runs(args.models, args.out, p.base.bits),
         method=args.method,
-        dataset=args.dataset,
-        ds_cfg=p.dataset(args.dataset),
+        data=DatasetRef.of(p, args.dataset),
         cfg=p.codes,
-        data_seed=p.base.seed,
         shard=args.shard,
         count=p.shards.count,
     )
@@ -54,11 +52,9 @@ def compute_codes_stage(
     model_path: Path,
     out: Path,
     method: str,
-    dataset: str,
-    ds_cfg: DatasetConfig,
+    data: DatasetRef,
     cfg: CodesConfig,
     bits: int,
-    data_seed: int,
 ) -> None:
     """Stage 6 unsharded: the codes file of a `bits`-bit network in one call (one shard,
     merged: the same bytes as any sharded run)."""
@@ -67,10 +63,8 @@ def compute_codes_stage(
             features_path=features_path,
             runs=[CodeRun(bits, model_path, shard)],
             method=method,
-            dataset=dataset,
-            ds_cfg=ds_cfg,
+            data=data,
             cfg=cfg,
-            data_seed=data_seed,
             shard=0,
             count=1,
         ),
@@ -101,10 +95,8 @@ def compute_codes_shard_stage(
     features_path: Path,
     runs: Sequence[CodeRun],
     method: str,
-    dataset: str,
-    ds_cfg: DatasetConfig,
+    data: DatasetRef,
     cfg: CodesConfig,
-    data_seed: int,
     shard: int,
     count: int,
 ) -> None:
@@ -115,7 +107,7 @@ def compute_codes_shard_stage(
     The network runs on ``codes.device``, not the device recorded at training time."""
     with open_features(features_path) as feats:
         split = feats.split
-    images = load_dataset(ds_cfg, data_seed)
+    images = data.load()
     torch.set_num_threads(cfg.threads)
     for bits, model_path, out in runs:
         model, t_eval, meta = load_hasher(model_path)
@@ -123,7 +115,11 @@ def compute_codes_shard_stage(
         batch = cfg.batch_size
         block = shards.block_rows(4 * bits, batch)  # fch rows held at once
         prov = io.provenance(
-            {"base.seed": data_seed, f"datasets.{dataset}": as_dict(ds_cfg), "codes": as_dict(cfg)},
+            {
+                "base.seed": data.seed,
+                f"datasets.{data.name}": as_dict(data.cfg),
+                "codes": as_dict(cfg),
+            },
             {"features": features_path, "hasher": model_path},
         )
         with io.create_h5(out, "codes_shard", prov) as f:

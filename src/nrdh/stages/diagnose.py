@@ -15,11 +15,11 @@ import torch
 from nrdh import codes, diagnostics, io, paths, shards, train
 from nrdh.codes_file import read_codes
 from nrdh.config import as_dict
-from nrdh.data import load_dataset
+from nrdh.data import DatasetRef
 from nrdh.errors import NRDHError
 from nrdh.features_file import open_features, read_rows
 from nrdh.hash_network import load_hasher
-from nrdh.params import CodesConfig, DatasetConfig, EvaluateConfig, GCNConfig, Params
+from nrdh.params import CodesConfig, EvaluateConfig, GCNConfig, Params
 
 
 @dataclass(frozen=True)
@@ -41,12 +41,10 @@ def run(p: Params, args: Args) -> None:
     diagnose_stage(
         runs=run_files(args.reps, args.models, args.codes, args.gcn_history, args.out, p.base.bits),
         features_path=args.features,
-        dataset=args.dataset,
-        ds_cfg=p.dataset(args.dataset),
+        data=DatasetRef.of(p, args.dataset),
         codes_cfg=p.codes,
         eval_cfg=p.evaluate,
         gcn_cfg=p.gcn,
-        data_seed=p.base.seed,
     )
 
 
@@ -74,12 +72,10 @@ def diagnose_stage(
     *,
     runs: Sequence[RunFiles],
     features_path: Path,
-    dataset: str,
-    ds_cfg: DatasetConfig,
+    data: DatasetRef,
     codes_cfg: CodesConfig,
     eval_cfg: EvaluateConfig,
     gcn_cfg: GCNConfig,
-    data_seed: int,
 ) -> None:
     """Split each run's mAP into representation, fit and generalisation -> its diag JSON.
 
@@ -88,7 +84,7 @@ def diagnose_stage(
     epoch from its loss history for beta * Lw / L1. One process serves every code length.
     """
     torch.set_num_threads(codes_cfg.threads)
-    images = load_dataset(ds_cfg, data_seed)
+    images = data.load()
     for bits, reps_path, model_path, codes_path, gcn_history_path, out in runs:
         with io.open_h5(reps_path, "node_reps") as f:
             train_idx = io.require(f, "train", np.int64, 1)[()]
@@ -123,10 +119,15 @@ def diagnose_stage(
         history = json.loads(Path(gcn_history_path).read_text())
         report["gcn"] = diagnostics.regulariser_share(history, gcn_cfg.beta)
         report.update(
-            {"dataset": dataset, "bits": bits, "method": test["method"], "seed": meta["train_seed"]}
+            {
+                "dataset": data.name,
+                "bits": bits,
+                "method": test["method"],
+                "seed": meta["train_seed"],
+            }
         )
         report["provenance"] = io.provenance(
-            {"base.seed": data_seed, "codes": as_dict(codes_cfg), "evaluate": as_dict(eval_cfg)},
+            {"base.seed": data.seed, "codes": as_dict(codes_cfg), "evaluate": as_dict(eval_cfg)},
             {
                 "node_reps": reps_path,
                 "hasher": model_path,
@@ -137,7 +138,7 @@ def diagnose_stage(
         )
         io.write_json(out, report)
         print(
-            f"{dataset} {test['method']} {bits} bits: mAP taught {report['map_target']:.4f}, "
+            f"{data.name} {test['method']} {bits} bits: mAP taught {report['map_target']:.4f}, "
             f"learnt {report['map_network']:.4f}, test {report['map_test']:.4f}, "
             f"bit agreement {report['bit_agreement']:.3f}"
         )

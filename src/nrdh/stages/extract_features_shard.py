@@ -11,9 +11,9 @@ from pathlib import Path
 
 from nrdh import features, features_file, io, shards
 from nrdh.config import as_dict
-from nrdh.data import load_dataset
+from nrdh.data import DatasetRef
 from nrdh.feature_net import network_file
-from nrdh.params import DatasetConfig, FeatureConfig, Params
+from nrdh.params import FeatureConfig, Params
 from nrdh.sources import content_digest, refresh_snapshot
 
 
@@ -29,14 +29,12 @@ class Args:
 
 def run(p: Params, args: Args) -> None:
     """The stage under params `p` with its flags `args`."""
-    ds_cfg = p.dataset(args.dataset)
-    refresh_snapshot(args.dataset, ds_cfg)  # Snakemake's view of the data
+    data = DatasetRef.of(p, args.dataset)
+    refresh_snapshot(data.name, data.cfg)  # Snakemake's view of the data
     extract_shard_stage(
         out=args.out,
-        dataset=args.dataset,
-        ds_cfg=ds_cfg,
+        data=data,
         f_cfg=p.features_for(args.dataset),
-        seed=p.base.seed,
         shard=args.shard,
         count=p.shards.count,
         net_dir=args.net,
@@ -46,10 +44,8 @@ def run(p: Params, args: Args) -> None:
 def extract_features_stage(
     *,
     out: Path,
-    dataset: str,
-    ds_cfg: DatasetConfig,
+    data: DatasetRef,
     f_cfg: FeatureConfig,
-    seed: int,
     net_dir: Path | None = None,
 ) -> None:
     """Stage 1 unsharded: features.h5 in one call (one shard, merged: the same bytes as any
@@ -57,10 +53,8 @@ def extract_features_stage(
     shards.run_unsharded(
         lambda shard: extract_shard_stage(
             out=shard,
-            dataset=dataset,
-            ds_cfg=ds_cfg,
+            data=data,
             f_cfg=f_cfg,
-            seed=seed,
             shard=0,
             count=1,
             net_dir=net_dir,
@@ -73,21 +67,23 @@ def extract_features_stage(
 def extract_shard_stage(
     *,
     out: Path,
-    dataset: str,
-    ds_cfg: DatasetConfig,
+    data: DatasetRef,
     f_cfg: FeatureConfig,
-    seed: int,
     shard: int,
     count: int,
     net_dir: Path | None = None,
 ) -> None:
     """Stage 1: features, labels, ids and split members of shard `shard` of `count`; the
     simclr backbone's encoder comes from the train_feature_net folder `net_dir`."""
-    images = load_dataset(ds_cfg, seed)
+    images = data.load()
     network = network_file(net_dir, f_cfg.backbone)
     prov = io.provenance(
-        {"base.seed": seed, f"datasets.{dataset}": as_dict(ds_cfg), "features": as_dict(f_cfg)},
+        {
+            "base.seed": data.seed,
+            f"datasets.{data.name}": as_dict(data.cfg),
+            "features": as_dict(f_cfg),
+        },
         {"feature_net": network} if network else None,
     )
-    prov["inputs"]["data"] = content_digest(ds_cfg)  # the images and list files read
+    prov["inputs"]["data"] = content_digest(data.cfg)  # the images and list files read
     features.extract_shard(images, f_cfg, out, prov, shard, count, network)

@@ -9,8 +9,8 @@ import numpy as np
 
 from nrdh import figures, search
 from nrdh.codes_file import read_codes
-from nrdh.data import load_dataset
-from nrdh.params import DatasetConfig, GridConfig, Params
+from nrdh.data import DatasetRef
+from nrdh.params import GridConfig, Params
 
 
 @dataclass(frozen=True)
@@ -27,10 +27,8 @@ def run(p: Params, args: Args) -> None:
     retrieval_grid_stage(
         codes_path=args.codes,
         out=args.out,
-        dataset=args.dataset,
-        ds_cfg=p.dataset(args.dataset),
+        data=DatasetRef.of(p, args.dataset),
         cfg=p.grid,
-        seed=p.base.seed,
     )
 
 
@@ -38,16 +36,14 @@ def retrieval_grid_stage(
     *,
     codes_path: Path,
     out: Path,
-    dataset: str,
-    ds_cfg: DatasetConfig,
+    data: DatasetRef,
     cfg: GridConfig,
-    seed: int,
 ) -> None:
     """Random queries and their top-k results, correct ones framed green, wrong ones red,
     labelled with the method, code length, query ids and each result's distance."""
     codes = read_codes(codes_path)
-    images = load_dataset(ds_cfg, seed)
-    rng = np.random.default_rng(seed)
+    images = data.load()
+    rng = np.random.default_rng(data.seed)
     nq = len(codes["query"]["index"])
     q = np.sort(rng.choice(nq, min(cfg.queries, nq), replace=False))
     dists, ids = search.knn(
@@ -67,7 +63,7 @@ def retrieval_grid_stage(
     figures.retrieval_grid(
         rows,
         out,
-        title=f"{dataset}: {codes['method']}, {codes['bits']} bits",
+        title=f"{data.name}: {codes['method']}, {codes['bits']} bits",
         query_ids=[str(codes["query"]["ids"][i]) for i in q],
         distances=[[int(d) for d in row] for row in dists],
     )

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from nrdh import io
 from nrdh.config import as_dict
+from nrdh.data import DatasetRef
 from nrdh.feature_net import HISTORY, NETWORK, NO_NETWORK, save_encoder
-from nrdh.params import DatasetConfig, FeatureConfig, FeatureNetConfig, Params
+from nrdh.params import FeatureConfig, FeatureNetConfig, Params
 from nrdh.sources import refresh_snapshot
 
 
@@ -28,28 +29,21 @@ class Args:
 
 def run(p: Params, args: Args) -> None:
     """The stage under params `p` with its flags `args`."""
-    ds_cfg = p.dataset(args.dataset)
-    refresh_snapshot(args.dataset, ds_cfg)  # Snakemake's view of the data
+    data = DatasetRef.of(p, args.dataset)
+    refresh_snapshot(data.name, data.cfg)  # Snakemake's view of the data
     train_feature_net_stage(
-        out=args.out,
-        dataset=args.dataset,
-        ds_cfg=ds_cfg,
-        f_cfg=p.features_for(args.dataset),
-        cfg=p.feature_net,
-        data_seed=p.base.seed,
+        out=args.out, data=data, f_cfg=p.features_for(args.dataset), cfg=p.feature_net
     )
 
 
 def train_feature_net_stage(
     *,
     out: Path,
-    dataset: str,
-    ds_cfg: DatasetConfig,
+    data: DatasetRef,
     f_cfg: FeatureConfig,
     cfg: FeatureNetConfig,
-    data_seed: int,
 ) -> None:
-    """The SimCLR encoder of `dataset`'s training images -> out/encoder.pt and
+    """The SimCLR encoder of `data`'s training images -> out/encoder.pt and
     out/history.json; for another backbone out/none.json (no network, torch not imported)."""
     out.mkdir(parents=True, exist_ok=True)
     for name in (NETWORK, HISTORY, NO_NETWORK):  # a run by hand must not leave stale files
@@ -57,16 +51,15 @@ def train_feature_net_stage(
     if f_cfg.backbone != "simclr":
         io.write_json(out / NO_NETWORK, {"backbone": f_cfg.backbone, "network": None})
         return
-    from nrdh.data import load_dataset  # numpy, PIL: not for none.json
     from nrdh.device import resolve_device
     from nrdh.simclr import feature_statistics, train_simclr
 
-    images = load_dataset(ds_cfg, data_seed)
+    images = data.load()
     device = resolve_device(f_cfg.device)
     prov = io.provenance(
         {
-            "base.seed": data_seed,
-            f"datasets.{dataset}": as_dict(ds_cfg),
+            "base.seed": data.seed,
+            f"datasets.{data.name}": as_dict(data.cfg),
             "features.backbone": f_cfg.backbone,
             "features.device": f_cfg.device,
             "feature_net": as_dict(cfg),

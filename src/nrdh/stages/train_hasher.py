@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 
 from nrdh import io, objectives
-from nrdh.data import load_dataset
 from nrdh.hash_network import HasherArgs, HasherJob, fit_hash_network
 from nrdh.params import Params
 
@@ -33,7 +32,7 @@ def train_hasher_stage(*, reps_path: Path, job: HasherJob) -> None:
         train_idx = io.require(f, "train", np.int64, 1)[()]
         reps = io.require(f, "reps", np.float32, 2)[()]
     io.check_bits(reps_path, reps.shape[1], job.bits)
-    images = load_dataset(job.ds_cfg, job.data_seed)
+    images = job.data.load()
     targets = np.zeros((len(images), reps.shape[1]), np.float32)  # g(x) by image index
     targets[train_idx] = reps
     cfg = job.cfg

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from nrdh import objectives
 from nrdh.config import as_dict
-from nrdh.data import load_dataset
 from nrdh.features_file import open_features, read_rows
 from nrdh.hash_network import HasherArgs, HasherJob, fit_hash_network
 from nrdh.params import Params
@@ -43,7 +42,7 @@ def train_peer_stage(
     with open_features(features_path) as feats:
         train_idx = feats.split["train"]
         x = read_rows(feats.features, train_idx, block_rows(4 * feats.attrs["z"]))
-    images = load_dataset(job.ds_cfg, job.data_seed)
+    images = job.data.load()
     fit_hash_network(
         job,
         images,
