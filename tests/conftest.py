@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -9,12 +10,16 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import yaml
 
 from nrdh.numerics import pin_cpu_numerics
 from nrdh.params import Params, parse
+
+if TYPE_CHECKING:
+    from nrdh.stages.summarize import Sources
 
 # The stages' CPU kernels in this process too, so in-process results are the bytes the stages
 # write: before any test module loads numpy or torch (hence nrdh.presets imported lazily).
@@ -189,3 +194,103 @@ def snakemake_planned(project: Path, targets: Sequence[str] = ()) -> set[str]:
         values = [kv.split("=", 1)[1] for kv in wc[1].split(", ")] if wc else []
         jobs.add(m.group(1) + ("@" + "-".join(values) if values else ""))
     return jobs
+
+
+# ---- the run files the summarize stage reads, written by hand ----------------------------
+
+
+def run_files(root, kind: str, name: str) -> str:
+    """The path template of one kind of run file under root, as dvc.yaml's summarize has it."""
+    return f"{root}/{kind}/{{dataset}}/{{method}}/seed{{seed}}/{name}_{{bits}}.json"
+
+
+def sources(root, **more: str) -> Sources:
+    """The summary's templates of the files `write_eval` writes under root."""
+    from nrdh.stages.summarize import Sources  # pandas and matplotlib: only where used
+
+    return Sources(
+        eval=run_files(root, "eval", "eval"),
+        pr=run_files(root, "pr", "pr"),
+        losses={net: run_files(root, "loss", net) for net in ("gcn", "hasher")},
+        **more,
+    )
+
+
+def write_eval(root, dataset, method, bits, seed, map_all, seed_key=True, folder=None):
+    """One evaluate-stage metrics file, its PR curve and loss histories, in folder
+    seed<seed> unless `folder` names another."""
+    folder = folder or f"seed{seed}"
+    m = {
+        "dataset": dataset,
+        "method": method,
+        "bits": bits,
+        "map_all": map_all,
+        "map_at_k": map_all + 0.1,
+        "precision_radius": 0.5,
+        "recall_radius": 0.25,
+        "f1_radius": 1 / 3,
+        "precision_at_recall": {"0.1": 0.9 - seed / 100, "0.5": 0.6, "1.0": 0.3},
+        "protocol": {"topk": 100, "radius": 2, "ties": "index"},
+    }
+    if seed_key:
+        m["seed"] = seed
+    path = root / "eval" / dataset / method / folder / f"eval_{bits}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(m))
+    pr = root / "pr" / dataset / method / folder / f"pr_{bits}.json"
+    pr.parent.mkdir(parents=True, exist_ok=True)
+    pr.write_text(
+        json.dumps(
+            [
+                {"radius": r, "recall": r / 8, "precision_returned": 1 - r / 8, "returned": 1.0}
+                for r in range(9)
+            ]
+        )
+    )
+    for kind in ("gcn", "hasher"):
+        loss = root / "loss" / dataset / method / folder / f"{kind}_{bits}.json"
+        loss.parent.mkdir(parents=True, exist_ok=True)
+        hist = [{"epoch": e, "loss": (1 + seed / 10) / e} for e in range(1, 6)]
+        loss.write_text(json.dumps(hist))
+
+
+# reference nrdh: 0.50, 0.52, 0.54 (mean 0.52, std 0.02)
+# "a": 0.60, 0.61, 0.65 (mean 0.62, std sqrt(0.0007)); d = 0.10, 0.09, 0.11: mean 0.10,
+#      sd 0.01, threshold 4.3027 * 0.01 / sqrt 3 = 0.0248 < 0.10: beyond noise
+# "b": 0.53, 0.50, 0.56; d = 0.03, -0.02, 0.02: mean 0.01, sd sqrt(0.0007) = 0.02646,
+#      threshold 4.3027 * 0.02646 / sqrt 3 = 0.0657 > 0.01: within noise
+# "c": seed 0 only (0.40): n/a (one seed); "e": seed 5 only, which nrdh lacks: no shared seed
+RUNS = {
+    "nrdh": {0: 0.50, 1: 0.52, 2: 0.54},
+    "a": {0: 0.60, 1: 0.61, 2: 0.65},
+    "b": {0: 0.53, 1: 0.50, 2: 0.56},
+    "c": {0: 0.40},
+    "e": {5: 0.45},
+}
+
+
+def make_runs(root, bits=(32,)):
+    for method, seeds in RUNS.items():
+        for seed, value in seeds.items():
+            for b in bits:
+                write_eval(root, "digits", method, b, seed, value + (b - 32) / 1000)
+
+
+def write_diag(root, seed: int, taught: float, learnt: float, test: float) -> None:
+    """A diagnose stage's file for nrdh on digits at 32 bits (the fields the summary reads)."""
+    d = {
+        "dataset": "digits",
+        "method": "nrdh",
+        "bits": 32,
+        "seed": seed,
+        "map_target": taught,
+        "map_network": learnt,
+        "map_test": test,
+        "fit_gap": taught - learnt,
+        "generalisation_gap": learnt - test,
+        "bit_agreement": 0.9,
+        "gcn": {"reg_share": 0.2},
+    }
+    path = root / "digits" / "nrdh" / f"seed{seed}" / "diag_32.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(d))

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from test_report import RUNS, make_runs, sources
+from conftest import RUNS, make_runs, sources
 
 from nrdh import aggregate, codes, headline, tables
 from nrdh.stages.summarize import write_report

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
-from test_report import make_runs, run_files, sources, write_diag
+from conftest import make_runs, run_files, sources, write_diag
 
 from nrdh import paths, study
 from nrdh.cli import main
