@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from nrdh import features, features_file, io, shards
+from nrdh import features, io
 from nrdh.config import as_dict
-from nrdh.data import DatasetRef
+from nrdh.data import DatasetRef, ImageSet
 from nrdh.feature_net import network_file
 from nrdh.params import FeatureConfig, Params
 from nrdh.sources import content_digest, refresh_snapshot
@@ -48,20 +48,10 @@ def extract_features_stage(
     f_cfg: FeatureConfig,
     net_dir: Path | None = None,
 ) -> None:
-    """Stage 1 unsharded: features.h5 in one call (one shard, merged: the same bytes as any
-    sharded run)."""
-    shards.run_unsharded(
-        lambda shard: extract_shard_stage(
-            out=shard,
-            data=data,
-            f_cfg=f_cfg,
-            shard=0,
-            count=1,
-            net_dir=net_dir,
-        ),
-        lambda folder: features_file.merge_features(shards.shard_paths(folder, 1), out),
-        out,
-    )
+    """Stage 1 unsharded: features.h5 in one call (`nrdh.features.extract_features`: one
+    shard, merged, the same bytes as any sharded run)."""
+    images, prov, network = _inputs(data, f_cfg, net_dir)
+    features.extract_features(images, f_cfg, out, prov, network)
 
 
 def extract_shard_stage(
@@ -75,6 +65,15 @@ def extract_shard_stage(
 ) -> None:
     """Stage 1: features, labels, ids and split members of shard `shard` of `count`; the
     simclr backbone's encoder comes from the train_feature_net folder `net_dir`."""
+    images, prov, network = _inputs(data, f_cfg, net_dir)
+    features.extract_shard(images, f_cfg, out, prov, shard, count, network)
+
+
+def _inputs(
+    data: DatasetRef, f_cfg: FeatureConfig, net_dir: Path | None
+) -> tuple[ImageSet, dict, Path | None]:
+    """The images of `data`, the provenance their features record, and the simclr
+    encoder's checkpoint in `net_dir` (None for the other backbones)."""
     images = data.load()
     network = network_file(net_dir, f_cfg.backbone)
     prov = io.provenance(
@@ -86,4 +85,4 @@ def extract_shard_stage(
         {"feature_net": network} if network else None,
     )
     prov["inputs"]["data"] = content_digest(data.cfg)  # the images and list files read
-    features.extract_shard(images, f_cfg, out, prov, shard, count, network)
+    return images, prov, network
