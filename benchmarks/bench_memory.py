@@ -119,25 +119,18 @@ def run_stage(stage: str, root: Path, model: Path) -> dict[str, float]:
             features_path=features, out=root / "graphs.h5", cfg=p.graph, seed=seed
         )
     elif stage == "compute_codes":
-        compute_codes_shard.compute_codes_stage(
-            features_path=features,
-            model_path=model,
-            out=root / "codes" / f"{BITS}.h5",
-            method="nrdh",
-            data=DatasetRef("bench", ds, seed),
-            cfg=p.codes,
-        )
+        job = compute_codes_shard.CodesJob(features, "nrdh", DatasetRef("bench", ds, seed), p.codes)
+        out = root / "codes" / f"{BITS}.h5"
+        compute_codes_shard.compute_codes_stage(job, model_path=model, out=out, bits=BITS)
     else:
-        evaluate.evaluate_stage(
-            codes_dir=root / "codes",
-            metrics_dir=root,
-            pr_dir=root,
+        args = evaluate.Args(
             dataset="bench",
-            bits=(BITS,),
             seed=seed,
-            ds_cfg=ds,
-            cfg=p.evaluate,
+            codes=str(root / "codes" / "{bits}.h5"),
+            metrics=str(root / "eval_{bits}.json"),
+            pr=str(root / "pr_{bits}.json"),
         )
+        evaluate.evaluate_stage(args, bits=(BITS,), ds_cfg=ds, cfg=p.evaluate)
     seconds = time.perf_counter() - start
     return {"import_rss_mib": imported, "peak_rss_mib": rss_mib(), "seconds": seconds}
 

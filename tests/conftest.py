@@ -147,25 +147,22 @@ def tiny_digits_pipeline(d: Path, changes: dict | None = None) -> Params:
     build_graphs.build_graphs_stage(
         features_path=d / "features.h5", out=d / "graphs.h5", cfg=p.graph, seed=seed
     )
-    train_gcn.train_gcn_stage(
-        features_path=d / "features.h5",
-        graphs_path=d / "graphs.h5",
-        out=d / "gcn.pt",
-        history_out=d / "gcn.json",
-        reps_out=d / "reps.h5",
-        bits=16,
-        cfg=p.gcn,
-        reps_cfg=p.node_reps,
+    gcn = train_gcn.Args(
+        variant="nrdh",  # the paper: no overrides of p
         seed=seed,
+        bits=16,
+        features=d / "features.h5",
+        graphs=d / "graphs.h5",
+        out=d / "gcn.pt",
+        history=d / "gcn.json",
+        reps=d / "reps.h5",
     )
+    train_gcn.train_gcn_stage(gcn, cfg=p.gcn, reps_cfg=p.node_reps)
     train_digits_hasher(p, d / "reps.h5", d / "hasher.pt", d / "h.json")
     compute_codes_shard.compute_codes_stage(
-        features_path=d / "features.h5",
+        compute_codes_shard.CodesJob(d / "features.h5", "nrdh", data, p.codes),
         model_path=d / "hasher.pt",
         out=d / "codes.h5",
-        method="nrdh",
-        data=data,
-        cfg=p.codes,
         bits=16,
     )
     return p

@@ -208,15 +208,14 @@ def test_codes_run_on_the_configured_device(project, tmp_path, device):
     io.save_torch({**ckpt, "provenance": trained}, tmp_path / "gpu.pt")
     p = load_params(project / "params.yaml")
     out = tmp_path / "0.h5"
-    compute_codes_shard.compute_codes_shard_stage(
-        features_path=project / "features.h5",
-        runs=[compute_codes_shard.CodeRun(16, tmp_path / "gpu.pt", out)],
-        method="nrdh",
-        data=DatasetRef.of(p, "digits"),
-        cfg=dataclasses.replace(p.codes, device=device),
-        shard=0,
-        count=1,
+    job = compute_codes_shard.CodesJob(
+        project / "features.h5",
+        "nrdh",
+        DatasetRef.of(p, "digits"),
+        dataclasses.replace(p.codes, device=device),
     )
+    run = compute_codes_shard.CodeRun(16, tmp_path / "gpu.pt", out)
+    compute_codes_shard.compute_codes_shard_stage(job, [run], shard=0, count=1)
     with h5py.File(out) as got, h5py.File(project / "codes.h5") as want:
         for split in ("query", "database"):
             assert np.array_equal(got[f"{split}/codes"][()], want[f"{split}/codes"][()])

@@ -16,7 +16,9 @@ from nrdh import baselines, metrics
 from nrdh.codes_file import read_codes
 from nrdh.data import DatasetRef, load_dataset
 from nrdh.params import DigitsData
+from nrdh.stages.baseline_codes import Args as BaselineArgs
 from nrdh.stages.baseline_codes import baseline_codes_stage
+from nrdh.stages.evaluate import Args as EvaluateArgs
 from nrdh.stages.evaluate import evaluate_stage
 from nrdh.stages.extract_features_shard import extract_features_stage
 
@@ -31,28 +33,20 @@ def codes(tmp_path_factory) -> Path:
     extract_features_stage(
         out=d / "features.h5", data=DatasetRef("digits", DIGITS, 0), f_cfg=P.features
     )
-    baseline_codes_stage(
-        features_path=d / "features.h5",
-        out_template=str(d / "codes" / "{bits}.h5"),
-        method="lsh",
-        bits=(16,),
-        cfg=P.baselines,
-        seed=0,
-    )
+    lsh = BaselineArgs("lsh", 0, features=d / "features.h5", out=str(d / "codes" / "{bits}.h5"))
+    baseline_codes_stage(lsh, bits=(16,), cfg=P.baselines)
     return d / "codes"
 
 
 def evaluate_with(codes: Path, out: Path, topk: int | None) -> dict:
-    evaluate_stage(
-        codes_template=str(codes / "{bits}.h5"),
-        metrics_template=str(out / "eval_{bits}.json"),
-        pr_template=str(out / "pr_{bits}.json"),
+    args = EvaluateArgs(
         dataset="digits",
-        bits=(16,),
         seed=0,
-        ds_cfg=replace(DIGITS, topk=topk),
-        cfg=P.evaluate,
+        codes=str(codes / "{bits}.h5"),
+        metrics=str(out / "eval_{bits}.json"),
+        pr=str(out / "pr_{bits}.json"),
     )
+    evaluate_stage(args, bits=(16,), ds_cfg=replace(DIGITS, topk=topk), cfg=P.evaluate)
     return json.loads((out / "eval_16.json").read_text())
 
 

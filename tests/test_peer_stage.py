@@ -50,15 +50,10 @@ def test_peer_checkpoint_is_a_hasher_checkpoint_with_its_own_provenance(project,
     assert [h["epoch"] for h in history] == [1] and np.isfinite(history[0]["loss"])
 
     codes = tmp_path / "codes.h5"
-    compute_codes_shard.compute_codes_stage(
-        features_path=project / "features.h5",
-        model_path=out,
-        out=codes,
-        method=peer,
-        data=DatasetRef("digits", p.dataset("digits"), 0),
-        cfg=p.codes,
-        bits=16,
+    job = compute_codes_shard.CodesJob(
+        project / "features.h5", peer, DatasetRef("digits", p.dataset("digits"), 0), p.codes
     )
+    compute_codes_shard.compute_codes_stage(job, model_path=out, out=codes, bits=16)
     with h5py.File(codes) as got, h5py.File(project / "codes.h5") as nrdh:
         assert got.attrs["method"] == peer
         for split in ("query", "database"):

@@ -125,17 +125,11 @@ def refusal(trained: dict[str, Path], model: Path, codes: Path, capsys) -> str:
 
 def test_query_refuses_codes_of_another_method(trained, capsys):
     from nrdh.params import BaselinesConfig
-    from nrdh.stages.baseline_codes import baseline_codes_stage
+    from nrdh.stages.baseline_codes import Args, baseline_codes_stage
 
     d = trained["dir"]
-    baseline_codes_stage(
-        features_path=d / "features.h5",
-        out_template=str(d / "lsh_{bits}.h5"),
-        method="lsh",
-        bits=(16,),
-        cfg=BaselinesConfig(methods=["lsh"], itq_iterations=5),
-        seed=0,
-    )
+    lsh = Args("lsh", 0, features=d / "features.h5", out=str(d / "lsh_{bits}.h5"))
+    baseline_codes_stage(lsh, bits=(16,), cfg=BaselinesConfig(methods=["lsh"], itq_iterations=5))
     err = refusal(trained, trained["model"], d / "lsh_16.h5", capsys)
     assert "codes: method 'lsh', 16 bits, made by no hash network" in err
 

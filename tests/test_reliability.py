@@ -23,7 +23,9 @@ from conftest import ROOT, digits_workdir, overlay
 from PIL import Image
 
 from nrdh.params import parse
+from nrdh.stages.baseline_codes import Args as BaselineArgs
 from nrdh.stages.baseline_codes import baseline_codes_stage
+from nrdh.stages.evaluate import Args as EvaluateArgs
 from nrdh.stages.evaluate import evaluate_stage
 from nrdh.stages.summarize import Sources, summarize_stage
 
@@ -74,14 +76,10 @@ def good(tmp_path_factory) -> Path:
     """A folder with params.yaml, a digits features.h5 and LSH codes of 16 bits (codes/16.h5)."""
     d = tmp_path_factory.mktemp("good")
     digits_workdir(d, CHANGES)
-    baseline_codes_stage(
-        features_path=d / "features.h5",
-        out_template=str(d / "codes" / "{bits}.h5"),
-        method="lsh",
-        bits=P.base.bits,
-        cfg=P.baselines,
-        seed=P.base.seed,
+    lsh = BaselineArgs(
+        "lsh", P.base.seed, features=d / "features.h5", out=str(d / "codes" / "{bits}.h5")
     )
+    baseline_codes_stage(lsh, bits=P.base.bits, cfg=P.baselines)
     return d
 
 
@@ -404,16 +402,14 @@ def test_params_file_missing_or_not_a_mapping(work):
 
 def test_summary_and_figures_are_byte_identical_across_runs(good, tmp_path):
     """The summarize stage's outs (tables, PNG, SVG) carry no timestamp nor random id."""
-    evaluate_stage(
-        codes_template=str(good / "codes/{bits}.h5"),
-        metrics_template=str(tmp_path / "eval/digits/lsh/eval_{bits}.json"),
-        pr_template=str(tmp_path / "pr/digits/lsh/pr_{bits}.json"),
+    args = EvaluateArgs(
         dataset="digits",
-        bits=P.base.bits,
         seed=P.base.seed,
-        ds_cfg=P.dataset("digits"),
-        cfg=P.evaluate,
+        codes=str(good / "codes/{bits}.h5"),
+        metrics=str(tmp_path / "eval/digits/lsh/eval_{bits}.json"),
+        pr=str(tmp_path / "pr/digits/lsh/pr_{bits}.json"),
     )
+    evaluate_stage(args, bits=P.base.bits, ds_cfg=P.dataset("digits"), cfg=P.evaluate)
     history = json.dumps([{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": 0.25}])
     for net in ("gcn", "hasher"):
         (tmp_path / "loss/digits/nrdh").mkdir(parents=True, exist_ok=True)

@@ -44,17 +44,12 @@ def extract(p: Params, out: Path, shard: int, count: int) -> None:
 
 def codes_of(p: Params, features: Path, model: Path, out: Path, shard: int | None = None) -> None:
     """Codes of the mosaics: unsharded (`shard` None) or shard `shard` of 3."""
-    common = {
-        "features_path": features,
-        "method": "nrdh",
-        "data": DatasetRef.of(p, "digits_mosaic"),
-        "cfg": p.codes,
-    }
+    job = compute_codes_shard.CodesJob(features, "nrdh", DatasetRef.of(p, "digits_mosaic"), p.codes)
     if shard is None:
-        compute_codes_shard.compute_codes_stage(**common, model_path=model, out=out, bits=16)
+        compute_codes_shard.compute_codes_stage(job, model_path=model, out=out, bits=16)
     else:
         run = compute_codes_shard.CodeRun(16, model, out)
-        compute_codes_shard.compute_codes_shard_stage(**common, runs=[run], shard=shard, count=3)
+        compute_codes_shard.compute_codes_shard_stage(job, [run], shard=shard, count=3)
 
 
 @pytest.fixture(scope="module")

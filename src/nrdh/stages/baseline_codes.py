@@ -25,32 +25,17 @@ class Args:
 
 def run(p: Params, args: Args) -> None:
     """The stage under params `p` with its flags `args`."""
-    baseline_codes_stage(
-        features_path=args.features,
-        out_template=args.out,
-        method=args.method,
-        bits=p.base.bits,
-        cfg=p.baselines,
-        seed=args.seed,
-    )
+    baseline_codes_stage(args, bits=p.base.bits, cfg=p.baselines)
 
 
-def baseline_codes_stage(
-    *,
-    features_path: Path,
-    out_template: str,
-    method: str,
-    bits: tuple[int, ...],
-    cfg: BaselinesConfig,
-    seed: int,
-) -> None:
-    """A classic baseline (LSH, PCAH, ITQ, SH, random) fitted on the training features at
-    every code length of `bits` -> its codes file (dvc.yaml's path template, field bits; one
-    process: each fit takes a fraction of a second)."""
-    feats = read_features(features_path)
+def baseline_codes_stage(args: Args, *, bits: tuple[int, ...], cfg: BaselinesConfig) -> None:
+    """A classic baseline (`args.method`: LSH, PCAH, ITQ, SH, random) fitted on the training
+    features at every code length of `bits` -> its codes file (the flags' path template,
+    field bits; one process: each fit takes a fraction of a second)."""
+    feats = read_features(args.features)
     for b in bits:
-        out = paths.fill(out_template, bits=b)
-        _baseline_codes(feats, features_path, out, method, b, cfg, seed)
+        out = paths.fill(args.out, bits=b)
+        _baseline_codes(feats, args.features, out, args.method, b, cfg, args.seed)
 
 
 def _baseline_codes(

@@ -36,39 +36,37 @@ class Args:
 def run(p: Params, args: Args) -> None:
     """The stage under params `p` with its flags `args`: every code length of base.bits."""
     compute_codes_shard_stage(
-        features_path=args.features,
-        runs=code_runs(args.models, args.out, p.base.bits),
-        method=args.method,
-        data=DatasetRef.of(p, args.dataset),
-        cfg=p.codes,
+        CodesJob.of(p, args),
+        code_runs(args.models, args.out, p.base.bits),
         shard=args.shard,
         count=p.shards.count,
     )
 
 
-def compute_codes_stage(
-    *,
-    features_path: Path,
-    model_path: Path,
-    out: Path,
-    method: str,
-    data: DatasetRef,
-    cfg: CodesConfig,
-    bits: int,
-) -> None:
+@dataclass(frozen=True)
+class CodesJob:
+    """What every code length of a code stage shares, sharded or not: the rows, the method
+    the codes are recorded under, the images and how the networks run."""
+
+    features: Path  # features.h5: the query and database rows
+    method: str  # recorded in the codes
+    data: DatasetRef  # the images the networks encode
+    cfg: CodesConfig  # codes: device, batch size, threads
+
+    @classmethod
+    def of(cls, p: Params, flags: Args) -> CodesJob:
+        """The job the stage's flags describe under params `p`."""
+        return cls(flags.features, flags.method, DatasetRef.of(p, flags.dataset), p.codes)
+
+
+def compute_codes_stage(job: CodesJob, *, model_path: Path, out: Path, bits: int) -> None:
     """Stage 6 unsharded: the codes file of a `bits`-bit network in one call (one shard,
     merged: the same bytes as any sharded run)."""
     shards.run_unsharded(
         lambda shard: compute_codes_shard_stage(
-            features_path=features_path,
-            runs=[CodeRun(bits, model_path, shard)],
-            method=method,
-            data=data,
-            cfg=cfg,
-            shard=0,
-            count=1,
+            job, [CodeRun(bits, model_path, shard)], shard=0, count=1
         ),
-        lambda folder: merge_codes(shards.shard_paths(folder, 1), features_path, out, bits),
+        lambda folder: merge_codes(shards.shard_paths(folder, 1), job.features, out, bits),
         out,
     )
 
@@ -91,20 +89,14 @@ def code_runs(models_template: str, out_template: str, bits: Sequence[int]) -> l
 
 
 def compute_codes_shard_stage(
-    *,
-    features_path: Path,
-    runs: Sequence[CodeRun],
-    method: str,
-    data: DatasetRef,
-    cfg: CodesConfig,
-    shard: int,
-    count: int,
+    job: CodesJob, runs: Sequence[CodeRun], *, shard: int, count: int
 ) -> None:
     """Stage 6: NRDH codes (Eq. 19: bit = 1 where fch >= 0) of shard `shard` of `count` of
     the queries and of the database, streamed block by block into a ``codes_shard`` file,
     for each code length of `runs` (its network and shard file; one process for all).
 
     The network runs on ``codes.device``, not the device recorded at training time."""
+    features_path, data, cfg = job.features, job.data, job.cfg
     with open_features(features_path) as feats:
         split = feats.split
     images = data.load()
@@ -137,4 +129,4 @@ def compute_codes_shard_stage(
                     )
             for key, value in (("shard", shard), ("shards", count), ("bits", bits)):
                 f.attrs[key] = value
-            f.attrs["method"] = method
+            f.attrs["method"] = job.method

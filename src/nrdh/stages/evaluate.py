@@ -27,40 +27,23 @@ class Args:
 
 def run(p: Params, args: Args) -> None:
     """The stage under params `p` with its flags `args`."""
-    evaluate_stage(
-        codes_template=args.codes,
-        metrics_template=args.metrics,
-        pr_template=args.pr,
-        dataset=args.dataset,
-        bits=p.base.bits,
-        seed=args.seed,
-        ds_cfg=p.dataset(args.dataset),
-        cfg=p.evaluate,
-    )
+    evaluate_stage(args, bits=p.base.bits, ds_cfg=p.dataset(args.dataset), cfg=p.evaluate)
 
 
 def evaluate_stage(
-    *,
-    codes_template: str,
-    metrics_template: str,
-    pr_template: str,
-    dataset: str,
-    bits: tuple[int, ...],
-    seed: int,
-    ds_cfg: DatasetConfig,
-    cfg: EvaluateConfig,
+    args: Args, *, bits: tuple[int, ...], ds_cfg: DatasetConfig, cfg: EvaluateConfig
 ) -> None:
     """Stage 7: retrieval metrics with their protocol of one method's codes at every code
-    length of `bits` -> a metrics file and a PR curve each (dvc.yaml's path templates of
-    codes, metrics and PR files, field bits)."""
+    length of `bits` -> a metrics file and a PR curve each (the flags' path templates of
+    codes, metrics and PR files, field bits); `ds_cfg` is dataset `args.dataset`'s."""
     for b in bits:
         _evaluate(
-            paths.fill(codes_template, bits=b),
-            paths.fill(metrics_template, bits=b),
-            paths.fill(pr_template, bits=b),
-            dataset,
+            paths.fill(args.codes, bits=b),
+            paths.fill(args.metrics, bits=b),
+            paths.fill(args.pr, bits=b),
+            args.dataset,
             b,
-            seed,
+            args.seed,
             ds_cfg,
             cfg,
         )

@@ -37,17 +37,7 @@ class Args:
 
 def run(p: Params, args: Args) -> None:
     """The stage under params `p` (the variant's) with its flags `args`."""
-    train_gcn_stage(
-        features_path=args.features,
-        graphs_path=args.graphs,
-        out=args.out,
-        history_out=args.history,
-        reps_out=args.reps,
-        bits=args.bits,
-        cfg=p.gcn,
-        reps_cfg=p.node_reps,
-        seed=args.seed,
-    )
+    train_gcn_stage(args, cfg=p.gcn, reps_cfg=p.node_reps)
 
 
 def _read_graphs(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -70,23 +60,15 @@ def _train_features(features_path: Path, train_idx: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(feats.features[train_idx], dtype=np.float32)
 
 
-def train_gcn_stage(
-    *,
-    features_path: Path,
-    graphs_path: Path,
-    out: Path,
-    history_out: Path,
-    reps_out: Path,
-    bits: int,
-    cfg: GCNConfig,
-    reps_cfg: NodeRepConfig,
-    seed: int,
-) -> None:
-    """Stages 3 and 4: the GCN autoencoder (Table 1, L1 of Eq. 8) of `bits` outputs, its
-    loss history, and g(x) of every training image from it (`reps_out`)."""
-    train_idx, nodes, valid, adj = _read_graphs(graphs_path)
-    x = _train_features(features_path, train_idx)
-    inputs = {"features": features_path, "graphs": graphs_path}
+def train_gcn_stage(args: Args, *, cfg: GCNConfig, reps_cfg: NodeRepConfig) -> None:
+    """Stages 3 and 4: the GCN autoencoder (Table 1, L1 of Eq. 8) of `args.bits` outputs,
+    its loss history, and g(x) of every training image from it (`args.reps`); the paths
+    and seed are the stage's flags (its `variant` is already applied to `cfg` and
+    `reps_cfg`)."""
+    bits, seed, out = args.bits, args.seed, args.out
+    train_idx, nodes, valid, adj = _read_graphs(args.graphs)
+    x = _train_features(args.features, train_idx)
+    inputs = {"features": args.features, "graphs": args.graphs}
     prov = io.provenance({"base.seed": seed, "gcn": as_dict(cfg), "bits": bits}, inputs)
     run_id = train.config_digest(prov)
     # With MKL's CNR branch (nrdh.numerics) 1 and 2 threads give other weights and reps, so
@@ -109,16 +91,9 @@ def train_gcn_stage(
         },
         out,
     )
-    io.write_json(history_out, history)
+    io.write_json(args.history, history)
     reps = train.node_representations(model, x, nodes, valid, adj, cfg.identity_graph)
-    _write_node_reps(
-        reps,
-        train_idx,
-        bits,
-        reps_cfg,
-        reps_out,
-        {"features": features_path, "graphs": graphs_path, "gcn": out},
-    )
+    _write_node_reps(reps, train_idx, bits, reps_cfg, args.reps, {**inputs, "gcn": out})
 
 
 def load_gcn(path: Path, bits: int) -> tuple[GCNAutoencoder, bool, int]:
