@@ -2,10 +2,13 @@
 
 Both run in this one process on the same 64-bit codes of a synthetic multi-label set shaped
 like MS-COCO (80 classes, about 3 labels per image) whose codes follow their labels, so
-distances have realistic ties. Prints a markdown table; ``--json`` also writes the numbers.
+distances have realistic ties, or on a real codes file of the pipeline (``--codes``: its
+query and database codes and labels, as the evaluate stage reads them). Prints a markdown
+table; ``--json`` also writes the numbers.
 
     python benchmarks/bench_metrics.py                 # 1,000 x 59,000 and 5,000 x 117,000
     python benchmarks/bench_metrics.py --sizes 200x5000 --json out.json
+    python benchmarks/bench_metrics.py --codes codes/fashion/nrdh/seed0/48.h5
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ import tracemalloc
 
 import numpy as np
 
-from nrdh.metrics import retrieval_report
+from nrdh.codes_file import read_codes
+from nrdh.metrics import precision_at_recall, retrieval_report
 
 BITS, N_CLASSES = 64, 80
 
@@ -57,13 +61,26 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run(nq: int, nb: int, seed: int) -> dict:
-    """Ours (ties index and expected) then the reference, on one synthetic set."""
+def synthetic_set(nq: int, nb: int, seed: int) -> tuple[np.ndarray, ...]:
+    """Query and database 0/1 codes and multi-hot labels of one synthetic set."""
     rng = np.random.default_rng(seed)
     prototypes = rng.standard_normal((N_CLASSES, BITS)).astype(np.float32)
     bq, yq = synthetic(nq, rng, prototypes)
     bb, yb = synthetic(nb, rng, prototypes)
-    out: dict = {"nq": nq, "nb": nb, "bits": BITS}
+    return bq, bb, yq, yb
+
+
+def codes_set(path: str) -> tuple[np.ndarray, ...]:
+    """Query and database 0/1 codes and labels of a codes file (unpacked from its bytes)."""
+    c = read_codes(path)
+    q, b = (np.unpackbits(c[s]["codes"], axis=1)[:, : c["bits"]] for s in ("query", "database"))
+    return q, b, c["query"]["labels"], c["database"]["labels"]
+
+
+def run(bq: np.ndarray, bb: np.ndarray, yq: np.ndarray, yb: np.ndarray) -> dict:
+    """Ours (ties index and expected) then the reference, on one set of 0/1 codes."""
+    nq, nb = len(bq), len(bb)
+    out: dict = {"nq": nq, "nb": nb, "bits": bq.shape[1]}
     rss_before = peak_rss_mib()
     for ties in ("index", "expected"):
         tracemalloc.start()
@@ -77,6 +94,9 @@ def run(nq: int, nb: int, seed: int) -> dict:
         out[f"ours_{ties}_precision_radius2"] = report["precision_radius"]
     out["peak_rss_before_ours_mib"] = rss_before
     out["peak_rss_after_ours_mib"] = peak_rss_mib()
+    t0 = time.perf_counter()
+    precision_at_recall(bq, bb, yq, yb)  # the evaluate stage's other pass (the paper's Table 3)
+    out["ours_precision_at_recall_s"] = time.perf_counter() - t0
     qf, bf = 2 * bq.astype(np.float32) - 1, 2 * bb.astype(np.float32) - 1
     t0 = time.perf_counter()
     out["ref_map_at_1000"] = calc_top_map(
@@ -92,6 +112,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=["1000x59000", "5000x117000"])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--codes", nargs="+", default=[], help="codes files to time instead")
     parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args()
     tiny = np.zeros((2, BITS), np.uint8), np.zeros((2, N_CLASSES), np.uint8)
@@ -103,22 +124,27 @@ def main() -> None:
         "numpy": np.__version__,
         "jit_warmup_s": time.perf_counter() - t0,
     }
-    rows = [run(*map(int, size.split("x")), args.seed) for size in args.sizes]
+    sets = [codes_set(path) for path in args.codes] or [
+        synthetic_set(*map(int, size.split("x")), args.seed) for size in args.sizes
+    ]
+    rows = [run(*s) for s in sets]
     print(f"machine: {machine}\n")
     print(
-        "| nq x nb | reference mAP@1000 (s) | ours, all metrics, ties=index (s) | speed-up "
+        "| nq x nb x bits | reference mAP@1000 (s) | ours, all metrics, ties=index (s) | speed-up "
         "| ours, ties=expected (s) | speed-up | peak RSS after ours (MiB) "
-        "| tracemalloc peak (MiB) | mAP@1000 ref / index / expected |"
+        "| tracemalloc peak (MiB) | mAP@1000 ref / index / expected "
+        "| ours, precision at recall (s) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
-            f"| {r['nq']:,} x {r['nb']:,} | {r['ref_s']:.2f} | {r['ours_index_s']:.3f} "
+            f"| {r['nq']:,} x {r['nb']:,} x {r['bits']} | {r['ref_s']:.2f} "
+            f"| {r['ours_index_s']:.3f} "
             f"| {r['speedup_index']:.0f}x | {r['ours_expected_s']:.3f} "
             f"| {r['speedup_expected']:.0f}x | {r['peak_rss_after_ours_mib']:.0f} "
             f"| {r['ours_index_tracemalloc_peak_mib']:.0f} "
             f"| {r['ref_map_at_1000']:.6f} / {r['ours_index_map_at_1000']:.6f} "
-            f"/ {r['ours_expected_map_at_1000']:.6f} |"
+            f"/ {r['ours_expected_map_at_1000']:.6f} | {r['ours_precision_at_recall_s']:.2f} |"
         )
     if args.json:
         with open(args.json, "w") as f:

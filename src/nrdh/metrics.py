@@ -626,7 +626,9 @@ def precision_at_recall(
     for s in range(0, nq, block_size):
         blk = slice(s, s + block_size)
         sq = 2 * np.unpackbits(pq[blk], axis=1, count=nbits, bitorder="big").astype(np.float32) - 1
-        d = np.rint((nbits - sq @ sb.T) / 2).astype(np.int64)  # (B, nb), exact small integers
+        # (B, nb) exact small integers; 16 bits at most, so the stable sort below is numpy's
+        # radix sort
+        d = np.rint((nbits - sq @ sb.T) / 2).astype(np.uint16)
         if ids:
             rel = ql[blk, :1] == bl[None, :, 0]  # (B, nb)
         else:
@@ -636,8 +638,10 @@ def precision_at_recall(
         # hits needed: ceil(r R), rounded first so 0.6 * 5 is 3, not 3.0000000000000004
         k = np.ceil(np.round(np.outer(r_tot, levels), 9)).astype(np.int64)  # (B, L)
         if ties == "index":
-            hits = np.take_along_axis(rel, np.argsort(d, axis=1, kind="stable"), 1).cumsum(1)
-            rank_k = (hits[:, :, None] < k[:, None, :]).sum(1) + 1  # (B, L) first rank with k hits
+            order = np.argsort(d, axis=1, kind="stable")
+            hits = np.take_along_axis(rel, order, 1).cumsum(1, dtype=np.int32)
+            # (B, L) first rank with k hits, one level at a time (no (B, nb, L) temporary)
+            rank_k = np.stack([(hits < k[:, [c]]).sum(1) for c in range(k.shape[1])], 1) + 1
             prec[blk] = np.where(r_tot[:, None] > 0, k / rank_k, 0.0)
         else:
             prec[blk] = _expected_precision_at_hits(d, rel, k, nbits)
