@@ -244,8 +244,8 @@ def measure_seed(tree: Path, seed: int, seeded: bool) -> dict[str, Any]:
     rels = {
         "features": "data/mnist/features.h5",
         "graphs": find_one(tree, f"data/mnist/nrdh/{s}graphs.h5"),
-        "gcn": find_one(tree, f"models/mnist/nrdh/{s}gcn_{BITS}.pt"),
-        "node_reps": find_one(tree, f"data/mnist/nrdh/{s}node_reps_{BITS}.h5"),
+        "gcn": find_one(tree, f"models/mnist/nrdh/{s}**/gcn_{BITS}.pt"),  # gcn/ since issue 30
+        "node_reps": find_one(tree, f"data/mnist/nrdh/{s}**/node_reps_{BITS}.h5"),
         "hasher": find_one(tree, f"models/mnist/nrdh/{s}hasher_{BITS}.pt"),
         "codes": codes_file(tree, "nrdh", s),
     }

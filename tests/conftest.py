@@ -147,17 +147,14 @@ def tiny_digits_pipeline(d: Path, changes: dict | None = None) -> Params:
     build_graphs.build_graphs_stage(
         features_path=d / "features.h5", out=d / "graphs.h5", cfg=p.graph, seed=seed
     )
-    gcn = train_gcn.Args(
-        variant="nrdh",  # the paper: no overrides of p
+    train_gcn.train_gcn_stage(  # variant nrdh, the paper: no overrides of p
+        features_path=d / "features.h5",
+        graphs_path=d / "graphs.h5",
         seed=seed,
-        bits=16,
-        features=d / "features.h5",
-        graphs=d / "graphs.h5",
-        out=d / "gcn.pt",
-        history=d / "gcn.json",
-        reps=d / "reps.h5",
+        runs=[train_gcn.GCNFiles(16, d / "gcn.pt", d / "gcn.json", d / "reps.h5")],
+        cfg=p.gcn,
+        reps_cfg=p.node_reps,
     )
-    train_gcn.train_gcn_stage(gcn, cfg=p.gcn, reps_cfg=p.node_reps)
     train_digits_hasher(p, d / "reps.h5", d / "hasher.pt", d / "h.json")
     compute_codes_shard.compute_codes_stage(
         compute_codes_shard.CodesJob(d / "features.h5", "nrdh", data, p.codes),

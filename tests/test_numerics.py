@@ -143,10 +143,10 @@ def stage_bytes(d: Path, name: str, dispatch: dict, args: list[str], out: str) -
 
 
 def gcn_and_itq(d: Path, dispatch: dict, run: str) -> tuple[str, str]:
-    """MD5s of the default 32-bit GCN and of the ITQ codes at every length, under `dispatch`."""
-    gcn = ["--variant", "nrdh", "--seed", "0", "--bits", "32", "--features", "features.h5"]
-    gcn += ["--graphs", "graphs.h5", "--out", f"{run}/gcn.pt", "--history", f"{run}/gcn.json"]
-    gcn += ["--reps", f"{run}/node_reps.h5"]
+    """MD5s of the default GCNs and of the ITQ codes, at every length, under `dispatch`."""
+    gcn = ["--variant", "nrdh", "--seed", "0", "--features", "features.h5"]
+    gcn += ["--graphs", "graphs.h5", "--out", f"{run}/gcn/{{bits}}.pt"]
+    gcn += ["--history", f"{run}/loss/{{bits}}.json", "--reps", f"{run}/reps/{{bits}}.h5"]
     itq = [
         "--method",
         "itq",
@@ -158,7 +158,7 @@ def gcn_and_itq(d: Path, dispatch: dict, run: str) -> tuple[str, str]:
         f"{run}/itq/{{bits}}.h5",
     ]
     return (
-        stage_bytes(d, "train_gcn", dispatch, gcn, f"{run}/gcn.pt"),
+        stage_bytes(d, "train_gcn", dispatch, gcn, f"{run}/gcn"),
         stage_bytes(d, "baseline_codes", dispatch, itq, f"{run}/itq"),
     )
 

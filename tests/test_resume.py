@@ -137,16 +137,14 @@ def project(tmp_path_factory) -> Path:
             "train_gcn",
             d,
             *g,
-            "--bits",
-            16,
             "--seed",
             0,
             "--out",
-            "gcn.pt",
+            "gcn{bits}.pt",
             "--history",
-            "gcn.json",
+            "gcn{bits}.json",
             "--reps",
-            "reps.h5",
+            "reps{bits}.h5",
         ),
         d,
     )
@@ -158,21 +156,31 @@ def project(tmp_path_factory) -> Path:
 STAGES = {  # params file, flags, and the outputs besides model.pt and history.json
     "train_gcn": (
         "long_gcn.yaml",
-        "--variant nrdh --features features.h5 --graphs graphs.h5 --bits 16 --seed 0".split(),
+        "--variant nrdh --features features.h5 --graphs graphs.h5 --seed 0".split(),
         ("reps.h5",),
     ),
     "train_hasher": (
         "params.yaml",
-        "--variant nrdh --dataset digits --seed 0 --bits 16 --reps reps.h5".split(),
+        "--variant nrdh --dataset digits --seed 0 --bits 16 --reps reps16.h5".split(),
         (),
     ),
 }
 
 
+def files(name: str, bits: int | None = None) -> dict[str, str]:
+    """Each output flag of stage `name` -> its file name. train_gcn writes every code length
+    of base.bits, so its flags are path templates (field bits), filled in with `bits` when
+    given; train_hasher's are plain names."""
+    field = "{bits}" if name == "train_gcn" else ""
+    names = {"out": "model.pt", "history": "history.json"}
+    names |= {Path(f).stem: f for f in STAGES[name][2]}
+    named = {flag: f"{Path(f).stem}{field}{Path(f).suffix}" for flag, f in names.items()}
+    return {flag: f.format(bits=bits) for flag, f in named.items()} if bits else named
+
+
 def outputs(name: str, folder: Path | str) -> list[str]:
     """The output flags of stage `name` with every file in `folder`."""
-    extra = [f"--{Path(f).stem}={folder}/{f}" for f in STAGES[name][2]]
-    return ["--out", f"{folder}/model.pt", "--history", f"{folder}/history.json", *extra]
+    return [f"--{flag}={folder}/{f}" for flag, f in files(name).items()]
 
 
 @pytest.mark.slow
@@ -185,7 +193,8 @@ def test_killed_training_stage_resumes_to_identical_bytes(project, name):
 
     run_ok(command("full"), project)
     killed = project / name / "killed"
-    ckpt = killed / "model.pt.ckpt"
+    written = files(name, 16)  # base.bits: [16]
+    ckpt = killed / f"{written['out']}.ckpt"
     code, _ = signal_after_checkpoint(command("killed"), project, ckpt, signal.SIGKILL)
     assert code == -signal.SIGKILL
     # Nothing a later stage would read: no model, no history; only the checkpoint (and
@@ -193,8 +202,8 @@ def test_killed_training_stage_resumes_to_identical_bytes(project, name):
     assert sorted(p.name for p in killed.iterdir() if not p.name.startswith(".")) == [ckpt.name]
 
     stdout = run_ok(command("killed"), project)
-    assert f"resuming from {name}/killed/model.pt.ckpt at epoch" in stdout
-    for artifact in ("model.pt", "history.json"):  # the reps record their model's path
+    assert f"resuming from {name}/killed/{ckpt.name} at epoch" in stdout
+    for artifact in (written["out"], written["history"]):  # the reps record their model's path
         assert (killed / artifact).read_bytes() == (project / name / "full" / artifact).read_bytes()
     assert not ckpt.exists()
 
@@ -204,7 +213,7 @@ def test_killed_training_stage_resumes_to_identical_bytes(project, name):
 def test_ctrl_c_stops_a_training_stage_with_one_line(project, name):
     params, args, _ = STAGES[name]
     out = project / name / "interrupted"
-    ckpt = out / "model.pt.ckpt"
+    ckpt = out / f"{files(name, 16)['out']}.ckpt"
     cmd = stage(name, project, "--params", params, *args, *outputs(name, out))
     code, stderr = signal_after_checkpoint(cmd, project, ckpt, signal.SIGINT)
     assert code == 130

@@ -105,18 +105,22 @@ def test_snakemake_rules_match_dvc_stages(tmp_path):
 def test_rules_follow_the_matrix_values():
     rules = {r.name: r for r in load_rules(ROOT)}
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    gcn = rules["train_gcn"]
+    hasher, gcn = rules["train_hasher"], rules["train_gcn"]
     base = params["base"]
-    assert gcn.wildcards == ["dataset", "variant", "seed", "bits"]
-    assert len(gcn.jobs) == len(base["datasets"]) * len(base["variants"]) * len(
-        base["seeds"]
-    ) * len(base["bits"])
-    assert gcn.constraints()["bits"] == "|".join(sorted(str(b) for b in base["bits"]))
-    job = gcn.job(
+    runs = len(base["datasets"]) * len(base["variants"]) * len(base["seeds"])
+    assert hasher.wildcards == ["dataset", "variant", "seed", "bits"]
+    assert len(hasher.jobs) == runs * len(base["bits"])
+    assert hasher.constraints()["bits"] == "|".join(sorted(str(b) for b in base["bits"]))
+    job = hasher.job(
         {"dataset": "digits", "variant": "nrdh", "seed": "0", "bits": str(base["bits"][0])}
     )
     assert f"--bits {base['bits'][0]}" in job.cmd and "${" not in job.cmd
-    assert job.params["params.yaml:gcn"] == params["gcn"]
+    assert job.params["params.yaml:hasher"] == params["hasher"]
+    # one GCN job per run writes every code length: its flags are {bits} templates
+    assert gcn.wildcards == ["dataset", "variant", "seed"] and len(gcn.jobs) == runs
+    job = gcn.job({"dataset": "digits", "variant": "nrdh", "seed": "0"})
+    assert "gcn_{bits}.pt" in job.cmd and "${" not in job.cmd
+    assert job.params["params.yaml:base.bits"] == base["bits"]
 
 
 def test_unsupported_dvc_construct_is_refused(tmp_path):

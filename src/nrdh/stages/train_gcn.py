@@ -1,19 +1,24 @@
-"""Stage train_gcn: the GCN autoencoder (Table 1, L1 of Eq. 8) -> gcn_<bits>.pt, its loss
-history, and the node representations g(x) of the training images -> node_reps_<bits>.h5.
+"""Stage train_gcn: a run's GCN autoencoders (Table 1, L1 of Eq. 8), one per code length of
+base.bits -> gcn_<bits>.pt, their loss histories, and the node representations g(x) of the
+training images from each -> node_reps_<bits>.h5.
 
-One stage trains the network and writes g(x) from it in the same process: a second process
-would pay torch's start-up again only to reload the weights it just saved.
+One process serves every code length and writes g(x) with the network it just trained: each
+GCN trains in one to a few seconds, while a process of its own would pay torch's start-up
+(`import torch` and the torch._dynamo that torch.optim imports, about 3 s) again. The hash
+networks, minutes each at the paper's scale, stay one job per code length.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
 
-from nrdh import io, train
+from nrdh import io, paths, train
 from nrdh.config import as_dict
 from nrdh.errors import NRDHError
 from nrdh.features_file import read_features
@@ -23,21 +28,42 @@ from nrdh.params import GCNConfig, NodeRepConfig, Params
 
 @dataclass(frozen=True)
 class Args:
-    """The stage's flags (dvc.yaml's command)."""
+    """The stage's flags (dvc.yaml's command); path templates with field bits (`nrdh.paths`)."""
 
     variant: str  # a key of variants: its overrides of the params
     seed: int  # one of base.seeds
-    bits: int  # the GCN's output width: the code length
     features: Path  # features.h5
     graphs: Path  # graphs.h5
+    out: str  # the checkpoints
+    history: str  # their loss histories (JSON)
+    reps: str  # the node_reps files
+
+
+class GCNFiles(NamedTuple):
+    """What one code length's GCN writes: its output width is the code length."""
+
+    bits: int  # the code length, a value of base.bits
     out: Path  # the checkpoint
     history: Path  # its loss history (JSON)
-    reps: Path  # node_reps_<bits>.h5
+    reps: Path  # g(x) of the training images
+
+
+def gcn_files(args: Args, bits: Sequence[int]) -> list[GCNFiles]:
+    """The files of each code length of `bits` (base.bits), from the flags' templates."""
+    templates = (args.out, args.history, args.reps)
+    return [GCNFiles(b, *(paths.fill(t, bits=b) for t in templates)) for b in bits]
 
 
 def run(p: Params, args: Args) -> None:
     """The stage under params `p` (the variant's) with its flags `args`."""
-    train_gcn_stage(args, cfg=p.gcn, reps_cfg=p.node_reps)
+    train_gcn_stage(
+        features_path=args.features,
+        graphs_path=args.graphs,
+        seed=args.seed,
+        runs=gcn_files(args, p.base.bits),
+        cfg=p.gcn,
+        reps_cfg=p.node_reps,
+    )
 
 
 def _read_graphs(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -60,40 +86,56 @@ def _train_features(features_path: Path, train_idx: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(feats.features[train_idx], dtype=np.float32)
 
 
-def train_gcn_stage(args: Args, *, cfg: GCNConfig, reps_cfg: NodeRepConfig) -> None:
-    """Stages 3 and 4: the GCN autoencoder (Table 1, L1 of Eq. 8) of `args.bits` outputs,
-    its loss history, and g(x) of every training image from it (`args.reps`); the paths
-    and seed are the stage's flags (its `variant` is already applied to `cfg` and
-    `reps_cfg`)."""
-    bits, seed, out = args.bits, args.seed, args.out
-    train_idx, nodes, valid, adj = _read_graphs(args.graphs)
-    x = _train_features(args.features, train_idx)
-    inputs = {"features": args.features, "graphs": args.graphs}
-    prov = io.provenance({"base.seed": seed, "gcn": as_dict(cfg), "bits": bits}, inputs)
-    run_id = train.config_digest(prov)
+def train_gcn_stage(
+    *,
+    features_path: Path,
+    graphs_path: Path,
+    seed: int,
+    runs: Sequence[GCNFiles],
+    cfg: GCNConfig,
+    reps_cfg: NodeRepConfig,
+) -> None:
+    """Stages 3 and 4 at each code length of `runs`: the GCN autoencoder (Table 1, L1 of
+    Eq. 8) of that many outputs on the training features and graphs, its loss history, and
+    g(x) of every training image from it (the run's variant is already applied to `cfg` and
+    `reps_cfg`). Each length trains from `seed` alone, so its bytes are those a process of
+    its own would write."""
+    train_idx, nodes, valid, adj = _read_graphs(graphs_path)
+    x = _train_features(features_path, train_idx)
+    inputs = {"features": features_path, "graphs": graphs_path}
     # With MKL's CNR branch (nrdh.numerics) 1 and 2 threads give other weights and reps, so
     # the bytes must not follow the machine's cores.
     torch.set_num_threads(cfg.threads)
-    torch.manual_seed(seed)
-    model, history = train.train_gcn(
-        x, nodes, valid, adj, bits, cfg, seed, out.with_name(out.name + ".ckpt"), run_id
-    )
-    io.save_torch(
-        {
-            "kind": "gcn",
-            "schema_version": io.CHECKPOINT_SCHEMA_VERSION,
-            "arch": {"in_dim": x.shape[1], "bits": bits, "hidden": list(cfg.hidden)},
-            # how g(x) is computed from it: the training's graphs and thread count
-            "identity_graph": cfg.identity_graph,
-            "threads": cfg.threads,
-            "provenance": prov,
-            "state_dict": model.state_dict(),
-        },
-        out,
-    )
-    io.write_json(args.history, history)
-    reps = train.node_representations(model, x, nodes, valid, adj, cfg.identity_graph)
-    _write_node_reps(reps, train_idx, bits, reps_cfg, args.reps, {**inputs, "gcn": out})
+    for bits, out, history_path, reps_path in runs:
+        prov = io.provenance({"base.seed": seed, "gcn": as_dict(cfg), "bits": bits}, inputs)
+        torch.manual_seed(seed)
+        model, history = train.train_gcn(
+            x,
+            nodes,
+            valid,
+            adj,
+            bits,
+            cfg,
+            seed,
+            out.with_name(out.name + ".ckpt"),
+            train.config_digest(prov),
+        )
+        io.save_torch(
+            {
+                "kind": "gcn",
+                "schema_version": io.CHECKPOINT_SCHEMA_VERSION,
+                "arch": {"in_dim": x.shape[1], "bits": bits, "hidden": list(cfg.hidden)},
+                # how g(x) is computed from it: the training's graphs and thread count
+                "identity_graph": cfg.identity_graph,
+                "threads": cfg.threads,
+                "provenance": prov,
+                "state_dict": model.state_dict(),
+            },
+            out,
+        )
+        io.write_json(history_path, history)
+        reps = train.node_representations(model, x, nodes, valid, adj, cfg.identity_graph)
+        _write_node_reps(reps, train_idx, bits, reps_cfg, reps_path, {**inputs, "gcn": out})
 
 
 def load_gcn(path: Path, bits: int) -> tuple[GCNAutoencoder, bool, int]:
