@@ -1,5 +1,8 @@
 """Code packing, unpacking and binarisation, with hand-worked bytes."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -43,3 +46,13 @@ def test_words_are_zero_padded():
     words = to_words(np.full((2, 9), 255, np.uint8))
     assert words.shape == (2, 2) and words.dtype == np.uint64
     assert int(np.bitwise_count(words).sum()) == 2 * 72
+
+
+def test_writing_codes_does_not_import_numba() -> None:
+    # numba costs 0.17 s a process; only search and evaluation compile its kernels
+    # (nrdh.hamming), not the ten baseline and two merge processes of the default run.
+    probe = (
+        "import sys, nrdh.codes_file, nrdh.stages.baseline_codes, nrdh.stages.compute_codes; "
+        "assert 'numba' not in sys.modules, 'imported numba'"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True)

@@ -1,4 +1,5 @@
-"""Binary hash codes: 0/1 bits, byte-packed codes and 64-bit words for XOR-popcount search.
+"""Binary hash codes: 0/1 bits, byte-packed codes and 64-bit words for XOR-popcount search
+(the kernel is `nrdh.hamming`, so writing codes does not import numba).
 
 One vocabulary: ``bits`` is the code length; unpacked codes are ``(n, bits)`` uint8 arrays of
 0/1; packed codes are ``(n, ceil(bits / 8))`` uint8 arrays made by ``np.packbits`` with
@@ -9,8 +10,6 @@ FAISS binary indexes take.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, types
-from numba.extending import intrinsic
 
 from nrdh.errors import NRDHError
 
@@ -147,24 +146,3 @@ def to_words(packed: np.ndarray) -> np.ndarray:
     words = np.zeros((n, nw * 8), dtype=np.uint8)
     words[:, :nbytes] = packed
     return words.view(np.uint64)
-
-
-@intrinsic
-def _popcount(typingctx, x):
-    """LLVM ctpop on a uint64: one POPCNT instruction on x86."""
-    if x != types.uint64:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.ctpop(args[0])
-
-    return types.uint64(types.uint64), codegen
-
-
-@njit(inline="always")
-def hamming_words(qw: np.ndarray, i: int, bw: np.ndarray, j: int) -> int:
-    """Hamming distance between word rows ``qw[i]`` and ``bw[j]`` (popcount of XOR)."""
-    d = 0
-    for w in range(qw.shape[1]):
-        d += _popcount(qw[i, w] ^ bw[j, w])
-    return d

@@ -25,8 +25,9 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
-from nrdh.codes import as_packed, hamming_words, to_words
+from nrdh.codes import as_packed, to_words
 from nrdh.errors import NRDHError
+from nrdh.hamming import hamming_words
 
 TIES = ("index", "expected")
 EMPTY_QUERY = ("zero", "skip")

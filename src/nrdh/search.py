@@ -23,8 +23,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from nrdh.codes import clear_padding, hamming_words, n_bytes, to_words
+from nrdh.codes import clear_padding, n_bytes, to_words
 from nrdh.errors import NRDHError
+from nrdh.hamming import hamming_words
 
 ENGINES = ("kernel", "faiss")
 
