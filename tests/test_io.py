@@ -79,3 +79,14 @@ def test_artifacts_get_the_usual_file_mode(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_a_killed_writes_temporary_file_goes_with_the_next_write(tmp_path):
+    # What SIGKILL inside a write leaves: mkstemp's name beside the output. The next write
+    # of the same output removes it; another output's temporary file stays.
+    killed = tmp_path / ".a.json.k2x9_q0z.tmp"
+    other = tmp_path / ".a.json.ckpt.k2x9_q0z.tmp"  # a temp of a.json.ckpt, not of a.json
+    killed.write_text("{")
+    other.write_text("{")
+    io.write_json(tmp_path / "a.json", {"x": 1})
+    assert sorted(p.name for p in tmp_path.iterdir()) == [other.name, "a.json"]

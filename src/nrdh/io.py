@@ -10,6 +10,7 @@ stored, so the same inputs give byte-identical files.
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import io
 import json
@@ -34,10 +35,19 @@ CHECKPOINT_SCHEMA_VERSION = 2
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
-    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
+    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds.
+
+    A process killed inside the block (SIGKILL, a lost node) leaves its temporary file
+    behind, where `git status` shows it beside a git-tracked output; the next write of the
+    same `path` removes such leftovers first, since only one job writes a given output.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
+    prefix = f".{path.name}."
+    # tempfile's names: the prefix, 8 random characters, the suffix (no other output's)
+    for stale in path.parent.glob(f"{glob.escape(prefix)}{'?' * 8}.tmp{glob.escape(suffix)}"):
+        stale.unlink(missing_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=f".tmp{suffix}", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
