@@ -23,6 +23,7 @@ import tracemalloc
 
 import numpy as np
 
+from nrdh.codes import unpack_codes
 from nrdh.codes_file import read_codes
 from nrdh.metrics import precision_at_recall, retrieval_report
 
@@ -73,7 +74,7 @@ def synthetic_set(nq: int, nb: int, seed: int) -> tuple[np.ndarray, ...]:
 def codes_set(path: str) -> tuple[np.ndarray, ...]:
     """Query and database 0/1 codes and labels of a codes file (unpacked from its bytes)."""
     c = read_codes(path)
-    q, b = (np.unpackbits(c[s]["codes"], axis=1)[:, : c["bits"]] for s in ("query", "database"))
+    q, b = (unpack_codes(c[s]["codes"], c["bits"]) for s in ("query", "database"))
     return q, b, c["query"]["labels"], c["database"]["labels"]
 
 
