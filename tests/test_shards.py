@@ -173,12 +173,12 @@ def test_merge_jobs_wait_for_their_own_shards(tmp_path) -> None:
     assert [p for p in merge if "features_shards/" in p] == [
         f"data/digits/features_shards/{i}.h5" for i in range(3)
     ]
-    job = {"dataset": "digits_mosaic", "method": "nrdh", "seed": "0"}
+    job = {"dataset": "digits", "method": "nrdh", "seed": "0"}
     codes = rules["compute_codes"].job_inputs(job)
     assert [p for p in codes if "/shards/" in p] == [
-        f"codes/digits_mosaic/shards/nrdh/seed0/{i}" for i in range(3)
+        f"codes/digits/shards/nrdh/seed0/{i}" for i in range(3)
     ]
-    assert "data/digits_mosaic/features.h5" in codes
+    assert "data/digits/features.h5" in codes
 
 
 def test_shard_and_code_file_names_of_the_dag() -> None:
